@@ -1,0 +1,50 @@
+/*
+ * cli: the `modserve` command and its sub-commands.
+ *
+ * main.c holds the command table; each command is `int cmd_<name>(argc, argv)`
+ * in cmd_<name>.c, argv[0] being its own name, returning the exit status:
+ * 0 ok, 1 runtime failure (input, I/O, network), 2 usage. Only cli/ prints
+ * errors and picks exit codes; the library fills struct ms_error.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdio.h>
+
+#include "base/ms_error.h"
+#include "trace/trace.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+int cmd_trace(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+
+/* trace verbs, in cmd_trace_<verb>.c */
+int cmd_trace_stats(int argc, char **argv);
+int cmd_trace_plot(int argc, char **argv);
+int cmd_trace_report(int argc, char **argv);
+int cmd_trace_slice(int argc, char **argv);
+int cmd_trace_synth(int argc, char **argv);
+int cmd_trace_fetch(int argc, char **argv);
+
+/* Prints `modserve: <msg>` to stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const struct ms_error *err);
+/* Prints `modserve <cmd>: <what>` and the usage to stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Loads a trace for a command: FILE, or the built-in synthetic trace when path is
+ * NULL or "synth" (synth_requests rows, synth_seed). With skip_bad, prints how many
+ * rows were skipped and why on stderr. Returns 0 or a negative code with err set.
+ */
+int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad,
+		   struct ms_error *err);
+
+/* Parses a non-negative integer / double option value; 0 on success. */
+int cli_parse_u64(const char *s, unsigned long long *out);
+int cli_parse_double(const char *s, double *out);
+
+#endif

@@ -1,0 +1,72 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "trace/trace_synth.h"
+
+int cli_fail(const struct ms_error *err)
+{
+	fprintf(stderr, "modserve: %s\n", err->msg[0] ? err->msg : ms_errno_msg(err->code));
+	return CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "modserve %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n%s", usage);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_parse_u64(const char *s, unsigned long long *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return (errno || *end) ? -1 : 0;
+}
+
+int cli_parse_double(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	*out = strtod(s, &end);
+	return (errno || *end) ? -1 : 0;
+}
+
+int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad, struct ms_error *err)
+{
+	struct trace_load_opts opts = { .skip_bad = skip_bad, .progress = 1 };
+	struct trace_load_report rep;
+	int rc, i, k;
+
+	if (!path || !strcmp(path, "synth")) {
+		struct trace_synth_opts so;
+		trace_synth_opts_default(&so);
+		return trace_synth(ts, &so, err);
+	}
+	rc = trace_set_load(ts, path, &opts, &rep, err);
+	if (rc < 0)
+		return rc;
+	if (rep.bad_total) {
+		fprintf(stderr, "modserve: %s: skipped %" PRIu64 " bad rows of %" PRIu64 ":\n", path,
+			rep.bad_total, rep.bad_total + rep.rows);
+		for (k = 0; k < TRACE_BAD__COUNT; k++)
+			if (rep.bad[k])
+				fprintf(stderr, "  %10" PRIu64 "  %s\n", rep.bad[k],
+					trace_bad_msg((enum trace_bad)k));
+		for (i = 0; i < rep.n_examples; i++)
+			fprintf(stderr, "  e.g. %s\n", rep.examples[i]);
+	}
+	return 0;
+}

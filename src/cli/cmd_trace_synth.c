@@ -1,0 +1,8 @@
+/* PLACEHOLDER: replaced by the real implementation. */
+#include "cli/cli.h"
+int cmd_trace_synth(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	fprintf(stderr, "modserve trace synth: not built yet\n");
+	return CLI_EXIT_FAIL;
+}

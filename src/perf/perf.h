@@ -1,0 +1,77 @@
+/*
+ * perf: the only place that says how long work takes.
+ *
+ * A struct perf binds one model to one GPU type. Every stage time comes from a
+ * roofline of the specs (max of compute and memory time, with efficiency
+ * factors and a fixed per-launch overhead), unless a measured profile table
+ * (CSV: stage, batch shape, latency) covers the stage: then the table wins,
+ * interpolated linearly between measured points. sim/, plan and engine ask here.
+ * Invariant the simulator relies on: for a fixed (tp, batch) the decode step time
+ * is affine in the KV tokens read, so a run of decode steps has a closed form
+ * (perf_decode_coef).
+ */
+#ifndef PERF_H
+#define PERF_H
+
+#include <stdint.h>
+
+#include "base/ms_error.h"
+#include "model/model.h"
+
+enum perf_link {
+	PERF_LINK_LOCAL = 0, /* same GPU: no transfer */
+	PERF_LINK_NVLINK,    /* same node */
+	PERF_LINK_IB,        /* across nodes, RDMA */
+	PERF_LINK_TCP,       /* across nodes, TCP */
+};
+
+struct perf_table; /* measured profile rows, owned by struct perf */
+
+struct perf {
+	struct model_spec model;
+	struct gpu_spec gpu;
+	/* efficiency factors of the roofline (share of peak reached) */
+	double eff_flops_enc, eff_flops_llm, eff_bw;
+	double launch_s;          /* fixed overhead per batch/iteration */
+	double tp_comm_s;         /* per-layer all-reduce cost added per TP doubling */
+	double preprocess_s_per_tile; /* CPU time per tile on one core */
+	struct perf_table *table; /* NULL when no profile was loaded */
+};
+
+int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
+	      struct ms_error *err);
+/* Loads a profile CSV; its rows override the roofline for the stages they cover. */
+int perf_load_profile(struct perf *p, const char *csv_path, struct ms_error *err);
+void perf_release(struct perf *p);
+
+uint32_t perf_image_tiles(const struct perf *p);   /* tiles per image */
+uint32_t perf_image_tokens(const struct perf *p);  /* LLM tokens per image */
+
+/* CPU preprocessing of n_images images with `cores` cores. */
+double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores);
+/* One encoder batch of n_tiles tiles on tp GPUs. */
+double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles);
+
+/* One LLM iteration: a prefill part (chunks of several requests) plus a decode part. */
+struct perf_iter {
+	uint32_t prefill_tokens;    /* new tokens prefilled this iteration, all requests */
+	double prefill_attn;        /* sum over chunks of chunk_len * (tokens before it + chunk_len/2) */
+	uint32_t cross_tokens;      /* image tokens entering cross-attention layers (cross arch) */
+	uint32_t decode_seqs;       /* requests taking one decode step */
+	uint64_t decode_kv_tokens;  /* KV tokens those requests read */
+};
+double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it);
+/* Decode-only iteration of `batch` requests reading kv_tokens: a + b * kv_tokens. */
+void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, double *b);
+double perf_decode_step_s(const struct perf *p, int tp, uint32_t batch, uint64_t kv_tokens);
+
+/* Moving a request's image embeddings (encoder -> LLM) and KV cache (prefill -> decode). */
+double perf_embed_transfer_s(const struct perf *p, uint32_t image_tokens, enum perf_link link);
+double perf_kv_transfer_s(const struct perf *p, uint32_t tokens, enum perf_link link);
+
+/* KV-cache bytes per context token (self-attention layers), and how many tokens fit
+ * on a tp-GPU instance after weights and a working reserve. */
+double perf_kv_bytes_per_token(const struct perf *p);
+uint64_t perf_kv_capacity_tokens(const struct perf *p, int tp);
+
+#endif
