@@ -1,8 +1,349 @@
-/* PLACEHOLDER: replaced by the real implementation. */
+/*
+ * `modserve sim`: simulate a serving cluster on a trace (sim/), print what
+ * users care about (report/sim_report). --compare runs mono, pd and modserve
+ * on the same trace and GPU budget.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/ms_progress.h"
 #include "cli/cli.h"
+#include "perf/perf.h"
+#include "report/sim_report.h"
+#include "sim/sim.h"
+#include "trace/trace_synth.h"
+
+static const char usage_text[] =
+	"usage: modserve sim [options]\n"
+	"\n"
+	"Simulates an LMM serving cluster request by request on a trace.\n"
+	"\n"
+	"input:\n"
+	"  --trace FILE          trace CSV/CSV.gz (Azure LMM 2025 or LLM 2023 format)\n"
+	"  --synth N             N requests of the built-in synthetic week (default: 1000000)\n"
+	"  --skip-bad            skip bad trace rows (counted on stderr) instead of failing\n"
+	"  --rate-scale K        divide arrival times by K (K > 1: more load) [1]\n"
+	"  --max-images N        cap images per request, as the paper does [16]\n"
+	"  --src-image-tokens N  image tokens per image inside the trace's ContextTokens [85]\n"
+	"cluster:\n"
+	"  --model M             model spec name or path [llama-3.2-11b-vision]\n"
+	"  --gpu G               GPU spec name or path [a100-80gb]\n"
+	"  --profile CSV         measured stage profile (overrides the roofline)\n"
+	"  --deploy D            mono | pd | modserve [modserve]\n"
+	"  --gpus N              total GPU budget, split by the default rule [128]\n"
+	"  --pools SPEC          explicit pools, e.g. enc=48x1,llm=20x4 or\n"
+	"                        prefill=8x4,decode=8x4 (COUNTxTP)\n"
+	"  --compare             run mono, pd and modserve side by side (same trace, GPUs)\n"
+	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
+	"  --max-seqs N          running requests per LLM instance [256]\n"
+	"  --enc-batch N         images per encoder batch [8]\n"
+	"  --route-llm R, --route-enc R   least | rr | random [least]\n"
+	"  --link L              ib | tcp | nvlink, between instances [ib]\n"
+	"SLOs and output:\n"
+	"  --slo-ttft S, --slo-tpot S   targets in seconds (default: --slo-scale x the\n"
+	"                        isolated TTFT/TPOT of a one-image request on the monolith)\n"
+	"  --slo-scale K         [5]\n"
+	"  --seed S              [1]\n"
+	"  --json                JSON on stdout instead of the table\n"
+	"  --per-request FILE    per-request CSV (single run only)\n"
+	"  --report DIR          figures: TTFT/TPOT CDFs, per-pool time series\n"
+	"  --step-decode         one event per decode iteration (slow; for checking)\n"
+	"  -h, --help\n";
+
+enum {
+	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_SRCTOK, O_MODEL, O_GPU, O_PROFILE,
+	O_DEPLOY, O_GPUS, O_POOLS, O_COMPARE, O_BUDGET, O_SEQS, O_ENCB, O_RLLM, O_RENC, O_LINK,
+	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP,
+};
+
+static const struct option long_opts[] = {
+	{ "trace", required_argument, NULL, O_TRACE },
+	{ "synth", required_argument, NULL, O_SYNTH },
+	{ "skip-bad", no_argument, NULL, O_SKIP },
+	{ "rate-scale", required_argument, NULL, O_RATE },
+	{ "max-images", required_argument, NULL, O_MAXIMG },
+	{ "src-image-tokens", required_argument, NULL, O_SRCTOK },
+	{ "model", required_argument, NULL, O_MODEL },
+	{ "gpu", required_argument, NULL, O_GPU },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "deploy", required_argument, NULL, O_DEPLOY },
+	{ "gpus", required_argument, NULL, O_GPUS },
+	{ "pools", required_argument, NULL, O_POOLS },
+	{ "compare", no_argument, NULL, O_COMPARE },
+	{ "token-budget", required_argument, NULL, O_BUDGET },
+	{ "max-seqs", required_argument, NULL, O_SEQS },
+	{ "enc-batch", required_argument, NULL, O_ENCB },
+	{ "route-llm", required_argument, NULL, O_RLLM },
+	{ "route-enc", required_argument, NULL, O_RENC },
+	{ "link", required_argument, NULL, O_LINK },
+	{ "slo-ttft", required_argument, NULL, O_TTFT },
+	{ "slo-tpot", required_argument, NULL, O_TPOT },
+	{ "slo-scale", required_argument, NULL, O_SLOSCALE },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "per-request", required_argument, NULL, O_PERREQ },
+	{ "report", required_argument, NULL, O_REPORT },
+	{ "step-decode", no_argument, NULL, O_STEP },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct opts {
+	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report;
+	unsigned long long synth, gpus, seed, max_images, src_tokens, budget, seqs, encb;
+	double rate, slo_ttft, slo_tpot, slo_scale;
+	enum sim_deploy_kind deploy;
+	enum policy_route r_llm, r_enc;
+	enum perf_link link;
+	int skip_bad, compare, json, step;
+};
+
+static void progress_cb(void *arg, double done, double total)
+{
+	ms_progress_update(arg, done);
+	(void)total;
+}
+
+static int parse_u64(const char *name, const char *v, unsigned long long lo,
+		     unsigned long long *out)
+{
+	if (cli_parse_u64(v, out) < 0 || *out < lo)
+		return cli_usage_error("sim", usage_text, "%s: expected an integer >= %llu, got '%s'",
+				       name, lo, v);
+	return 0;
+}
+
+static int parse_pos(const char *name, const char *v, double *out)
+{
+	if (cli_parse_double(v, out) < 0 || !(*out > 0) || *out > 1e12)
+		return cli_usage_error("sim", usage_text, "%s: expected a number > 0, got '%s'",
+				       name, v);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	struct ms_error err = { 0 };
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->model = "llama-3.2-11b-vision";
+	o->gpu = "a100-80gb";
+	o->synth = 1000000;
+	o->gpus = 128;
+	o->seed = 1;
+	o->max_images = 16;
+	o->src_tokens = 85;
+	o->budget = 4096;
+	o->seqs = 256;
+	o->encb = 8;
+	o->rate = 1;
+	o->slo_scale = 5;
+	o->deploy = SIM_DEPLOY_MODSERVE;
+	o->link = PERF_LINK_IB;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return 1;
+		case O_TRACE: o->trace = optarg; break;
+		case O_SYNTH: rc = parse_u64("--synth", optarg, 1, &o->synth); o->trace = NULL; break;
+		case O_SKIP: o->skip_bad = 1; break;
+		case O_RATE: rc = parse_pos("--rate-scale", optarg, &o->rate); break;
+		case O_MAXIMG: rc = parse_u64("--max-images", optarg, 0, &o->max_images); break;
+		case O_SRCTOK: rc = parse_u64("--src-image-tokens", optarg, 0, &o->src_tokens); break;
+		case O_MODEL: o->model = optarg; break;
+		case O_GPU: o->gpu = optarg; break;
+		case O_PROFILE: o->profile = optarg; break;
+		case O_DEPLOY:
+			if (sim_deploy_parse_kind(optarg, &o->deploy, &err) < 0)
+				return cli_usage_error("sim", usage_text, "--deploy: %s", err.msg);
+			break;
+		case O_GPUS: rc = parse_u64("--gpus", optarg, 1, &o->gpus); break;
+		case O_POOLS: o->pools = optarg; break;
+		case O_COMPARE: o->compare = 1; break;
+		case O_BUDGET: rc = parse_u64("--token-budget", optarg, 1, &o->budget); break;
+		case O_SEQS: rc = parse_u64("--max-seqs", optarg, 1, &o->seqs); break;
+		case O_ENCB: rc = parse_u64("--enc-batch", optarg, 1, &o->encb); break;
+		case O_RLLM:
+		case O_RENC:
+			if (policy_route_parse(optarg, c == O_RLLM ? &o->r_llm : &o->r_enc, &err) < 0)
+				return cli_usage_error("sim", usage_text, "%s", err.msg);
+			break;
+		case O_LINK:
+			if (!strcmp(optarg, "ib"))
+				o->link = PERF_LINK_IB;
+			else if (!strcmp(optarg, "tcp"))
+				o->link = PERF_LINK_TCP;
+			else if (!strcmp(optarg, "nvlink"))
+				o->link = PERF_LINK_NVLINK;
+			else
+				return cli_usage_error("sim", usage_text,
+						       "--link: expected ib, tcp or nvlink, got '%s'",
+						       optarg);
+			break;
+		case O_TTFT: rc = parse_pos("--slo-ttft", optarg, &o->slo_ttft); break;
+		case O_TPOT: rc = parse_pos("--slo-tpot", optarg, &o->slo_tpot); break;
+		case O_SLOSCALE: rc = parse_pos("--slo-scale", optarg, &o->slo_scale); break;
+		case O_SEED: rc = parse_u64("--seed", optarg, 0, &o->seed); break;
+		case O_JSON: o->json = 1; break;
+		case O_PERREQ: o->per_request = optarg; break;
+		case O_REPORT: o->report = optarg; break;
+		case O_STEP: o->step = 1; break;
+		default:
+			return cli_usage_error("sim", usage_text, "unknown option");
+		}
+		if (rc)
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage_error("sim", usage_text, "unexpected argument '%s'", argv[optind]);
+	if (o->compare && o->pools)
+		return cli_usage_error("sim", usage_text,
+				       "--compare splits --gpus by the default rule; drop --pools");
+	if (o->compare && o->per_request)
+		return cli_usage_error("sim", usage_text, "--per-request needs a single run");
+	if (o->max_images > 100000 || o->gpus > 1000000 || o->seqs > 1000000 ||
+	    o->budget > 100000000 || o->encb > 1000000 || o->src_tokens > 1000000)
+		return cli_usage_error("sim", usage_text, "a size option is out of range");
+	return 0;
+}
+
+static int load_trace(const struct opts *o, struct trace_set *ts, char *label, size_t size,
+		      struct ms_error *err)
+{
+	struct trace_synth_opts so;
+
+	if (o->trace) {
+		snprintf(label, size, "%s", o->trace);
+		return cli_trace_load(ts, o->trace, o->skip_bad, err);
+	}
+	trace_synth_opts_default(&so);
+	so.requests = o->synth;
+	so.seed = o->seed;
+	snprintf(label, size, "synth:%llu", o->synth);
+	return trace_synth(ts, &so, err);
+}
+
 int cmd_sim(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "modserve sim: not built yet\n");
-	return CLI_EXIT_FAIL;
+	struct opts o;
+	struct ms_error err = { 0 };
+	struct model_spec model;
+	struct gpu_spec gpu;
+	struct perf perf;
+	struct trace_set ts;
+	struct sim_config cfg[SIM_DEPLOY__COUNT];
+	struct sim_result res[SIM_DEPLOY__COUNT];
+	struct sim_report_run runs[SIM_DEPLOY__COUNT];
+	struct sim_report_ctx ctx;
+	struct ms_progress prog;
+	char label[4096];
+	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? CLI_EXIT_OK : rc;
+	trace_set_init(&ts);
+	memset(res, 0, sizeof(res));
+	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
+	    perf_init(&perf, &model, &gpu, &err) < 0)
+		goto fail;
+	have_perf = 1;
+	if (o.profile && perf_load_profile(&perf, o.profile, &err) < 0)
+		goto fail;
+	if (load_trace(&o, &ts, label, sizeof(label), &err) < 0)
+		goto fail;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.trace = label;
+	ctx.model = perf.model.name;
+	ctx.gpu = perf.gpu.name;
+	ctx.slo_scale = o.slo_scale;
+	ctx.slo_ttft_s = o.slo_ttft;
+	ctx.slo_tpot_s = o.slo_tpot;
+	if (!o.slo_ttft || !o.slo_tpot) {
+		double t1, t2;
+		if (sim_slo_default(&perf, o.slo_scale, &t1, &t2, &err) < 0)
+			goto fail;
+		if (!o.slo_ttft)
+			ctx.slo_ttft_s = t1;
+		if (!o.slo_tpot)
+			ctx.slo_tpot_s = t2;
+		ctx.slo_default = 1;
+	}
+	for (i = 0; i < SIM_DEPLOY__COUNT; i++) {
+		enum sim_deploy_kind kind = o.compare ? (enum sim_deploy_kind)i : o.deploy;
+		struct sim_config *c = &cfg[n_runs];
+		if (!o.compare && i > 0)
+			break;
+		sim_config_default(c, &perf);
+		c->max_images = (uint32_t)o.max_images;
+		c->src_tokens_per_image = (uint32_t)o.src_tokens;
+		c->token_budget = (uint32_t)o.budget;
+		c->max_seqs = (uint32_t)o.seqs;
+		c->enc_max_images = (uint32_t)o.encb;
+		c->route_llm = o.r_llm;
+		c->route_enc = o.r_enc;
+		c->link = o.link;
+		c->rate_scale = o.rate;
+		c->seed = o.seed;
+		c->step_decode = o.step;
+		if (o.pools)
+			rc = sim_deploy_parse_pools(&c->deploy, kind, o.pools, &err);
+		else
+			rc = sim_deploy_default(&c->deploy, kind, (uint32_t)o.gpus,
+						perf.model.default_tp, &err);
+		if (rc < 0) {
+			status = cli_usage_error("sim", usage_text, "%s", err.msg);
+			goto out;
+		}
+		ms_progress_init(&prog, sim_deploy_name(kind), (double)ts.n);
+		c->progress = progress_cb;
+		c->progress_arg = &prog;
+		rc = sim_run(c, &ts, &res[n_runs], &err);
+		ms_progress_done(&prog);
+		c->progress = NULL;
+		c->progress_arg = NULL;
+		if (rc < 0)
+			goto fail;
+		runs[n_runs].cfg = c;
+		runs[n_runs].res = &res[n_runs];
+		if (metrics_summary_compute(&runs[n_runs].sum, res[n_runs].req, res[n_runs].n,
+					    ctx.slo_ttft_s, ctx.slo_tpot_s, &err) < 0) {
+			n_runs++;
+			goto fail;
+		}
+		n_runs++;
+	}
+	ctx.gpus = sim_deploy_gpus(&cfg[0].deploy);
+	if (o.json) {
+		json_t *j = sim_report_json(&ctx, runs, (size_t)n_runs);
+		if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0) {
+			json_decref(j);
+			ms_error_set(&err, MS_EIO, "sim: writing JSON failed");
+			goto fail;
+		}
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		sim_report_table(stdout, &ctx, runs, (size_t)n_runs);
+	}
+	if (o.per_request && sim_report_csv(o.per_request, &res[0], &err) < 0)
+		goto fail;
+	if (o.report && sim_report_plots(o.report, &ctx, runs, (size_t)n_runs, &err) < 0)
+		goto fail;
+	status = CLI_EXIT_OK;
+	goto out;
+fail:
+	status = cli_fail(&err);
+out:
+	for (i = 0; i < n_runs; i++)
+		sim_result_release(&res[i]);
+	trace_set_release(&ts);
+	if (have_perf)
+		perf_release(&perf);
+	return status;
 }

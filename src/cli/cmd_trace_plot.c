@@ -1,8 +1,77 @@
-/* PLACEHOLDER: replaced by the real implementation. */
+/* `modserve trace plot`: see the usage text. */
+#include <getopt.h>
+#include <stdio.h>
+
 #include "cli/cli.h"
+#include "report/report_trace.h"
+#include "trace/trace_stats.h"
+
+static const char usage_text[] =
+	"usage: modserve trace plot FILE --out DIR [--skip-bad]\n"
+	"\n"
+	"Draws the seven figures of the Azure LMM 2025 data set's notebook into DIR,\n"
+	"each as PNG and SVG (gnuplot; $MS_GNUPLOT overrides the program):\n"
+	"  0-images-per-request-cdf    CDF of images per image request (log x)\n"
+	"  1-input-tokens-cdf          CDF of input tokens, image vs text (log x)\n"
+	"  2-generated-tokens-cdf      CDF of generated tokens, image vs text (log x)\n"
+	"  3-invocations-per-minute    requests per UTC minute, image vs text\n"
+	"  4-images-per-minute         images per minute\n"
+	"  5-input-tokens-per-minute   input tokens per minute\n"
+	"  6-output-tokens-per-minute  output tokens per minute\n"
+	"FILE is .csv/.csv.gz or `synth`.\n"
+	"\n"
+	"options:\n"
+	"  -o, --out DIR   output directory (made if missing)\n"
+	"  --skip-bad      skip malformed rows (counted on stderr) instead of failing\n"
+	"  -h, --help      this help\n";
+
 int cmd_trace_plot(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "modserve trace plot: not built yet\n");
-	return CLI_EXIT_FAIL;
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "skip-bad", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct trace_set ts;
+	struct trace_minutes tm = { 0 };
+	struct ms_error err = { 0 };
+	const char *out = NULL, *path;
+	int skip_bad = 0, opt, rc = CLI_EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			out = optarg;
+			break;
+		case 's':
+			skip_bad = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error("trace plot", usage_text, "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("trace plot", usage_text,
+				       optind >= argc ? "missing FILE" : "one FILE only");
+	if (!out || !*out)
+		return cli_usage_error("trace plot", usage_text, "--out DIR is required");
+	path = argv[optind];
+	trace_set_init(&ts);
+	if (cli_trace_load(&ts, path, skip_bad, &err) < 0 ||
+	    trace_minutes_compute(&ts, &tm, &err) < 0 ||
+	    report_trace_figures(&ts, &tm, out, &err) < 0) {
+		rc = cli_fail(&err);
+		goto cleanup;
+	}
+	for (int i = 0; i < REPORT_TRACE_FIGURES; i++)
+		printf("%s/%s.png\n%s/%s.svg\n", out, report_trace_figure_names[i], out,
+		       report_trace_figure_names[i]);
+cleanup:
+	trace_minutes_release(&tm);
+	trace_set_release(&ts);
+	return rc;
 }

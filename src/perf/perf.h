@@ -36,6 +36,18 @@ struct perf {
 	double tp_comm_s;         /* per-layer all-reduce cost added per TP doubling */
 	double preprocess_s_per_tile; /* CPU time per tile on one core */
 	struct perf_table *table; /* NULL when no profile was loaded */
+	/* added by perf_init (fields above are the contract, these extend it) */
+	double layer_s;           /* kernel-launch overhead per transformer layer */
+	double eff_link;          /* share of NVLink/IB bandwidth reached by transfers */
+	double link_lat_s[4];     /* fixed cost per transfer, by enum perf_link */
+	double link_bw[4];        /* effective bytes/s, by enum perf_link (0 = no transfer) */
+	double kv_reserve;        /* share of HBM kept from the KV cache (activations, graphs) */
+	double enc_tp_comm_s;     /* tp_comm_s of the encoder's engine (eager, per layer per doubling) */
+	/* precomputed from the specs so the hot calls do no work twice */
+	double enc_tile_tokens;   /* encoder sequence length per tile (patches) */
+	double enc_tile_flops;    /* FLOPs of one tile through the encoder */
+	double enc_w_bytes, llm_w_bytes, kv_tok_bytes;
+	int self_layers;          /* LLM layers with a self-attention KV cache */
 };
 
 int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,

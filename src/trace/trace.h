@@ -89,7 +89,8 @@ int trace_set_load_mem(struct trace_set *ts, const void *buf, size_t len, const 
 		       const struct trace_load_opts *opts, struct trace_load_report *rep,
 		       struct ms_error *err);
 
-/* Timestamps. Parses `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` into ns since the epoch. */
+/* Timestamps. Parses `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z]` (years 1970-2200) into ns since
+ * the epoch. */
 int trace_time_parse(const char *s, size_t len, int64_t *ns_out, int *frac_digits_out);
 /* Writes ts in the style of fmt with frac_digits fraction digits; returns length. */
 int trace_time_format(int64_t ns, enum trace_format fmt, int frac_digits, char *buf,

@@ -56,6 +56,9 @@ int trace_time_parse(const char *s, size_t len, int64_t *ns_out, int *frac_digit
 	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
 	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
 		return -1;
+	/* int64 ns since the epoch, and differences of two of them, must not overflow */
+	if (y < 1970 || y > 2200)
+		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
 		return -1;
 	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))

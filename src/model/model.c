@@ -1,0 +1,307 @@
+/*
+ * model: parse model and GPU spec files (`key = value`, `#` comments).
+ *
+ * One table per spec type maps keys to fields, so the parser checks unknown,
+ * duplicate and missing keys in one place and every error names file:line: key.
+ */
+#include "model/model.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MS_DATA_DIR
+#define MS_DATA_DIR "data"
+#endif
+
+enum key_type { KEY_STR, KEY_INT, KEY_DBL, KEY_ARCH };
+
+struct key_def {
+	const char *key;
+	enum key_type type;
+	size_t off;
+	size_t size;        /* KEY_STR buffer size */
+	double min, max;    /* accepted range for numbers */
+};
+
+#define MKEY(k, t, lo, hi) { #k, t, offsetof(struct model_spec, k), \
+	sizeof(((struct model_spec *)0)->k), lo, hi }
+#define GKEY(k, t, lo, hi) { #k, t, offsetof(struct gpu_spec, k), \
+	sizeof(((struct gpu_spec *)0)->k), lo, hi }
+
+static const struct key_def model_keys[] = {
+	MKEY(name, KEY_STR, 0, 0),
+	MKEY(arch, KEY_ARCH, 0, 1),
+	MKEY(enc_params, KEY_DBL, 1e6, 1e12),
+	MKEY(enc_layers, KEY_INT, 1, 1000),
+	MKEY(enc_hidden, KEY_INT, 1, 1 << 20),
+	MKEY(enc_heads, KEY_INT, 1, 1024),
+	MKEY(enc_patch, KEY_INT, 1, 4096),
+	MKEY(tile_px, KEY_INT, 1, 1 << 16),
+	MKEY(max_tiles, KEY_INT, 1, 1 << 16),
+	MKEY(tokens_per_tile, KEY_INT, 1, 1 << 20),
+	MKEY(tiles_per_image, KEY_INT, 1, 1 << 16),
+	MKEY(llm_params, KEY_DBL, 1e6, 1e13),
+	MKEY(llm_layers, KEY_INT, 1, 10000),
+	MKEY(hidden, KEY_INT, 1, 1 << 20),
+	MKEY(heads, KEY_INT, 1, 4096),
+	MKEY(kv_heads, KEY_INT, 1, 4096),
+	MKEY(head_dim, KEY_INT, 1, 4096),
+	MKEY(cross_layers, KEY_INT, 0, 10000),
+	MKEY(max_context, KEY_INT, 1, 1 << 30),
+	MKEY(default_tp, KEY_INT, 1, 1024),
+	MKEY(bytes_per_param, KEY_INT, 1, 8),
+};
+
+static const struct key_def gpu_keys[] = {
+	GKEY(name, KEY_STR, 0, 0),
+	GKEY(flops, KEY_DBL, 1e9, 1e18),
+	GKEY(hbm_bytes, KEY_DBL, 1e6, 1e15),
+	GKEY(hbm_bw, KEY_DBL, 1e6, 1e15),
+	GKEY(intra_bw, KEY_DBL, 1e6, 1e15),
+	GKEY(inter_bw, KEY_DBL, 1e6, 1e15),
+	GKEY(gpus_per_node, KEY_INT, 1, 1024),
+	GKEY(price_hour, KEY_DBL, 0, 1e6),
+	GKEY(cpu_cores_per_gpu, KEY_INT, 1, 4096),
+};
+
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_KEYS 32
+
+static const char *const model_names[] = {
+	"llama-3.2-11b-vision", "llama-3.2-90b-vision", "llava-onevision-7b",
+	"llava-onevision-72b", "internvl-2.5-26b", "nvlm-d-72b", NULL,
+};
+
+static const char *const gpu_names[] = { "a100-80gb", "h100-80gb", NULL };
+
+const char *model_data_dir(void)
+{
+	const char *d = getenv("MS_DATA");
+	return d && *d ? d : MS_DATA_DIR;
+}
+
+const char *const *model_builtin_names(void)
+{
+	return model_names;
+}
+
+const char *const *gpu_builtin_names(void)
+{
+	return gpu_names;
+}
+
+uint32_t model_image_tokens(const struct model_spec *m)
+{
+	return (uint32_t)m->tiles_per_image * (uint32_t)m->tokens_per_tile;
+}
+
+static char *strip(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int set_value(void *obj, const struct key_def *k, const char *val,
+		     const char *path, int line, struct ms_error *err)
+{
+	char *end;
+	char *dst = (char *)obj + k->off;
+
+	switch (k->type) {
+	case KEY_STR:
+		if (!*val || strlen(val) >= k->size)
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: empty or longer than %zu bytes: '%s'",
+					    path, line, k->key, k->size - 1, val);
+		memcpy(dst, val, strlen(val) + 1);
+		return 0;
+	case KEY_ARCH:
+		if (!strcmp(val, "decoder"))
+			*(enum model_arch *)(void *)dst = MODEL_ARCH_DECODER;
+		else if (!strcmp(val, "cross"))
+			*(enum model_arch *)(void *)dst = MODEL_ARCH_CROSS;
+		else
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: not 'decoder' or 'cross': '%s'",
+					    path, line, k->key, val);
+		return 0;
+	case KEY_INT: {
+		long v;
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (errno || end == val || *end)
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: not an integer: '%s'",
+					    path, line, k->key, val);
+		if (v < k->min || v > k->max)
+			return ms_error_set(err, MS_ERANGE, "%s:%d: %s: out of range [%g, %g]: '%s'",
+					    path, line, k->key, k->min, k->max, val);
+		*(int *)(void *)dst = (int)v;
+		return 0;
+	}
+	case KEY_DBL: {
+		double v;
+		errno = 0;
+		v = strtod(val, &end);
+		if (errno || end == val || *end || !isfinite(v))
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: not a number: '%s'",
+					    path, line, k->key, val);
+		if (v < k->min || v > k->max)
+			return ms_error_set(err, MS_ERANGE, "%s:%d: %s: out of range [%g, %g]: '%s'",
+					    path, line, k->key, k->min, k->max, val);
+		*(double *)(void *)dst = v;
+		return 0;
+	}
+	}
+	return ms_error_set(err, MS_EINVAL, "%s:%d: %s: bad key type", path, line, k->key);
+}
+
+/* Parses `path` into obj per the key table; every key is required exactly once. */
+static int spec_parse(void *obj, const struct key_def *keys, size_t nkeys,
+		      const char *path, struct ms_error *err)
+{
+	char buf[1024];
+	int seen[MAX_KEYS] = { 0 };
+	int line = 0, rc = 0;
+	FILE *f;
+	size_t i;
+
+	f = fopen(path, "r");
+	if (!f)
+		return ms_error_set(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
+	while (fgets(buf, sizeof(buf), f)) {
+		char *s, *eq, *key, *val, *hash;
+		const struct key_def *k = NULL;
+
+		line++;
+		if (!strchr(buf, '\n') && !feof(f)) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: line longer than %zu bytes",
+					  path, line, sizeof(buf) - 2);
+			goto out;
+		}
+		hash = strchr(buf, '#');
+		if (hash)
+			*hash = '\0';
+		s = strip(buf);
+		if (!*s)
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: expected 'key = value'",
+					  path, line, s);
+			goto out;
+		}
+		*eq = '\0';
+		key = strip(s);
+		val = strip(eq + 1);
+		for (i = 0; i < nkeys; i++) {
+			if (!strcmp(keys[i].key, key)) {
+				k = &keys[i];
+				break;
+			}
+		}
+		if (!k) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key", path, line, key);
+			goto out;
+		}
+		if (seen[i]) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: duplicate key (first on line %d)",
+					  path, line, key, seen[i]);
+			goto out;
+		}
+		seen[i] = line;
+		rc = set_value(obj, k, val, path, line, err);
+		if (rc)
+			goto out;
+	}
+	if (ferror(f)) {
+		rc = ms_error_set(err, MS_EIO, "%s: read error", path);
+		goto out;
+	}
+	for (i = 0; i < nkeys; i++) {
+		if (!seen[i]) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: missing required key",
+					  path, line, keys[i].key);
+			goto out;
+		}
+	}
+out:
+	fclose(f);
+	return rc;
+}
+
+/* A bare name (no '/' and no ".conf") is looked up under <data dir>/<sub>/<name>.conf. */
+static int spec_path(char *out, size_t n, const char *sub, const char *name_or_path,
+		     struct ms_error *err)
+{
+	size_t len = strlen(name_or_path);
+	int w;
+
+	if (!len)
+		return ms_error_set(err, MS_EINVAL, "empty %s name", sub);
+	if (strchr(name_or_path, '/') || (len > 5 && !strcmp(name_or_path + len - 5, ".conf")))
+		w = snprintf(out, n, "%s", name_or_path);
+	else
+		w = snprintf(out, n, "%s/%s/%s.conf", model_data_dir(), sub, name_or_path);
+	if (w < 0 || (size_t)w >= n)
+		return ms_error_set(err, MS_EINVAL, "%s: path too long", name_or_path);
+	return 0;
+}
+
+static int spec_load(void *obj, size_t size, const struct key_def *keys, size_t nkeys,
+		     const char *sub, const char *const *builtins, const char *name_or_path,
+		     struct ms_error *err)
+{
+	char path[4096];
+	int rc;
+
+	rc = spec_path(path, sizeof(path), sub, name_or_path, err);
+	if (rc)
+		return rc;
+	memset(obj, 0, size);
+	rc = spec_parse(obj, keys, nkeys, path, err);
+	if (rc == -MS_EIO && path[0] && !strchr(name_or_path, '/')) {
+		char list[256] = "";
+		size_t i;
+		for (i = 0; builtins[i]; i++) {
+			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+			strncat(list, builtins[i], sizeof(list) - strlen(list) - 1);
+		}
+		return ms_error_set(err, MS_ENOTFOUND, "%s: unknown %s (built-in: %s; or give a path)",
+				    name_or_path, sub, list);
+	}
+	return rc;
+}
+
+int model_spec_load(struct model_spec *m, const char *name_or_path, struct ms_error *err)
+{
+	int rc = spec_load(m, sizeof(*m), model_keys, NKEYS(model_keys), "models", model_names,
+			   name_or_path, err);
+	if (rc)
+		return rc;
+	if (m->tiles_per_image > m->max_tiles)
+		return ms_error_set(err, MS_ERANGE, "%s: tiles_per_image: %d above max_tiles %d",
+				    name_or_path, m->tiles_per_image, m->max_tiles);
+	if (m->heads % m->kv_heads)
+		return ms_error_set(err, MS_ERANGE, "%s: kv_heads: %d does not divide heads %d",
+				    name_or_path, m->kv_heads, m->heads);
+	if (m->arch == MODEL_ARCH_CROSS ? (m->cross_layers < 1 || m->cross_layers >= m->llm_layers)
+					: m->cross_layers != 0)
+		return ms_error_set(err, MS_ERANGE,
+				    "%s: cross_layers: %d (cross arch needs 1..llm_layers-1, decoder 0)",
+				    name_or_path, m->cross_layers);
+	return 0;
+}
+
+int gpu_spec_load(struct gpu_spec *g, const char *name_or_path, struct ms_error *err)
+{
+	return spec_load(g, sizeof(*g), gpu_keys, NKEYS(gpu_keys), "gpus", gpu_names,
+			 name_or_path, err);
+}

@@ -1,0 +1,266 @@
+/*
+ * perf: roofline stage latencies from model and GPU specs.
+ *
+ * Every GPU stage is max(compute time, weight/KV read time) plus a fixed
+ * per-call overhead, a per-layer kernel-launch overhead and, for tp > 1, two
+ * ring all-reduces per layer. The constants are shared by all models; which
+ * paper figure each one is calibrated against is in docs/perf.md. A profile
+ * table (perf_table.c), when loaded, replaces the roofline for the stages and
+ * tp values it has rows for.
+ */
+#include "perf/perf.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "perf/perf_int.h"
+
+/*
+ * Shared efficiency factors (docs/perf.md, "calibration"). The encoder runs in
+ * Hugging Face Transformers (eager attention, unfused kernels, no CUDA graphs),
+ * the LLM in vLLM (FlashAttention, fused kernels): that is why the encoder gets
+ * a lower share of peak, not a per-model fudge.
+ */
+#define EFF_FLOPS_ENC 0.30
+#define EFF_FLOPS_LLM 0.65
+#define EFF_BW 0.80
+#define EFF_LINK 0.85
+#define LAUNCH_S 3.0e-3      /* scheduler, sampling, Python per call */
+#define LAYER_S 40e-6        /* ~8 kernels per layer at ~5 us launch each */
+#define TP_COMM_S 15e-6      /* vLLM: per layer per TP doubling (custom all-reduce, CUDA graphs) */
+#define ENC_TP_COMM_S 550e-6 /* HF eager TP: per layer per doubling, fitted (docs/perf.md) */
+#define PREP_S_PER_PX 4e-9   /* decode + resize + normalize, one core, per output pixel */
+#define KV_RESERVE 0.10      /* vLLM gpu_memory_utilization 0.9 */
+
+/* Transfers over TCP: GPU -> host copy, serialization and one TCP stream, not the
+ * wire speed, set the cost; calibrated to the paper's TCP P50 (docs/perf.md). */
+#define TCP_LAT_S 20e-3
+#define TCP_BW 0.2e9
+#define NVLINK_LAT_S 20e-6
+#define IB_LAT_S 0.3e-3
+
+int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
+	      struct ms_error *err)
+{
+	double side;
+
+	if (!p || !m || !g)
+		return ms_error_set(err, MS_EINVAL, "perf_init: NULL argument");
+	if (m->enc_patch <= 0 || m->tile_px < m->enc_patch || m->tiles_per_image <= 0 ||
+	    m->llm_layers <= m->cross_layers || g->flops <= 0 || g->hbm_bw <= 0 ||
+	    g->intra_bw <= 0 || g->inter_bw <= 0)
+		return ms_error_set(err, MS_EINVAL, "perf_init: %s on %s: incomplete spec",
+				    m->name, g->name);
+	memset(p, 0, sizeof(*p));
+	p->model = *m;
+	p->gpu = *g;
+	p->eff_flops_enc = EFF_FLOPS_ENC;
+	p->eff_flops_llm = EFF_FLOPS_LLM;
+	p->eff_bw = EFF_BW;
+	p->eff_link = EFF_LINK;
+	p->launch_s = LAUNCH_S;
+	p->layer_s = LAYER_S;
+	p->tp_comm_s = TP_COMM_S;
+	p->enc_tp_comm_s = ENC_TP_COMM_S;
+	p->preprocess_s_per_tile = PREP_S_PER_PX * (double)m->tile_px * m->tile_px;
+	p->kv_reserve = KV_RESERVE;
+
+	p->link_lat_s[PERF_LINK_LOCAL] = 0;
+	p->link_bw[PERF_LINK_LOCAL] = 0;
+	p->link_lat_s[PERF_LINK_NVLINK] = NVLINK_LAT_S;
+	p->link_bw[PERF_LINK_NVLINK] = g->intra_bw * EFF_LINK;
+	p->link_lat_s[PERF_LINK_IB] = IB_LAT_S;
+	p->link_bw[PERF_LINK_IB] = g->inter_bw * EFF_LINK;
+	p->link_lat_s[PERF_LINK_TCP] = TCP_LAT_S;
+	p->link_bw[PERF_LINK_TCP] = TCP_BW;
+
+	side = floor((double)m->tile_px / m->enc_patch);
+	p->enc_tile_tokens = side * side;
+	/* 2 FLOPs per parameter per token, plus QK^T and AV: 4 * n^2 * d per layer */
+	p->enc_tile_flops = 2.0 * m->enc_params * p->enc_tile_tokens +
+			    4.0 * m->enc_layers * p->enc_tile_tokens * p->enc_tile_tokens * m->enc_hidden;
+	p->enc_w_bytes = m->enc_params * m->bytes_per_param;
+	p->llm_w_bytes = m->llm_params * m->bytes_per_param;
+	p->self_layers = m->llm_layers - m->cross_layers;
+	p->kv_tok_bytes = 2.0 * p->self_layers * m->kv_heads * m->head_dim * m->bytes_per_param;
+	return 0;
+}
+
+int perf_load_profile(struct perf *p, const char *csv_path, struct ms_error *err)
+{
+	struct perf_table *t;
+	int rc = perf__table_load(&t, csv_path, err);
+
+	if (rc)
+		return rc;
+	perf__table_free(p->table);
+	p->table = t;
+	return 0;
+}
+
+void perf_release(struct perf *p)
+{
+	if (!p)
+		return;
+	perf__table_free(p->table);
+	p->table = NULL;
+}
+
+uint32_t perf_image_tiles(const struct perf *p)
+{
+	return (uint32_t)p->model.tiles_per_image;
+}
+
+uint32_t perf_image_tokens(const struct perf *p)
+{
+	return model_image_tokens(&p->model);
+}
+
+/* Two ring all-reduces per layer of `bytes` each: a fixed cost per layer per TP
+ * doubling (sync and ring steps) plus volume 2 (tp-1)/tp. Beyond a node: IB. */
+static double tp_comm(const struct perf *p, double per_layer_s, int tp, int layers,
+		      double bytes)
+{
+	double bw, vol;
+
+	if (tp <= 1)
+		return 0;
+	bw = (tp > p->gpu.gpus_per_node ? p->gpu.inter_bw : p->gpu.intra_bw) * p->eff_link;
+	vol = bytes * 2.0 * (tp - 1) / tp;
+	return layers * (per_layer_s * log2((double)tp) + 2.0 * vol / bw);
+}
+
+static double tp_of(int tp)
+{
+	return tp < 1 ? 1.0 : (double)tp;
+}
+
+double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores)
+{
+	if (!n_images)
+		return 0;
+	if (cores < 1)
+		cores = 1;
+	if (p->table && perf__table_has(p->table, PERF__PREPROCESS, cores))
+		return perf__table_lookup(p->table, PERF__PREPROCESS, cores, n_images,
+					  (double)n_images * p->model.tiles_per_image);
+	/* images are independent: the work spreads over cores, linear in images */
+	return (double)n_images * p->model.tiles_per_image * p->preprocess_s_per_tile / cores;
+}
+
+double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
+{
+	const struct model_spec *m = &p->model;
+	double t = tp_of(tp), tc, tm, act;
+
+	if (!n_tiles)
+		return 0;
+	if (p->table && perf__table_has(p->table, PERF__ENCODE, (int)t)) {
+		double imgs = (double)n_tiles / m->tiles_per_image;
+		return perf__table_lookup(p->table, PERF__ENCODE, (int)t, imgs < 1 ? 1 : imgs,
+					  n_tiles);
+	}
+	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * p->eff_flops_enc);
+	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+	act = n_tiles * p->enc_tile_tokens * m->enc_hidden * 2.0;
+	return fmax(tc, tm) + p->launch_s + m->enc_layers * p->layer_s +
+	       tp_comm(p, p->enc_tp_comm_s, (int)t, m->enc_layers, act);
+}
+
+void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, double *b)
+{
+	const struct model_spec *m = &p->model;
+	double t = tp_of(tp), tc, tm;
+
+	if (p->table && perf__table_has(p->table, PERF__DECODE, (int)t)) {
+		perf__table_decode_coef(p->table, (int)t, batch, a, b);
+		return;
+	}
+	tc = 2.0 * m->llm_params * batch / (t * p->gpu.flops * p->eff_flops_llm);
+	tm = p->llm_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+	*a = fmax(tc, tm) + p->launch_s + m->llm_layers * p->layer_s +
+	     tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, (double)batch * m->hidden * 2.0);
+	/* each KV token is read once per step; decode attention is memory-bound */
+	*b = p->kv_tok_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+}
+
+double perf_decode_step_s(const struct perf *p, int tp, uint32_t batch, uint64_t kv_tokens)
+{
+	double a, b;
+
+	if (!batch)
+		return 0;
+	perf_decode_coef(p, tp, batch, &a, &b);
+	return a + b * (double)kv_tokens;
+}
+
+/* FLOPs of the prefill part of an iteration (new tokens, attention, cross K/V). */
+static double prefill_flops(const struct perf *p, const struct perf_iter *it)
+{
+	const struct model_spec *m = &p->model;
+	double f = 2.0 * m->llm_params * it->prefill_tokens;
+
+	f += 4.0 * p->self_layers * it->prefill_attn * m->heads * m->head_dim;
+	if (m->arch == MODEL_ARCH_CROSS)
+		/* K and V projections of the image states in every cross layer */
+		f += 2.0 * it->cross_tokens * 2.0 * m->hidden * m->kv_heads * m->head_dim *
+		     m->cross_layers;
+	return f;
+}
+
+double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
+{
+	const struct model_spec *m = &p->model;
+	double t = tp_of(tp), tc, tm, flops, s;
+	int has_prefill = it->prefill_tokens || it->cross_tokens;
+
+	if (!has_prefill)
+		return perf_decode_step_s(p, tp, it->decode_seqs, it->decode_kv_tokens);
+	if (p->table && perf__table_has(p->table, PERF__PREFILL, (int)t)) {
+		s = perf__table_lookup(p->table, PERF__PREFILL, (int)t, 1,
+				       (double)it->prefill_tokens + it->cross_tokens);
+		if (it->decode_seqs)
+			s += perf_decode_step_s(p, tp, it->decode_seqs, it->decode_kv_tokens);
+		return s;
+	}
+	flops = prefill_flops(p, it) + 2.0 * m->llm_params * it->decode_seqs;
+	tc = flops / (t * p->gpu.flops * p->eff_flops_llm);
+	tm = p->llm_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+	s = fmax(tc, tm) + p->launch_s + m->llm_layers * p->layer_s;
+	s += (double)it->decode_kv_tokens * p->kv_tok_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+	s += tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers,
+		     ((double)it->prefill_tokens + it->decode_seqs) * m->hidden * 2.0);
+	return s;
+}
+
+static double link_s(const struct perf *p, double bytes, enum perf_link link)
+{
+	if (link == PERF_LINK_LOCAL || bytes <= 0 || (unsigned)link > PERF_LINK_TCP)
+		return 0;
+	return p->link_lat_s[link] + bytes / p->link_bw[link];
+}
+
+double perf_embed_transfer_s(const struct perf *p, uint32_t image_tokens, enum perf_link link)
+{
+	/* the projector's output: one LLM-hidden bf16 vector per image token */
+	return link_s(p, (double)image_tokens * p->model.hidden * 2.0, link);
+}
+
+double perf_kv_transfer_s(const struct perf *p, uint32_t tokens, enum perf_link link)
+{
+	return link_s(p, (double)tokens * p->kv_tok_bytes, link);
+}
+
+double perf_kv_bytes_per_token(const struct perf *p)
+{
+	return p->kv_tok_bytes;
+}
+
+uint64_t perf_kv_capacity_tokens(const struct perf *p, int tp)
+{
+	double free_b = tp_of(tp) * p->gpu.hbm_bytes * (1.0 - p->kv_reserve) - p->llm_w_bytes;
+
+	if (free_b <= 0 || p->kv_tok_bytes <= 0)
+		return 0;
+	return (uint64_t)(free_b / p->kv_tok_bytes);
+}

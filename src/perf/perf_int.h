@@ -1,0 +1,34 @@
+/*
+ * perf_int: what perf.c and perf_table.c share; other folders never include it.
+ *
+ * The profile table is a sorted array of rows (stage, tp, batch, tokens); a
+ * lookup interpolates along the stage's main variable inside one batch group
+ * and then linearly between the two nearest batch groups. Decode groups are
+ * fitted to a + b * kv_tokens by least squares at load time, so the affine
+ * decode invariant of perf.h holds for measured tables too.
+ */
+#ifndef PERF_INT_H
+#define PERF_INT_H
+
+#include "perf/perf.h"
+
+enum perf__stage {
+	PERF__PREPROCESS = 0,
+	PERF__ENCODE,
+	PERF__PREFILL,
+	PERF__DECODE,
+	PERF__NSTAGES,
+};
+
+/* True when the table has rows for this stage and tp (cores for preprocess). */
+int perf__table_has(const struct perf_table *t, enum perf__stage st, int tp);
+/* Latency at (tp, batch, x): batch = images or requests, x = tiles or tokens (see perf_table.c). */
+double perf__table_lookup(const struct perf_table *t, enum perf__stage st, int tp,
+			  double batch, double x);
+/* Decode: affine coefficients at (tp, batch). */
+void perf__table_decode_coef(const struct perf_table *t, int tp, double batch,
+			     double *a, double *b);
+int perf__table_load(struct perf_table **out, const char *path, struct ms_error *err);
+void perf__table_free(struct perf_table *t);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * sim: discrete-event simulator of an LMM serving cluster, request by request.
+ *
+ * Owns the deployment description (struct sim_deploy: pools of instances with
+ * a role, a count and a TP degree), the run configuration (struct sim_config)
+ * and the result (struct sim_result: one metrics_req per trace row, per-pool
+ * time series, counters). sim_run() replays a trace_set in virtual time:
+ * events ordered by (time, insertion sequence), so equal inputs and seed give
+ * identical results. Stage times come only from perf/; where work goes comes
+ * only from policy/. Called by cli/cmd_sim.c, tests and later `plan`.
+ * Invariants: every trace row is admitted and finishes exactly once (overload
+ * grows queues, nothing is dropped); memory is the per-row results plus state
+ * of requests in flight. Model of the simulator: docs/sim.md.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/ms_error.h"
+#include "metrics/metrics.h"
+#include "perf/perf.h"
+#include "policy/policy.h"
+#include "trace/trace.h"
+
+enum sim_deploy_kind {
+	SIM_DEPLOY_MONO = 0, /* every instance: preprocess + encode + prefill + decode */
+	SIM_DEPLOY_PD,       /* prefill instances (encode + prefill) and decode instances */
+	SIM_DEPLOY_MODSERVE, /* encode pool + LLM pool (or prefill + decode pools) */
+	SIM_DEPLOY__COUNT
+};
+
+enum sim_role {
+	SIM_ROLE_MONO = 0, /* encode + prefill + decode */
+	SIM_ROLE_ENC,      /* preprocess + encode only */
+	SIM_ROLE_LLM,      /* prefill + decode, embeddings arrive encoded */
+	SIM_ROLE_PREFILL,  /* prefill only (pd: encode too), KV leaves to decode */
+	SIM_ROLE_DECODE,   /* decode only, KV arrives */
+	SIM_ROLE__COUNT
+};
+
+#define SIM_MAX_POOLS 4
+
+struct sim_pool_spec {
+	enum sim_role role;
+	uint32_t count; /* instances */
+	int tp;         /* GPUs per instance */
+};
+
+struct sim_deploy {
+	enum sim_deploy_kind kind;
+	int n_pools;
+	struct sim_pool_spec pool[SIM_MAX_POOLS];
+};
+
+const char *sim_deploy_name(enum sim_deploy_kind k);
+int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_error *err);
+const char *sim_role_name(enum sim_role r);
+/*
+ * Default split of a GPU budget (docs/sim.md): mono = gpus/tp instances of the
+ * model's TP; pd = half the GPUs to prefill, half to decode; modserve = 5/8 of
+ * the GPUs to TP-`tp` LLM instances and the rest to TP-1 encoders (the paper's
+ * 128-GPU static setup: 20 x TP-4 text + 48 x TP-1 image).
+ */
+int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t gpus, int tp,
+		       struct ms_error *err);
+/*
+ * Pools from text: "enc=48x1,llm=20x4" (COUNTxTP; names enc, llm, prefill,
+ * decode, mono). Checks the set of pools fits the deployment kind.
+ */
+int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
+			   struct ms_error *err);
+uint32_t sim_deploy_gpus(const struct sim_deploy *d);
+/* Writes "enc=48x1,llm=20x4"; returns the length snprintf would. */
+int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size);
+
+struct sim_config {
+	const struct perf *perf;
+	struct sim_deploy deploy;
+	uint32_t max_images;           /* images per request are capped to this (paper: 16) */
+	uint32_t src_tokens_per_image; /* image tokens per image inside the trace's ContextTokens */
+	uint32_t token_budget;         /* tokens per LLM iteration (chunked prefill) */
+	uint32_t max_seqs;             /* running requests per LLM instance */
+	uint32_t enc_max_images;       /* images per encoder batch */
+	uint32_t kv_block;             /* tokens per KV block */
+	int preprocess_cores;          /* CPU cores preprocessing per instance; 0 = per GPU spec */
+	enum perf_link link;           /* between instances */
+	enum policy_route route_enc, route_llm;
+	double rate_scale;             /* arrivals at t / rate_scale */
+	uint64_t seed;
+	double series_dt;              /* time series bucket, s; 0 = span / 500, at least 1 s */
+	int step_decode;               /* test switch: one event per decode iteration */
+	void (*progress)(void *arg, double done, double total);
+	void *progress_arg;
+};
+
+void sim_config_default(struct sim_config *c, const struct perf *perf);
+
+struct sim_pool_result {
+	char name[16];
+	enum sim_role role;
+	uint32_t count;
+	int tp;
+	uint64_t kv_blocks;            /* per instance, 0 for encoders */
+	double busy_gpu_s;
+	struct metrics_series series;
+};
+
+struct sim_result {
+	size_t n;
+	struct metrics_req *req;       /* n rows, trace order */
+	int n_pools;
+	struct sim_pool_result pool[SIM_MAX_POOLS];
+	uint64_t events;
+	uint64_t capped_images;        /* requests whose images were cut to max_images */
+	uint64_t clamped_text;         /* requests whose ContextTokens were below images x src tokens */
+	uint64_t truncated;            /* requests whose prompt was cut to fit one instance's KV */
+	uint64_t preemptions;
+	uint64_t max_in_flight;
+	double end_s;                  /* time of the last event */
+	uint32_t gpus;
+	double gpu_s;                  /* gpus x span */
+	double cost_usd;
+};
+
+void sim_result_init(struct sim_result *r);
+void sim_result_release(struct sim_result *r);
+
+int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_result *res,
+	    struct ms_error *err);
+
+/*
+ * Default SLO targets as the paper sets them: `scale` times the TTFT and TPOT of
+ * an isolated request on the monolith of this model and GPU (one image, 1,000
+ * text tokens, 100 output tokens; near the trace's median image request).
+ */
+int sim_slo_default(const struct perf *perf, double scale, double *ttft_s, double *tpot_s,
+		    struct ms_error *err);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * Deployments: which pools exist, how many instances, which TP.
+ * The default split rule is documented in sim.h and docs/sim.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim.h"
+
+static const char *const deploy_names[SIM_DEPLOY__COUNT] = { "mono", "pd", "modserve" };
+static const char *const role_names[SIM_ROLE__COUNT] = { "mono", "enc", "llm", "prefill",
+							 "decode" };
+
+const char *sim_deploy_name(enum sim_deploy_kind k)
+{
+	return (unsigned)k < SIM_DEPLOY__COUNT ? deploy_names[k] : "?";
+}
+
+const char *sim_role_name(enum sim_role r)
+{
+	return (unsigned)r < SIM_ROLE__COUNT ? role_names[r] : "?";
+}
+
+int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_error *err)
+{
+	int i;
+
+	for (i = 0; i < SIM_DEPLOY__COUNT; i++)
+		if (!strcmp(s, deploy_names[i])) {
+			*out = (enum sim_deploy_kind)i;
+			return 0;
+		}
+	return ms_error_set(err, MS_EINVAL, "unknown deployment '%s' (mono, pd, modserve)", s);
+}
+
+static void add_pool(struct sim_deploy *d, enum sim_role role, uint32_t count, int tp)
+{
+	d->pool[d->n_pools].role = role;
+	d->pool[d->n_pools].count = count;
+	d->pool[d->n_pools].tp = tp;
+	d->n_pools++;
+}
+
+int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t gpus, int tp,
+		       struct ms_error *err)
+{
+	uint32_t n, a;
+
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	if (tp < 1)
+		return ms_error_set(err, MS_EINVAL, "sim: TP must be >= 1");
+	n = gpus / (uint32_t)tp;
+	switch (kind) {
+	case SIM_DEPLOY_MONO:
+		if (n < 1)
+			goto small;
+		add_pool(d, SIM_ROLE_MONO, n, tp);
+		return 0;
+	case SIM_DEPLOY_PD:
+		if (n < 2)
+			goto small;
+		a = (n + 1) / 2;
+		add_pool(d, SIM_ROLE_PREFILL, a, tp);
+		add_pool(d, SIM_ROLE_DECODE, n - a, tp);
+		return 0;
+	case SIM_DEPLOY_MODSERVE:
+		/* 5/8 of the GPUs to the LLM pool: the paper's 80 + 48 of 128 */
+		a = (uint32_t)(((uint64_t)gpus * 5 / 8) / (uint32_t)tp);
+		if (a < 1)
+			a = 1;
+		if (gpus < a * (uint32_t)tp + 1)
+			goto small;
+		add_pool(d, SIM_ROLE_ENC, gpus - a * (uint32_t)tp, 1);
+		add_pool(d, SIM_ROLE_LLM, a, tp);
+		return 0;
+	default:
+		break;
+	}
+	return ms_error_set(err, MS_EINVAL, "sim: unknown deployment kind %d", (int)kind);
+small:
+	return ms_error_set(err, MS_EINVAL, "sim: %u GPUs are too few for '%s' at TP %d", gpus,
+			    sim_deploy_name(kind), tp);
+}
+
+static int role_by_name(const char *s, size_t len, enum sim_role *out)
+{
+	int i;
+
+	for (i = 0; i < SIM_ROLE__COUNT; i++)
+		if (strlen(role_names[i]) == len && !strncmp(s, role_names[i], len)) {
+			*out = (enum sim_role)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int check_kind(const struct sim_deploy *d, struct ms_error *err)
+{
+	int have[SIM_ROLE__COUNT] = { 0 }, i, ok;
+
+	for (i = 0; i < d->n_pools; i++)
+		have[d->pool[i].role]++;
+	switch (d->kind) {
+	case SIM_DEPLOY_MONO:
+		ok = d->n_pools == 1 && have[SIM_ROLE_MONO];
+		break;
+	case SIM_DEPLOY_PD:
+		ok = d->n_pools == 2 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE];
+		break;
+	case SIM_DEPLOY_MODSERVE:
+		ok = have[SIM_ROLE_ENC] == 1 &&
+		     ((d->n_pools == 2 && have[SIM_ROLE_LLM]) ||
+		      (d->n_pools == 3 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE]));
+		break;
+	default:
+		ok = 0;
+	}
+	if (!ok)
+		return ms_error_set(err, MS_EINVAL,
+				    "--pools: '%s' needs %s", sim_deploy_name(d->kind),
+				    d->kind == SIM_DEPLOY_MONO ? "mono=NxTP" :
+				    d->kind == SIM_DEPLOY_PD ? "prefill=NxTP,decode=NxTP" :
+				    "enc=NxTP and llm=NxTP (or prefill=..,decode=..)");
+	return 0;
+}
+
+int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
+			   struct ms_error *err)
+{
+	const char *p = spec;
+
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	while (*p) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ',');
+		unsigned long count, tp;
+		char *x;
+		enum sim_role role;
+
+		if (!end)
+			end = p + strlen(p);
+		if (!eq || eq > end || role_by_name(p, (size_t)(eq - p), &role) < 0)
+			return ms_error_set(err, MS_EINVAL,
+					    "--pools: '%.*s': expected NAME=COUNTxTP, NAME one of "
+					    "mono, enc, llm, prefill, decode", (int)(end - p), p);
+		count = strtoul(eq + 1, &x, 10);
+		if (x == eq + 1 || *x != 'x' || count < 1 || count > 100000)
+			return ms_error_set(err, MS_EINVAL, "--pools: '%.*s': bad count",
+					    (int)(end - p), p);
+		tp = strtoul(x + 1, &x, 10);
+		if (x != end || tp < 1 || tp > 64)
+			return ms_error_set(err, MS_EINVAL, "--pools: '%.*s': bad TP",
+					    (int)(end - p), p);
+		if (d->n_pools == SIM_MAX_POOLS)
+			return ms_error_set(err, MS_EINVAL, "--pools: more than %d pools",
+					    SIM_MAX_POOLS);
+		add_pool(d, role, (uint32_t)count, (int)tp);
+		p = *end ? end + 1 : end;
+	}
+	return check_kind(d, err);
+}
+
+uint32_t sim_deploy_gpus(const struct sim_deploy *d)
+{
+	uint32_t g = 0;
+	int i;
+
+	for (i = 0; i < d->n_pools; i++)
+		g += d->pool[i].count * (uint32_t)d->pool[i].tp;
+	return g;
+}
+
+int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size)
+{
+	int i, len = 0;
+
+	if (size)
+		buf[0] = 0;
+	for (i = 0; i < d->n_pools; i++) {
+		int k = snprintf(buf + (size_t)len < buf + size ? buf + len : NULL,
+				 (size_t)len < size ? size - (size_t)len : 0, "%s%s=%ux%d",
+				 i ? "," : "", sim_role_name(d->pool[i].role), d->pool[i].count,
+				 d->pool[i].tp);
+		len += k;
+	}
+	return len;
+}

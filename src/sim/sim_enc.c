@@ -1,0 +1,98 @@
+/*
+ * Encoder instances (ModServe's Image Instances): a FIFO of image items, each
+ * the images of one request routed to this encoder; a batch takes whole items
+ * up to enc_max_images images (an item larger than that goes alone), and
+ * costs perf_encode_s(tp, tiles). Encoding is linear in batch size (paper,
+ * section 3), so batching mostly saves the fixed launch cost.
+ * When the last image of a request is encoded, the request goes to the LLM
+ * pool after the embedding transfer.
+ */
+#include "sim/sim_int.h"
+
+static int enc_start(struct sim__state *s, uint32_t ii)
+{
+	struct sim__inst *in = &s->inst[ii];
+	uint32_t imgs = 0, taken = 0, tail = SIM__NIL;
+
+	if (in->busy || in->q_head == SIM__NIL)
+		return 0;
+	in->b_head = SIM__NIL;
+	while (in->q_head != SIM__NIL) {
+		uint32_t it = in->q_head;
+		struct sim__item *item = &s->item[it];
+		if (taken && imgs + item->nimg > s->c->enc_max_images)
+			break;
+		in->q_head = item->next;
+		if (in->q_head == SIM__NIL)
+			in->q_tail = SIM__NIL;
+		in->q_len--;
+		item->next = SIM__NIL;
+		if (tail == SIM__NIL)
+			in->b_head = it;
+		else
+			s->item[tail].next = it;
+		tail = it;
+		imgs += item->nimg;
+		taken++;
+		if (s->req[item->req].t_enc_start < 0)
+			s->req[item->req].t_enc_start = s->now;
+	}
+	if (sim__pool_queued(s, (int)in->pool, -(int64_t)taken) < 0)
+		return -MS_ENOMEM;
+	in->busy = 1;
+	in->t0 = s->now;
+	in->t_end = s->now + perf_encode_s(s->perf, in->tp, imgs * s->tiles_per_image);
+	in->version++;
+	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
+}
+
+int sim__enc_enqueue(struct sim__state *s, uint32_t ii, uint32_t it)
+{
+	struct sim__inst *in = &s->inst[ii];
+
+	s->item[it].next = SIM__NIL;
+	if (in->q_tail == SIM__NIL)
+		in->q_head = it;
+	else
+		s->item[in->q_tail].next = it;
+	in->q_tail = it;
+	in->q_len++;
+	if (sim__pool_queued(s, (int)in->pool, 1) < 0)
+		return -MS_ENOMEM;
+	return enc_start(s, ii);
+}
+
+int sim__enc_done(struct sim__state *s, uint32_t ii)
+{
+	struct sim__inst *in = &s->inst[ii];
+	struct sim__pool *pool = &s->pool[in->pool];
+	uint32_t it = in->b_head;
+
+	s->res->pool[in->pool].busy_gpu_s += (s->now - in->t0) * in->tp;
+	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t0, s->now,
+			       1.0) < 0)
+		return -MS_ENOMEM;
+	in->busy = 0;
+	while (it != SIM__NIL) {
+		struct sim__item *item = &s->item[it];
+		uint32_t next = item->next, ri = item->req;
+		struct sim__req *r = &s->req[ri];
+
+		policy_pool_add(&pool->route, in->idx,
+				-(int64_t)((uint64_t)item->nimg * s->tokens_per_image));
+		MS_ASSERT(r->img_left >= item->nimg);
+		r->img_left -= item->nimg;
+		item->next = s->free_item;
+		s->free_item = it;
+		s->n_item--;
+		if (r->img_left == 0) {
+			r->t_enc_done = s->now;
+			if (sim__route_llm(s, s->p_after_enc, ri,
+					   perf_embed_transfer_s(s->perf, r->img_tokens, s->c->link)) < 0)
+				return -MS_ENOMEM;
+		}
+		it = next;
+	}
+	in->b_head = SIM__NIL;
+	return enc_start(s, ii);
+}

@@ -1,0 +1,80 @@
+/*
+ * Event queue: binary min-heap on (time, insertion sequence). The sequence
+ * makes equal-time events FIFO, which is what makes runs reproducible.
+ * The array is sized at start and only grows by doubling when the number of
+ * pending events exceeds it (events pending = instances + requests in transit).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+int sim__heap_init(struct sim__heap *h, size_t cap, struct ms_error *err)
+{
+	memset(h, 0, sizeof(*h));
+	h->cap = cap < 16 ? 16 : cap;
+	h->ev = malloc(h->cap * sizeof(*h->ev));
+	if (!h->ev)
+		return ms_error_set(err, MS_ENOMEM, "sim: event queue of %zu events", h->cap);
+	return 0;
+}
+
+void sim__heap_release(struct sim__heap *h)
+{
+	free(h->ev);
+	memset(h, 0, sizeof(*h));
+}
+
+static inline int ev_less(const struct sim__event *x, const struct sim__event *y)
+{
+	return x->t < y->t || (x->t == y->t && x->seq < y->seq);
+}
+
+int sim__heap_push(struct sim__heap *h, double t, uint32_t type, uint32_t a, uint32_t b)
+{
+	struct sim__event e = { .t = t, .seq = h->seq++, .type = type, .a = a, .b = b };
+	size_t i;
+
+	if (h->n == h->cap) {
+		struct sim__event *ev = realloc(h->ev, 2 * h->cap * sizeof(*ev));
+		if (!ev)
+			return -MS_ENOMEM;
+		h->ev = ev;
+		h->cap *= 2;
+	}
+	i = h->n++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!ev_less(&e, &h->ev[parent]))
+			break;
+		h->ev[i] = h->ev[parent];
+		i = parent;
+	}
+	h->ev[i] = e;
+	return 0;
+}
+
+int sim__heap_pop(struct sim__heap *h, struct sim__event *out)
+{
+	struct sim__event last;
+	size_t i = 0;
+
+	if (h->n == 0)
+		return 0;
+	*out = h->ev[0];
+	last = h->ev[--h->n];
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+		if (l >= h->n)
+			break;
+		m = l;
+		if (l + 1 < h->n && ev_less(&h->ev[l + 1], &h->ev[l]))
+			m = l + 1;
+		if (!ev_less(&h->ev[m], &last))
+			break;
+		h->ev[i] = h->ev[m];
+		i = m;
+	}
+	h->ev[i] = last;
+	return 1;
+}

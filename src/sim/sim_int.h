@@ -1,0 +1,140 @@
+/*
+ * sim_int: state shared by the files of sim/ (never included elsewhere).
+ *
+ * Requests in flight live in a slot array with a free list (struct sim__req,
+ * indices, never pointers, since the array may grow by doubling); queues are
+ * intrusive singly linked lists through `next`. Instances of every pool sit in
+ * one array. Events carry (type, a, b, c) and a version so a shortened decode
+ * run invalidates its old end event without a search.
+ */
+#ifndef SIM_INT_H
+#define SIM_INT_H
+
+#include "sim/sim.h"
+
+#define SIM__NIL UINT32_MAX
+
+enum sim__ev_type {
+	SIM__EV_ARRIVAL = 0, /* a: trace row */
+	SIM__EV_ENQ_ENC,     /* a: item, b: encoder instance */
+	SIM__EV_ENQ_LLM,     /* a: request slot, b: LLM instance */
+	SIM__EV_DONE,        /* a: instance, b: version */
+};
+
+struct sim__event {
+	double t;
+	uint64_t seq;
+	uint32_t type, a, b, pad;
+};
+
+struct sim__heap {
+	struct sim__event *ev;
+	size_t n, cap;
+	uint64_t seq;
+};
+
+int sim__heap_init(struct sim__heap *h, size_t cap, struct ms_error *err);
+void sim__heap_release(struct sim__heap *h);
+int sim__heap_push(struct sim__heap *h, double t, uint32_t type, uint32_t a, uint32_t b);
+/* Pops the earliest (time, seq) event into *out; returns 0 when empty. */
+int sim__heap_pop(struct sim__heap *h, struct sim__event *out);
+
+struct sim__req {
+	uint32_t row, next;
+	uint32_t images, img_left, img_tokens;
+	uint32_t prompt;    /* tokens to prefill now (grows to all stored tokens after preemption) */
+	uint32_t prefilled;
+	uint32_t cross;     /* image tokens entering cross-attention (cross arch) */
+	uint32_t kv_extra;  /* KV tokens charged for cached cross-attention states */
+	uint32_t gen, generated;
+	uint32_t kv;        /* tokens in its KV cache while admitted */
+	uint32_t blocks;    /* KV blocks held */
+	uint32_t inst;      /* LLM instance holding it */
+	uint32_t pend_prefill, pend_rest; /* work still charged to inst in policy counters */
+	uint8_t admitted, pad;
+	uint16_t preempted;
+	double prep_s, enc_s;
+	double t_enc_start, t_enc_done, t_llm_in, t_pf_start, t_first, t_dec_start;
+};
+
+struct sim__item { /* images of one request queued on one encoder */
+	uint32_t req, next, nimg;
+};
+
+struct sim__chunk {
+	uint32_t req, len;
+};
+
+struct sim__inst {
+	uint32_t pool, idx;
+	enum sim_role role;
+	int tp, busy;
+	uint32_t version;
+	double t0, t_end, enc_part;
+	/* encoder: queue of items, items in service */
+	uint32_t q_head, q_tail, q_len, b_head;
+	/* LLM */
+	uint32_t w_head, w_tail, w_len;  /* waiting for admission / prefill */
+	uint32_t *run, n_run;            /* decoding, at most max_seqs */
+	uint64_t run_kv;                 /* sum of kv over run */
+	uint32_t n_admitted;             /* admitted, still prefilling */
+	uint64_t blocks_total, blocks_free;
+	struct sim__chunk *chunk;        /* prefill chunks of the current iteration */
+	uint32_t n_chunk;
+	uint32_t *enc, n_enc;            /* requests whose images this iteration encodes */
+	uint32_t run_k;                  /* decode steps of the current run (0: mixed iteration) */
+	double a, b;
+	uint64_t kv0;
+};
+
+struct sim__pool {
+	struct sim_pool_spec spec;
+	uint32_t first;            /* index of its first instance */
+	struct policy_pool route;
+	uint64_t queued;           /* items/requests waiting over the pool (series) */
+	uint64_t blocks_used;
+	int cores;                 /* preprocessing cores per instance */
+};
+
+struct sim__state {
+	const struct sim_config *c;
+	const struct perf *perf;
+	const struct trace_set *ts;
+	struct sim_result *res;
+	struct sim__heap heap;
+	struct sim__req *req;
+	uint32_t n_req, cap_req, free_req, in_flight, finished;
+	struct sim__item *item;
+	uint32_t cap_item, free_item, n_item;
+	struct sim__inst *inst;
+	uint32_t n_inst;
+	struct sim__pool pool[SIM_MAX_POOLS];
+	int n_pools;
+	int p_entry;       /* pool receiving new requests' LLM work (mono, prefill, llm) */
+	int p_enc;         /* encoder pool or -1 */
+	int p_after_enc;   /* LLM pool an encoded request goes to */
+	int p_decode;      /* decode pool or -1 */
+	uint32_t tiles_per_image, tokens_per_image;
+	int cross;
+	uint64_t kv_cap_tokens;
+	uint32_t *pick, *dest, *cnt;   /* scratch of max_images entries for image routing */
+	double now;
+	struct ms_error *err;
+};
+
+/* sim_llm.c */
+int sim__llm_enqueue(struct sim__state *s, uint32_t inst, uint32_t req);
+int sim__llm_done(struct sim__state *s, uint32_t inst);
+int sim__llm_start(struct sim__state *s, uint32_t inst);
+/* An instance in a long decode run is told new work arrived: end the run after the step in progress. */
+int sim__llm_wake(struct sim__state *s, uint32_t inst);
+/* sim_enc.c */
+int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
+int sim__enc_done(struct sim__state *s, uint32_t inst);
+/* sim.c */
+void sim__req_finish(struct sim__state *s, uint32_t req);
+int sim__route_llm(struct sim__state *s, int pool, uint32_t req, double delay);
+int sim__pool_queued(struct sim__state *s, int pool, int64_t delta);
+int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * LLM instances: continuous batching with a per-iteration token budget
+ * (chunked prefill), KV memory in blocks, admission control and preemption by
+ * recompute.
+ *
+ * An iteration that prefills anything is one event (mono and pd-prefill also
+ * encode the images of newly admitted requests first, in the same iteration,
+ * which stalls the decode of the running batch). When only decode is left,
+ * the batch does not change until a request finishes or KV blocks run short,
+ * and step i costs a + b * (kv0 + B * i) (perf_decode_coef), so K steps are one
+ * event: K * a + b * (K * kv0 + B * K * (K - 1) / 2). New work arriving during
+ * such a run cuts it after the step in progress (sim__llm_wake), which gives
+ * what stepping every iteration gives (tests/sim checks it).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+static uint64_t blocks_for(const struct sim__state *s, uint64_t tokens)
+{
+	uint64_t bs = s->c->kv_block;
+	return (tokens + bs - 1) / bs;
+}
+
+static int role_decodes(enum sim_role r)
+{
+	return r == SIM_ROLE_MONO || r == SIM_ROLE_LLM || r == SIM_ROLE_DECODE;
+}
+
+static int role_encodes(enum sim_role r)
+{
+	return r == SIM_ROLE_MONO || r == SIM_ROLE_PREFILL;
+}
+
+static void wait_push_tail(struct sim__inst *in, struct sim__req *rq, uint32_t ri)
+{
+	rq[ri].next = SIM__NIL;
+	if (in->w_tail == SIM__NIL)
+		in->w_head = ri;
+	else
+		rq[in->w_tail].next = ri;
+	in->w_tail = ri;
+	in->w_len++;
+}
+
+static void wait_push_head(struct sim__inst *in, struct sim__req *rq, uint32_t ri)
+{
+	rq[ri].next = in->w_head;
+	in->w_head = ri;
+	if (in->w_tail == SIM__NIL)
+		in->w_tail = ri;
+	in->w_len++;
+}
+
+static uint32_t wait_pop(struct sim__inst *in, struct sim__req *rq)
+{
+	uint32_t ri = in->w_head;
+
+	in->w_head = rq[ri].next;
+	if (in->w_head == SIM__NIL)
+		in->w_tail = SIM__NIL;
+	in->w_len--;
+	return ri;
+}
+
+static int free_blocks(struct sim__state *s, struct sim__inst *in, struct sim__req *r)
+{
+	in->blocks_free += r->blocks;
+	if (sim__pool_blocks(s, (int)in->pool, -(int64_t)r->blocks) < 0)
+		return -MS_ENOMEM;
+	r->blocks = 0;
+	return 0;
+}
+
+static int take_blocks(struct sim__state *s, struct sim__inst *in, struct sim__req *r, uint64_t k)
+{
+	MS_ASSERT(in->blocks_free >= k);
+	in->blocks_free -= k;
+	r->blocks += (uint32_t)k;
+	return sim__pool_blocks(s, (int)in->pool, (int64_t)k);
+}
+
+int sim__llm_enqueue(struct sim__state *s, uint32_t ii, uint32_t ri)
+{
+	struct sim__inst *in = &s->inst[ii];
+	struct sim__req *r = &s->req[ri];
+
+	r->inst = ii;
+	r->t_llm_in = s->now;
+	wait_push_tail(in, s->req, ri);
+	if (sim__pool_queued(s, (int)in->pool, 1) < 0)
+		return -MS_ENOMEM;
+	if (in->busy)
+		return sim__llm_wake(s, ii);
+	return sim__llm_start(s, ii);
+}
+
+/* Recompute preemption: drop the KV of the newest running request; it prefills again later. */
+static int preempt_last(struct sim__state *s, struct sim__inst *in)
+{
+	uint32_t ri = in->run[--in->n_run];
+	struct sim__req *r = &s->req[ri];
+
+	in->run_kv -= r->kv;
+	r->prompt = r->kv - r->kv_extra;
+	r->prefilled = 0;
+	r->kv = 0;
+	r->admitted = 0;
+	r->preempted++;
+	s->res->preemptions++;
+	if (free_blocks(s, in, r) < 0)
+		return -MS_ENOMEM;
+	wait_push_head(in, s->req, ri);
+	return sim__pool_queued(s, (int)in->pool, 1);
+}
+
+/* Before one decode step: each running request that fills its last block gets a new one. */
+static int step_alloc(struct sim__state *s, struct sim__inst *in)
+{
+	uint32_t i;
+	uint64_t bs = s->c->kv_block;
+
+	for (i = 0; i < in->n_run; i++) {
+		struct sim__req *r = &s->req[in->run[i]];
+		while ((uint64_t)r->blocks * bs <= r->kv) {
+			if (in->blocks_free > 0) {
+				if (take_blocks(s, in, r, 1) < 0)
+					return -MS_ENOMEM;
+				break;
+			}
+			if (preempt_last(s, in) < 0)
+				return -MS_ENOMEM;
+			if (i >= in->n_run)
+				return 0; /* r itself was the newest */
+		}
+	}
+	return 0;
+}
+
+/* Steps a pure-decode run may take at once: no finish and no block shortage before its end. */
+static uint32_t decode_run_len(struct sim__state *s, struct sim__inst *in)
+{
+	uint64_t bs = s->c->kv_block, kmin = UINT64_MAX, slack_min = UINT64_MAX, kkv;
+	uint32_t i;
+
+	for (i = 0; i < in->n_run; i++) {
+		struct sim__req *r = &s->req[in->run[i]];
+		uint64_t left = r->gen - r->generated, slack = (uint64_t)r->blocks * bs - r->kv;
+		if (left < kmin)
+			kmin = left;
+		if (slack < slack_min)
+			slack_min = slack;
+	}
+	/* in K steps a request needs at most ceil((K - slack_min) / bs) new blocks */
+	kkv = slack_min + bs * (in->blocks_free / in->n_run);
+	if (kkv < kmin)
+		kmin = kkv;
+	if (s->c->step_decode && kmin > 1)
+		kmin = 1;
+	return (uint32_t)kmin;
+}
+
+static double run_time(const struct sim__inst *in, uint32_t k)
+{
+	double kk = (double)k;
+	return kk * in->a + in->b * (kk * (double)in->kv0 +
+				     (double)in->n_run * kk * (kk - 1.0) / 2.0);
+}
+
+static int admit_and_chunk(struct sim__state *s, struct sim__inst *in, struct perf_iter *it,
+			   uint32_t *enc_tiles)
+{
+	uint32_t budget, ri;
+	int enc = role_encodes(in->role);
+
+	budget = s->c->token_budget > in->n_run ? s->c->token_budget - in->n_run : 0;
+	in->n_chunk = 0;
+	for (ri = in->w_head; ri != SIM__NIL; ri = s->req[ri].next) {
+		struct sim__req *r = &s->req[ri];
+		if (!r->admitted) {
+			uint64_t need = blocks_for(s, (uint64_t)r->prompt + r->kv_extra);
+			if (in->n_run + in->n_admitted >= s->c->max_seqs || need > in->blocks_free)
+				break;
+			if (take_blocks(s, in, r, need) < 0)
+				return -MS_ENOMEM;
+			r->admitted = 1;
+			in->n_admitted++;
+			if (r->t_pf_start < 0)
+				r->t_pf_start = s->now;
+			if (enc && r->img_left) {
+				*enc_tiles += r->img_left * s->tiles_per_image;
+				in->enc[in->n_enc++] = ri;
+				r->t_enc_start = s->now;
+			}
+			if (r->prefilled == 0)
+				it->cross_tokens += r->cross;
+		}
+		if (r->prefilled < r->prompt) {
+			uint32_t c;
+			if (budget == 0)
+				break;
+			c = r->prompt - r->prefilled;
+			if (c > budget)
+				c = budget;
+			it->prefill_tokens += c;
+			it->prefill_attn += (double)c * ((double)r->prefilled + (double)c / 2.0);
+			in->chunk[in->n_chunk].req = ri;
+			in->chunk[in->n_chunk].len = c;
+			in->n_chunk++;
+			budget -= c;
+		}
+	}
+	return 0;
+}
+
+/* Requests that arrive with their KV (decode role) join the running batch without prefill. */
+static int admit_decode_arrivals(struct sim__state *s, struct sim__inst *in)
+{
+	while (in->w_head != SIM__NIL) {
+		uint32_t ri = in->w_head;
+		struct sim__req *r = &s->req[ri];
+		uint64_t need;
+		if (r->prefilled < r->prompt || in->n_run >= s->c->max_seqs)
+			break;
+		need = blocks_for(s, (uint64_t)r->prompt + r->kv_extra);
+		if (need > in->blocks_free)
+			break;
+		wait_pop(in, s->req);
+		if (take_blocks(s, in, r, need) < 0 || sim__pool_queued(s, (int)in->pool, -1) < 0)
+			return -MS_ENOMEM;
+		r->admitted = 1;
+		r->kv = r->prompt + r->kv_extra;
+		r->t_dec_start = s->now;
+		in->run[in->n_run++] = ri;
+		in->run_kv += r->kv;
+	}
+	return 0;
+}
+
+int sim__llm_start(struct sim__state *s, uint32_t ii)
+{
+	struct sim__inst *in = &s->inst[ii];
+	struct perf_iter it;
+	uint32_t enc_tiles = 0;
+	double dur;
+
+	if (in->busy)
+		return 0;
+	if (in->role == SIM_ROLE_DECODE && admit_decode_arrivals(s, in) < 0)
+		return -MS_ENOMEM;
+	memset(&it, 0, sizeof(it));
+	in->n_chunk = 0;
+	in->n_enc = 0;
+	in->enc_part = 0;
+	/*
+	 * Room for the next step of the running batch comes before admitting new
+	 * work (running requests have priority, as in vLLM). Free blocks only shrink
+	 * during a decode run, so nothing waiting could be admitted inside one.
+	 */
+	if (in->n_run && (in->w_head != SIM__NIL || decode_run_len(s, in) == 0) &&
+	    step_alloc(s, in) < 0)
+		return -MS_ENOMEM;
+	if (admit_and_chunk(s, in, &it, &enc_tiles) < 0)
+		return -MS_ENOMEM;
+	if (in->n_chunk == 0 && in->n_enc == 0 && in->n_run == 0)
+		return 0; /* idle */
+	in->busy = 1;
+	in->t0 = s->now;
+	in->kv0 = in->run_kv;
+	if (in->n_chunk || in->n_enc) {
+		it.decode_seqs = in->n_run;
+		it.decode_kv_tokens = in->run_kv;
+		if (enc_tiles)
+			in->enc_part = perf_encode_s(s->perf, in->tp, enc_tiles);
+		dur = in->enc_part + perf_llm_iter_s(s->perf, in->tp, &it);
+		in->run_k = in->n_run ? 1 : 0;
+	} else {
+		perf_decode_coef(s->perf, in->tp, in->n_run, &in->a, &in->b);
+		in->run_k = decode_run_len(s, in);
+		MS_ASSERT(in->run_k >= 1);
+		dur = run_time(in, in->run_k);
+	}
+	in->t_end = s->now + dur;
+	in->version++;
+	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
+}
+
+int sim__llm_wake(struct sim__state *s, uint32_t ii)
+{
+	struct sim__inst *in = &s->inst[ii];
+	double dt = s->now - in->t0, qa, qb, x;
+	uint32_t k;
+
+	if (!in->busy || in->n_chunk || in->run_k <= 1 || in->t_end <= s->now)
+		return 0;
+	/* smallest k with run_time(k) > dt: the step in progress at `now` completes */
+	qa = in->b * (double)in->n_run / 2.0;
+	qb = in->a + in->b * (double)in->kv0 - qa;
+	if (qa > 0)
+		x = (-qb + sqrt(qb * qb + 4.0 * qa * dt)) / (2.0 * qa);
+	else
+		x = dt / qb;
+	k = x < 1 ? 1 : (x >= in->run_k ? in->run_k : (uint32_t)x);
+	while (k > 1 && run_time(in, k - 1) > dt)
+		k--;
+	while (k < in->run_k && run_time(in, k) <= dt)
+		k++;
+	if (k >= in->run_k)
+		return 0;
+	in->run_k = k;
+	in->t_end = in->t0 + run_time(in, k);
+	in->version++;
+	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
+}
+
+static int finish_or_hand_over(struct sim__state *s, struct sim__inst *in, uint32_t ri)
+{
+	struct sim__req *r = &s->req[ri];
+
+	if (r->generated >= r->gen) {
+		if (free_blocks(s, in, r) < 0)
+			return -MS_ENOMEM;
+		if (r->pend_rest) {
+			policy_pool_add(&s->pool[in->pool].route, in->idx, -(int64_t)r->pend_rest);
+			r->pend_rest = 0;
+		}
+		sim__req_finish(s, ri);
+		return 0;
+	}
+	if (role_decodes(in->role)) {
+		r->t_dec_start = s->now;
+		in->run[in->n_run++] = ri;
+		in->run_kv += r->kv;
+		return 0;
+	}
+	/* prefill instance: the KV moves to a decode instance; its memory is freed now */
+	if (free_blocks(s, in, r) < 0)
+		return -MS_ENOMEM;
+	if (r->pend_rest) {
+		policy_pool_add(&s->pool[in->pool].route, in->idx, -(int64_t)r->pend_rest);
+		r->pend_rest = 0;
+	}
+	r->admitted = 0;
+	r->kv = 0;
+	return sim__route_llm(s, s->p_decode, ri,
+			      perf_kv_transfer_s(s->perf, r->prompt + r->kv_extra, s->c->link));
+}
+
+static int end_decode(struct sim__state *s, struct sim__inst *in, uint32_t k)
+{
+	uint32_t i, j;
+
+	for (i = 0, j = 0; i < in->n_run; i++) {
+		uint32_t ri = in->run[i];
+		struct sim__req *r = &s->req[ri];
+		uint64_t need;
+		r->kv += k;
+		r->generated += k;
+		in->run_kv += k;
+		need = blocks_for(s, r->kv);
+		if (need > r->blocks && take_blocks(s, in, r, need - r->blocks) < 0)
+			return -MS_ENOMEM;
+		if (r->generated >= r->gen) {
+			in->run_kv -= r->kv;
+			if (finish_or_hand_over(s, in, ri) < 0)
+				return -MS_ENOMEM;
+			continue;
+		}
+		in->run[j++] = ri;
+	}
+	in->n_run = j;
+	return 0;
+}
+
+int sim__llm_done(struct sim__state *s, uint32_t ii)
+{
+	struct sim__inst *in = &s->inst[ii];
+	struct sim__pool *pool = &s->pool[in->pool];
+	uint32_t i;
+
+	s->res->pool[in->pool].busy_gpu_s += (s->now - in->t0) * in->tp;
+	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t0, s->now,
+			       1.0) < 0)
+		return -MS_ENOMEM;
+	in->busy = 0;
+	/* decode part first: only requests that were running when the iteration began */
+	if (in->run_k && end_decode(s, in, in->run_k) < 0)
+		return -MS_ENOMEM;
+	/* images encoded in this iteration, even when no chunk of theirs fit the budget */
+	for (i = 0; i < in->n_enc; i++) {
+		struct sim__req *r = &s->req[in->enc[i]];
+		r->img_left = 0;
+		r->enc_s = in->enc_part;
+		r->t_enc_done = in->t0 + in->enc_part;
+	}
+	for (i = 0; i < in->n_chunk; i++)
+		s->req[in->chunk[i].req].prefilled += in->chunk[i].len;
+	/* finished prefills are a prefix of the waiting queue (chunks are given in queue order) */
+	while (in->w_head != SIM__NIL) {
+		uint32_t ri = in->w_head;
+		struct sim__req *r = &s->req[ri];
+		if (!r->admitted || r->prefilled < r->prompt)
+			break;
+		wait_pop(in, s->req);
+		in->n_admitted--;
+		if (sim__pool_queued(s, (int)in->pool, -1) < 0)
+			return -MS_ENOMEM;
+		r->kv = r->prompt + r->kv_extra;
+		if (r->pend_prefill) {
+			policy_pool_add(&pool->route, in->idx, -(int64_t)r->pend_prefill);
+			r->pend_prefill = 0;
+		}
+		if (r->generated == 0) {
+			r->generated = 1;
+			r->t_first = s->now;
+		}
+		if (finish_or_hand_over(s, in, ri) < 0)
+			return -MS_ENOMEM;
+	}
+	in->n_chunk = 0;
+	in->n_enc = 0;
+	in->run_k = 0;
+	return sim__llm_start(s, ii);
+}

@@ -1,0 +1,195 @@
+/* Model and GPU spec files: every built-in loads with the paper's numbers, and
+ * bad files fail with file:line: key messages. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/model.h"
+
+static char tmpdir[1024];
+
+static const char *tmp_path(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", tmpdir, name);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static const char *good_model =
+	"name = toy\narch = decoder\nenc_params = 4e8\nenc_layers = 26\nenc_hidden = 1152\n"
+	"enc_heads = 16\nenc_patch = 14\ntile_px = 384\nmax_tiles = 10\ntokens_per_tile = 729\n"
+	"tiles_per_image = 10\nllm_params = 7.6e9\nllm_layers = 28\nhidden = 3584\nheads = 28\n"
+	"kv_heads = 4\nhead_dim = 128\ncross_layers = 0\nmax_context = 32768\ndefault_tp = 4\n"
+	"bytes_per_param = 2   # trailing comment\n";
+
+static void test_builtins_load(void **state)
+{
+	/* image tokens of the 896x896 reference image: paper Table 1 */
+	static const struct { const char *name; uint32_t tokens; enum model_arch arch; int tp; } want[] = {
+		{ "llama-3.2-11b-vision", 6404, MODEL_ARCH_CROSS, 4 },
+		{ "llama-3.2-90b-vision", 6404, MODEL_ARCH_CROSS, 8 },
+		{ "llava-onevision-7b", 7290, MODEL_ARCH_DECODER, 4 },
+		{ "llava-onevision-72b", 7290, MODEL_ARCH_DECODER, 8 },
+		{ "internvl-2.5-26b", 1280, MODEL_ARCH_DECODER, 8 },
+		{ "nvlm-d-72b", 1280, MODEL_ARCH_DECODER, 8 },
+	};
+	const char *const *names = model_builtin_names();
+	size_t i, n = 0;
+	(void)state;
+
+	for (i = 0; names[i]; i++)
+		n++;
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++) {
+		struct model_spec m;
+		struct ms_error err;
+		ms_error_clear(&err);
+		assert_string_equal(names[i], want[i].name);
+		if (model_spec_load(&m, want[i].name, &err))
+			fail_msg("%s: %s", want[i].name, err.msg);
+		assert_string_equal(m.name, want[i].name);
+		assert_int_equal(model_image_tokens(&m), want[i].tokens);
+		assert_int_equal(m.arch, want[i].arch);
+		assert_int_equal(m.default_tp, want[i].tp);
+		assert_int_equal(m.heads % m.kv_heads, 0);
+		assert_true(m.llm_params > 10 * m.enc_params || m.enc_params > 1e9);
+	}
+}
+
+static void test_llama_cross_numbers(void **state)
+{
+	struct model_spec m;
+	struct ms_error err;
+	(void)state;
+
+	assert_int_equal(model_spec_load(&m, "llama-3.2-11b-vision", &err), 0);
+	assert_int_equal(m.cross_layers, 8);
+	assert_int_equal(m.llm_layers, 40);
+	assert_int_equal(m.hidden, 4096);
+	assert_int_equal(m.kv_heads, 8);
+	assert_int_equal(m.tokens_per_tile, (560 / 14) * (560 / 14) + 1);
+	assert_int_equal(model_spec_load(&m, "internvl-2.5-26b", &err), 0);
+	assert_int_equal(m.cross_layers, 0);
+	assert_int_equal(m.tokens_per_tile, (448 / 14) * (448 / 14) / 4);
+}
+
+static void test_gpus_load(void **state)
+{
+	const char *const *names = gpu_builtin_names();
+	struct gpu_spec g;
+	struct ms_error err;
+	size_t i;
+	(void)state;
+
+	for (i = 0; names[i]; i++) {
+		if (gpu_spec_load(&g, names[i], &err))
+			fail_msg("%s: %s", names[i], err.msg);
+		assert_true(g.flops > 1e14 && g.hbm_bw > 1e12 && g.price_hour > 0);
+		assert_true(g.intra_bw > g.inter_bw);
+	}
+	assert_int_equal(i, 2);
+	assert_int_equal(gpu_spec_load(&g, "a100-80gb", &err), 0);
+	assert_true(g.flops == 312e12);
+	assert_true(g.hbm_bytes == 80e9);
+	assert_int_equal(g.gpus_per_node, 8);
+}
+
+static void test_path_and_env(void **state)
+{
+	char path[1200], dir[1200];
+	struct model_spec m;
+	struct ms_error err;
+	char *old = getenv("MS_DATA") ? strdup(getenv("MS_DATA")) : NULL;
+	(void)state;
+
+	write_file(tmp_path("toy.conf", path, sizeof(path)), good_model);
+	assert_int_equal(model_spec_load(&m, path, &err), 0);
+	assert_string_equal(m.name, "toy");
+	assert_int_equal(m.bytes_per_param, 2);
+
+	/* MS_DATA overrides the built-in directory for bare names */
+	snprintf(dir, sizeof(dir), "%s/data", tmpdir);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/data/models", tmpdir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/data/models/toy2.conf", tmpdir);
+	write_file(path, good_model);
+	setenv("MS_DATA", dir, 1);
+	assert_string_equal(model_data_dir(), dir);
+	assert_int_equal(model_spec_load(&m, "toy2", &err), 0);
+	assert_int_equal(model_spec_load(&m, "llama-3.2-11b-vision", &err), -MS_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "unknown models"));
+	if (old)
+		setenv("MS_DATA", old, 1);
+	else
+		unsetenv("MS_DATA");
+	free(old);
+	assert_int_equal(model_spec_load(&m, "no-such-model", &err), -MS_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "llama-3.2-11b-vision"));
+}
+
+/* Replaces the first occurrence of `from` in good_model by `to`, loads it, checks the error. */
+static void expect_error(const char *from, const char *to, int code, const char *msg_part)
+{
+	char text[2048], path[1200], want[1400];
+	const char *at = strstr(good_model, from);
+	struct model_spec m;
+	struct ms_error err;
+
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good_model), good_model, to,
+		 at + strlen(from));
+	write_file(tmp_path("bad.conf", path, sizeof(path)), text);
+	ms_error_clear(&err);
+	assert_int_equal(model_spec_load(&m, path, &err), -code);
+	snprintf(want, sizeof(want), "%s:%s", path, msg_part);
+	if (!strstr(err.msg, want))
+		fail_msg("got '%s', want '%s'", err.msg, want);
+}
+
+static void test_bad_files(void **state)
+{
+	(void)state;
+	expect_error("heads = 28\n", "heads = 28\ncolour = red\n", MS_EPARSE, "16: colour: unknown key");
+	expect_error("enc_layers = 26\n", "", MS_EPARSE, "20: enc_layers: missing required key");
+	expect_error("hidden = 3584", "hidden = 35x4", MS_EPARSE, "14: hidden: not an integer: '35x4'");
+	expect_error("llm_params = 7.6e9", "llm_params = lots", MS_EPARSE, "12: llm_params: not a number");
+	expect_error("arch = decoder", "arch = mixed", MS_EPARSE, "2: arch: not 'decoder' or 'cross'");
+	expect_error("default_tp = 4\n", "default_tp = 4\ndefault_tp = 8\n", MS_EPARSE,
+		     "21: default_tp: duplicate key (first on line 20)");
+	expect_error("max_tiles = 10", "max_tiles = 0", MS_ERANGE, "9: max_tiles: out of range");
+	expect_error("head_dim = 128\n", "head_dim 128\n", MS_EPARSE, "17: head_dim 128: expected");
+	expect_error("kv_heads = 4", "kv_heads = 5", MS_ERANGE, " kv_heads: 5 does not divide heads 28");
+	expect_error("cross_layers = 0", "cross_layers = 3", MS_ERANGE, " cross_layers: 3");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtins_load),
+		cmocka_unit_test(test_llama_cross_numbers),
+		cmocka_unit_test(test_gpus_load),
+		cmocka_unit_test(test_path_and_env),
+		cmocka_unit_test(test_bad_files),
+	};
+	const char *t = getenv("MS_TMP");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/model_test.%d", t && *t ? t : "/tmp", (int)getpid());
+	mkdir(tmpdir, 0755);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,59 @@
+#!/bin/bash
+# `modserve trace slice`: windows, rate scale, sampling, formats; results load again (pandas).
+set -u
+T="$MS_TMP/t_slice"; rm -rf "$T"; mkdir -p "$T"
+W="$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"
+C="$MS_SHARED/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"
+fail() { echo "FAIL: $*"; exit 1; }
+
+# no options: byte-identical copy
+"$MS_BIN" trace slice "$W" --out "$T/all.csv" 2>/dev/null || fail "copy"
+cmp -s "$W" "$T/all.csv" || fail "plain slice is not a copy"
+
+# absolute --from and offset --to, checked against pandas on the source
+"$MS_BIN" trace slice "$W" --from 2024-10-16T08:38:00Z --to 5m --out "$T/w.csv.gz" 2>/dev/null || fail window
+"$MS_BIN" trace slice "$W" --rate-scale 2 --out "$T/k.csv" 2>/dev/null || fail rate
+"$MS_BIN" trace slice "$W" --sample 0.3 --seed 9 --out "$T/s1.csv" 2>/dev/null || fail sample
+"$MS_BIN" trace slice "$W" --sample 0.3 --seed 9 --out "$T/s2.csv" 2>/dev/null || fail sample2
+cmp -s "$T/s1.csv" "$T/s2.csv" || fail "sampling not deterministic"
+"$MS_BIN" trace slice "$C" --from 10m --to 20m --out "$T/c.csv" 2>/dev/null || fail "2023 format"
+/usr/bin/python3 - "$W" "$T" "$C" <<'PY' || fail "pandas check"
+import sys, pandas as pd
+src, T, csrc = sys.argv[1], sys.argv[2], sys.argv[3]
+d = pd.read_csv(src); d["t"] = pd.to_datetime(d.TIMESTAMP)
+t0 = d.t.iloc[0]
+w = pd.read_csv(T + "/w.csv.gz"); w["t"] = pd.to_datetime(w.TIMESTAMP)
+ref = d[(d.t >= pd.Timestamp("2024-10-16T08:38:00Z")) & (d.t < t0 + pd.Timedelta(minutes=5))]
+assert len(w) == len(ref) > 0, (len(w), len(ref))
+assert (w.TIMESTAMP.values == ref.TIMESTAMP.values).all()
+assert (w.ContextTokens.values == ref.ContextTokens.values).all()
+k = pd.read_csv(T + "/k.csv"); k["t"] = pd.to_datetime(k.TIMESTAMP)
+assert len(k) == len(d) and k.t.iloc[0] == t0
+off = (k.t - t0).dt.total_seconds(); ref = (d.t - t0).dt.total_seconds() / 2
+assert (abs(off - ref) <= 0.0006).all(), abs(off - ref).max()
+s = pd.read_csv(T + "/s1.csv")
+assert 450 < len(s) < 750, len(s)
+assert set(s.TIMESTAMP) <= set(d.TIMESTAMP)
+c = pd.read_csv(csrc); c["t"] = pd.to_datetime(c.TIMESTAMP)
+o = pd.read_csv(T + "/c.csv")
+assert list(o.columns) == ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
+cref = c[(c.t >= c.t.iloc[0] + pd.Timedelta(minutes=10)) & (c.t < c.t.iloc[0] + pd.Timedelta(minutes=20))]
+assert len(o) == len(cref) > 0 and (o.TIMESTAMP.values == cref.TIMESTAMP.values).all()
+PY
+# the slice is a valid trace for modserve too: slice it again
+"$MS_BIN" trace slice "$T/w.csv.gz" --out "$T/w2.csv" 2>/dev/null || fail "reload slice"
+[ "$(wc -l < "$T/w2.csv")" -eq "$(zcat "$T/w.csv.gz" | wc -l)" ] || fail "reload count"
+
+# errors
+"$MS_BIN" trace slice "$W" --from 5x --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "bad --from exit"
+grep -q "not an offset" "$T/err" || fail "bad --from message"
+"$MS_BIN" trace slice "$W" --from 2m --to 1m --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "to<from"
+"$MS_BIN" trace slice "$W" --sample 1.5 --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "sample>1"
+"$MS_BIN" trace slice "$W" --rate-scale 0 --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "rate 0"
+"$MS_BIN" trace slice "$W" 2>/dev/null; [ $? -eq 2 ] || fail "no --out"
+"$MS_BIN" trace slice "$W" --from 1d --out "$T/x.csv" 2>"$T/err"; [ $? -eq 1 ] || fail "empty slice exit"
+grep -q "no rows left" "$T/err" || fail "empty slice message"
+"$MS_BIN" trace slice "$T/missing.csv" --out "$T/x.csv" 2>/dev/null; [ $? -eq 1 ] || fail "missing input"
+[ -e "$T/x.csv" ] && fail "output written on error"
+"$MS_BIN" trace slice --help | grep -q "usage: modserve trace slice" || fail help
+echo ok

@@ -1,0 +1,159 @@
+/* trace_write: round trips on the real traces in $MS_SHARED/data and on synth. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/trace_synth.h"
+#include "trace/trace_write.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void assert_same_set(const struct trace_set *a, const struct trace_set *b)
+{
+	size_t i;
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->format, b->format);
+	assert_int_equal(a->frac_digits, b->frac_digits);
+	assert_true(a->start_ns == b->start_ns);
+	for (i = 0; i < a->n; i++) {
+		assert_true(trace_set_time_ns(a, i) == trace_set_time_ns(b, i));
+		assert_int_equal(a->images[i], b->images[i]);
+		assert_int_equal(a->ctx[i], b->ctx[i]);
+		assert_int_equal(a->gen[i], b->gen[i]);
+	}
+}
+
+/* load, write (plain and .gz), load: every row equal; plain text byte-identical if asked */
+static void round_trip(const char *rel, int identical)
+{
+	char in[1024], out[1024], outgz[1024];
+	const char *shared = getenv("MS_SHARED"), *tmp = getenv("MS_TMP"), *base;
+	struct trace_set a, b, c;
+	struct ms_error err;
+	size_t la, lb;
+	char *x, *y;
+
+	assert_non_null(shared);
+	assert_non_null(tmp);
+	base = strrchr(rel, '/') + 1;
+	snprintf(in, sizeof(in), "%s/data/%s", shared, rel);
+	snprintf(out, sizeof(out), "%s/rt-%s", tmp, base);
+	snprintf(outgz, sizeof(outgz), "%s/rt-%s.gz", tmp, base);
+	trace_set_init(&a);
+	trace_set_init(&b);
+	trace_set_init(&c);
+	assert_int_equal(trace_set_load(&a, in, NULL, NULL, &err), 0);
+	assert_true(a.n > 1000);
+	assert_int_equal(trace_set_write(&a, out, &err), 0);
+	assert_int_equal(trace_set_write(&a, outgz, &err), 0);
+	assert_int_equal(trace_set_load(&b, out, NULL, NULL, &err), 0);
+	assert_int_equal(trace_set_load(&c, outgz, NULL, NULL, &err), 0);
+	assert_same_set(&a, &b);
+	assert_same_set(&a, &c);
+	if (identical) {
+		x = slurp(in, &la);
+		y = slurp(out, &lb);
+		assert_int_equal(la, lb);
+		assert_memory_equal(x, y, la);
+		free(x);
+		free(y);
+	}
+	/* gzip magic: really compressed */
+	x = slurp(outgz, &la);
+	assert_true(la > 2 && (unsigned char)x[0] == 0x1f && (unsigned char)x[1] == 0x8b);
+	free(x);
+	trace_set_release(&a);
+	trace_set_release(&b);
+	trace_set_release(&c);
+}
+
+static void test_windows(void **state)
+{
+	(void)state;
+	round_trip("azure-lmm-2025-windows/window-2024-10-16T0836.csv", 1);
+	round_trip("azure-lmm-2025-windows/window-2024-10-21T1216.csv", 1);
+}
+
+static void test_llm2023(void **state)
+{
+	(void)state;
+	/* 7 fraction digits, space separator, no NumImages column */
+	round_trip("azure-llm-2023/AzureLLMInferenceTrace_code.csv", 0);
+	round_trip("azure-llm-2023/AzureLLMInferenceTrace_conv.csv", 0);
+}
+
+static void test_synth_round_trip(void **state)
+{
+	char out[1024];
+	struct trace_synth_opts o;
+	struct trace_set a, b;
+	struct ms_error err;
+	(void)state;
+	snprintf(out, sizeof(out), "%s/rt-synth.csv.gz", getenv("MS_TMP"));
+	trace_synth_opts_default(&o);
+	o.requests = 30000;
+	trace_set_init(&a);
+	trace_set_init(&b);
+	assert_int_equal(trace_synth(&a, &o, &err), 0);
+	assert_int_equal(trace_set_write(&a, out, &err), 0);
+	assert_int_equal(trace_set_load(&b, out, NULL, NULL, &err), 0);
+	assert_same_set(&a, &b);
+	trace_set_release(&a);
+	trace_set_release(&b);
+}
+
+static void test_errors(void **state)
+{
+	struct trace_set a;
+	struct ms_error err;
+	char out[1024];
+	FILE *f;
+	(void)state;
+	trace_set_init(&a);
+	assert_int_equal(trace_set_push(&a, 0, 3, 10, 10, &err), 0);
+	assert_int_equal(trace_set_write(&a, "/nonexistent-dir/x.csv", &err), -MS_EIO);
+	assert_non_null(strstr(err.msg, "/nonexistent-dir/x.csv.tmp"));
+	/* images cannot be written in the text-only format, and nothing is left behind */
+	a.format = TRACE_FMT_LLM2023;
+	a.frac_digits = 7;
+	snprintf(out, sizeof(out), "%s/w-bad.csv", getenv("MS_TMP"));
+	remove(out);
+	assert_int_equal(trace_set_write(&a, out, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "NumImages"));
+	f = fopen(out, "r");
+	assert_null(f);
+	snprintf(out, sizeof(out), "%s/w-bad.csv.tmp", getenv("MS_TMP"));
+	f = fopen(out, "r");
+	assert_null(f);
+	trace_set_release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_windows),
+		cmocka_unit_test(test_llm2023),
+		cmocka_unit_test(test_synth_round_trip),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
