@@ -336,7 +336,8 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 		if (rc < 0)
 			return rc;
 		if (sp->role != SIM_ROLE_ENC) {
-			uint64_t cap = perf_kv_capacity_tokens(s->perf, sp->tp);
+			uint64_t cap = c->kv_tokens ? c->kv_tokens
+						    : perf_kv_capacity_tokens(s->perf, sp->tp);
 			blocks = cap / c->kv_block;
 			if (blocks < 4)
 				return ms_error_set(err, MS_EINVAL,

@@ -84,6 +84,7 @@ struct sim_config {
 	uint32_t max_seqs;             /* running requests per LLM instance */
 	uint32_t enc_max_images;       /* images per encoder batch */
 	uint32_t kv_block;             /* tokens per KV block */
+	uint64_t kv_tokens;            /* KV tokens per LLM instance; 0 = perf_kv_capacity_tokens */
 	int preprocess_cores;          /* CPU cores preprocessing per instance; 0 = per GPU spec */
 	enum perf_link link;           /* between instances */
 	enum policy_route route_enc, route_llm;

@@ -1,0 +1,493 @@
+/*
+ * sim: single-request timings equal the sum of perf's stage times, M/D/1
+ * queueing, conservation under overload and KV pressure, determinism,
+ * monotonicity in instances, and closed-form decode == stepping.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "perf/perf.h"
+#include "report/sim_report.h"
+#include "sim/sim.h"
+#include "trace/trace_synth.h"
+
+static struct perf *perf_new(const char *model, const char *gpu)
+{
+	struct perf *p = calloc(1, sizeof(*p));
+	struct model_spec m;
+	struct gpu_spec g;
+	struct ms_error err = { 0 };
+
+	assert_non_null(p);
+	if (model_spec_load(&m, model, &err) < 0 || gpu_spec_load(&g, gpu, &err) < 0 ||
+	    perf_init(p, &m, &g, &err) < 0)
+		fail_msg("%s", err.msg);
+	return p;
+}
+
+static void perf_free(struct perf *p)
+{
+	perf_release(p);
+	free(p);
+}
+
+static void run_ok(const struct sim_config *c, const struct trace_set *ts, struct sim_result *r)
+{
+	struct ms_error err = { 0 };
+	if (sim_run(c, ts, r, &err) < 0)
+		fail_msg("sim_run: %s", err.msg);
+}
+
+static void pools(struct sim_config *c, enum sim_deploy_kind k, const char *spec)
+{
+	struct ms_error err = { 0 };
+	if (sim_deploy_parse_pools(&c->deploy, k, spec, &err) < 0)
+		fail_msg("%s: %s", spec, err.msg);
+}
+
+static int close_to(double x, double y)
+{
+	return fabs(x - y) <= 1e-12 * fabs(y) + 1e-15;
+}
+
+static double decode_steps_sum(const struct perf *p, int tp, uint64_t kv0, uint32_t steps)
+{
+	double a, b, t = 0;
+	uint32_t i;
+
+	perf_decode_coef(p, tp, 1, &a, &b);
+	for (i = 0; i < steps; i++)
+		t += perf_decode_step_s(p, tp, 1, kv0 + i);
+	return t;
+}
+
+/* What one request costs, stage by stage, straight from perf/. */
+struct expect {
+	uint32_t prompt, kv0;
+	double prep, enc, embed, prefill, kvx, decode;
+};
+
+static void expect_fill(struct expect *e, const struct perf *p, uint32_t images, uint32_t text,
+			uint32_t gen, int llm_tp, int enc_tp, int enc_cores, int images_per_enc)
+{
+	struct perf_iter it;
+	uint32_t itok = images * perf_image_tokens(p);
+	int cross = p->model.arch == MODEL_ARCH_CROSS;
+	uint32_t extra = cross ? (uint32_t)((itok * (uint64_t)p->model.cross_layers +
+					     (uint64_t)p->model.llm_layers - 1) /
+					    (uint64_t)p->model.llm_layers) : 0;
+
+	memset(e, 0, sizeof(*e));
+	e->prompt = cross ? text : text + itok;
+	e->kv0 = e->prompt + extra;
+	memset(&it, 0, sizeof(it));
+	it.prefill_tokens = e->prompt;
+	it.prefill_attn = (double)e->prompt * ((double)e->prompt / 2.0);
+	it.cross_tokens = cross ? itok : 0;
+	e->prefill = perf_llm_iter_s(p, llm_tp, &it);
+	if (images) {
+		e->prep = perf_preprocess_s(p, (uint32_t)images_per_enc, enc_cores);
+		e->enc = perf_encode_s(p, enc_tp, (uint32_t)images_per_enc * perf_image_tiles(p));
+		e->embed = perf_embed_transfer_s(p, itok, PERF_LINK_IB);
+	}
+	e->kvx = perf_kv_transfer_s(p, e->kv0, PERF_LINK_IB);
+	e->decode = decode_steps_sum(p, llm_tp, e->kv0, gen - 1);
+}
+
+static void one_request(const char *model, uint32_t images, uint32_t n_enc)
+{
+	struct perf *p = perf_new(model, "a100-80gb");
+	int tp = p->model.default_tp, cores = p->gpu.cpu_cores_per_gpu;
+	const uint32_t text = 700, gen = 40;
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct expect e;
+	struct ms_error err = { 0 };
+	char spec[64];
+	double ttft;
+
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, images, text + 85 * images, gen, &err), 0);
+
+	/* mono: preprocess, then encode + prefill in one iteration, then decode */
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, tp == 4 ? "mono=1x4" : "mono=1x8");
+	expect_fill(&e, p, images, text, gen, tp, tp, cores * tp, (int)images);
+	run_ok(&c, &ts, &r);
+	ttft = e.prep + (e.enc + e.prefill);
+	assert_true(r.req[0].done);
+	assert_true(close_to(r.req[0].ttft, ttft));
+	assert_true(close_to(r.req[0].e2e, ttft + e.decode));
+	assert_true(close_to(r.req[0].tpot, e.decode / (gen - 1)));
+	sim_result_release(&r);
+
+	/* pd: the same first token on the prefill instance, then KV transfer and decode */
+	pools(&c, SIM_DEPLOY_PD, tp == 4 ? "prefill=1x4,decode=1x4" : "prefill=1x8,decode=1x8");
+	run_ok(&c, &ts, &r);
+	assert_true(close_to(r.req[0].ttft, ttft));
+	assert_true(close_to(r.req[0].e2e, ttft + e.kvx + e.decode));
+	sim_result_release(&r);
+
+	/* modserve: images spread over n_enc TP-1 encoders, embeddings move, LLM prefills */
+	snprintf(spec, sizeof(spec), "enc=%ux1,llm=1x%d", n_enc, tp);
+	pools(&c, SIM_DEPLOY_MODSERVE, spec);
+	expect_fill(&e, p, images, text, gen, tp, 1, cores, images ? (int)((images + n_enc - 1) / n_enc) : 0);
+	run_ok(&c, &ts, &r);
+	ttft = images ? e.prep + e.enc + e.embed + e.prefill : e.prefill;
+	assert_true(close_to(r.req[0].ttft, ttft));
+	assert_true(close_to(r.req[0].e2e, ttft + e.decode));
+	sim_result_release(&r);
+
+	/* modserve with the LLM split in prefill and decode */
+	snprintf(spec, sizeof(spec), "enc=%ux1,prefill=1x%d,decode=1x%d", n_enc, tp, tp);
+	pools(&c, SIM_DEPLOY_MODSERVE, spec);
+	run_ok(&c, &ts, &r);
+	assert_true(close_to(r.req[0].ttft, ttft));
+	assert_true(close_to(r.req[0].e2e, ttft + e.kvx + e.decode));
+	sim_result_release(&r);
+
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+static void test_single_cross_image(void **state)
+{
+	(void)state;
+	one_request("llama-3.2-11b-vision", 1, 1);
+}
+
+static void test_single_cross_text(void **state)
+{
+	(void)state;
+	one_request("llama-3.2-11b-vision", 0, 2);
+}
+
+static void test_single_decoder_parallel_images(void **state)
+{
+	(void)state;
+	/* 4 images over 4 encoders: one image each, in parallel */
+	one_request("internvl-2.5-26b", 4, 4);
+	one_request("internvl-2.5-26b", 1, 3);
+}
+
+static uint64_t rng_state = 42;
+
+static double uniform01(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* One encoder, batch limit 1, equal images: an M/D/1 queue in front of the LLM pool. */
+static void md1(double rho)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	const size_t n = 200000;
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	double d = perf_encode_s(p, 1, perf_image_tiles(p)), lambda = rho / d, t = 0, w = 0, theory;
+	size_t i;
+
+	trace_set_init(&ts);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(trace_set_push(&ts, t, 1, 85 + 20, 1, &err), 0);
+		t += -log(uniform01()) / lambda;
+	}
+	sim_config_default(&c, p);
+	c.enc_max_images = 1;
+	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=8x4");
+	run_ok(&c, &ts, &r);
+	for (i = 0; i < n; i++) {
+		assert_true(r.req[i].done);
+		w += r.req[i].queued[METRICS_ENC];
+	}
+	w /= (double)n;
+	theory = rho * d / (2 * (1 - rho));
+	print_message("M/D/1 rho %.2f: mean wait %.6f s, theory %.6f s (%+.2f%%)\n", rho, w,
+		      theory, 100 * (w / theory - 1));
+	assert_true(fabs(w / theory - 1) < 0.05);
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+static void test_md1_50(void **state)
+{
+	(void)state;
+	md1(0.5);
+}
+
+static void test_md1_80(void **state)
+{
+	(void)state;
+	md1(0.8);
+}
+
+static void synth(struct trace_set *ts, uint64_t n, uint64_t seed)
+{
+	struct trace_synth_opts so;
+	struct ms_error err = { 0 };
+
+	trace_set_init(ts);
+	trace_synth_opts_default(&so);
+	so.requests = n;
+	so.seed = seed;
+	if (trace_synth(ts, &so, &err) < 0)
+		fail_msg("synth: %s", err.msg);
+}
+
+static const char *const small_pools[SIM_DEPLOY__COUNT] = {
+	"mono=2x4", "prefill=1x4,decode=1x4", "enc=2x1,llm=2x4",
+};
+
+/* Overload and a tiny KV cache: every request finishes exactly once, queues grow. */
+static void test_conservation(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	int k;
+
+	(void)state;
+	synth(&ts, 3000, 7);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		struct sim_config c;
+		struct sim_result lo, hi;
+		double ttft_lo = 0, ttft_hi = 0;
+		size_t i;
+
+		sim_config_default(&c, p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		c.kv_tokens = 60000;
+		run_ok(&c, &ts, &lo);
+		c.rate_scale = 5000; /* the week in two minutes */
+		run_ok(&c, &ts, &hi);
+		assert_int_equal(lo.n, ts.n);
+		assert_int_equal(hi.n, ts.n);
+		for (i = 0; i < ts.n; i++) {
+			/* done is set once; a second finish aborts inside sim (MS_BUG) */
+			assert_int_equal(lo.req[i].done, 1);
+			assert_int_equal(hi.req[i].done, 1);
+			assert_true(hi.req[i].ttft > 0 && hi.req[i].e2e >= hi.req[i].ttft);
+			ttft_lo += lo.req[i].ttft;
+			ttft_hi += hi.req[i].ttft;
+		}
+		print_message("%s: in flight max %llu vs %llu, preemptions %llu, mean TTFT %.3f vs %.3f s\n",
+			      sim_deploy_name((enum sim_deploy_kind)k),
+			      (unsigned long long)lo.max_in_flight,
+			      (unsigned long long)hi.max_in_flight,
+			      (unsigned long long)hi.preemptions, ttft_lo / ts.n, ttft_hi / ts.n);
+		assert_true(hi.max_in_flight > 10 * lo.max_in_flight);
+		assert_true(hi.max_in_flight > ts.n / 4);
+		assert_true(ttft_hi > 10 * ttft_lo);
+		if (k != SIM_DEPLOY_PD)
+			assert_true(hi.preemptions > 0);
+		sim_result_release(&lo);
+		sim_result_release(&hi);
+	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+static char *json_of(const struct perf *p, const struct trace_set *ts, uint64_t seed,
+		     enum sim_deploy_kind k)
+{
+	struct sim_config c;
+	struct sim_result r;
+	struct sim_report_run run;
+	struct sim_report_ctx ctx = { .trace = "synth", .model = "m", .gpu = "g", .gpus = 16,
+				      .slo_ttft_s = 1, .slo_tpot_s = 0.05, .slo_scale = 5 };
+	struct ms_error err = { 0 };
+	json_t *j;
+	char *s;
+
+	sim_config_default(&c, p);
+	c.seed = seed;
+	c.route_llm = POLICY_ROUTE_RANDOM;
+	c.rate_scale = 300;
+	assert_int_equal(sim_deploy_default(&c.deploy, k, 16, 4, &err), 0);
+	run_ok(&c, ts, &r);
+	run.cfg = &c;
+	run.res = &r;
+	assert_int_equal(metrics_summary_compute(&run.sum, r.req, r.n, 1, 0.05, &err), 0);
+	j = sim_report_json(&ctx, &run, 1);
+	assert_non_null(j);
+	s = json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	sim_result_release(&r);
+	return s;
+}
+
+static void test_determinism(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	int k;
+
+	(void)state;
+	synth(&ts, 5000, 3);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		char *a = json_of(p, &ts, 11, (enum sim_deploy_kind)k);
+		char *b = json_of(p, &ts, 11, (enum sim_deploy_kind)k);
+		char *c = json_of(p, &ts, 12, (enum sim_deploy_kind)k);
+		assert_string_equal(a, b);
+		/* the seed reaches the random router: another seed, another run */
+		assert_true(strcmp(a, c) != 0);
+		free(a);
+		free(b);
+		free(c);
+	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+static double p99_ttft(const struct sim_result *r)
+{
+	struct metrics_summary s;
+	struct ms_error err = { 0 };
+	assert_int_equal(metrics_summary_compute(&s, r->req, r->n, 1, 1, &err), 0);
+	return s.all.ttft.p99;
+}
+
+static void test_monotonic(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	int route, k;
+
+	(void)state;
+	synth(&ts, 4000, 5);
+	for (route = 0; route < 2; route++) {
+		for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+			double last = INFINITY;
+			uint32_t n;
+			for (n = 2; n <= 10; n += 2) {
+				struct sim_config c;
+				struct sim_result r;
+				char spec[96];
+				double v;
+
+				sim_config_default(&c, p);
+				c.rate_scale = 800;
+				c.route_llm = c.route_enc = route ? POLICY_ROUTE_RR : POLICY_ROUTE_LEAST;
+				if (k == SIM_DEPLOY_MONO)
+					snprintf(spec, sizeof(spec), "mono=%ux4", n);
+				else if (k == SIM_DEPLOY_PD)
+					snprintf(spec, sizeof(spec), "prefill=%ux4,decode=%ux4", n, n);
+				else
+					snprintf(spec, sizeof(spec), "enc=%ux1,llm=%ux4", n, n);
+				pools(&c, (enum sim_deploy_kind)k, spec);
+				run_ok(&c, &ts, &r);
+				v = p99_ttft(&r);
+				print_message("%s %s n=%u p99 TTFT %.4f s\n", policy_route_name(c.route_llm),
+					      spec, n, v);
+				/* ties of equal-time events may reorder: 1% slack */
+				assert_true(v <= last * 1.01);
+				last = v;
+				sim_result_release(&r);
+			}
+		}
+	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+static void test_closed_form_equals_stepping(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	int k, kv;
+
+	(void)state;
+	synth(&ts, 400, 9);
+	for (kv = 0; kv < 2; kv++) {
+		for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+			struct sim_config c;
+			struct sim_result a, b;
+			size_t i;
+
+			sim_config_default(&c, p);
+			pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+			c.rate_scale = 2000;
+			c.kv_tokens = kv ? 40000 : 0;
+			run_ok(&c, &ts, &a);
+			c.step_decode = 1;
+			run_ok(&c, &ts, &b);
+			print_message("%s kv %s: %llu events closed form, %llu stepping, %llu/%llu "
+				      "preemptions\n", sim_deploy_name((enum sim_deploy_kind)k),
+				      kv ? "tight" : "full", (unsigned long long)a.events,
+				      (unsigned long long)b.events, (unsigned long long)a.preemptions,
+				      (unsigned long long)b.preemptions);
+			assert_true(a.events < b.events);
+			assert_int_equal(a.preemptions, b.preemptions);
+			for (i = 0; i < ts.n; i++) {
+				assert_true(fabs(a.req[i].ttft - b.req[i].ttft) <=
+					    1e-9 * b.req[i].ttft + 1e-9);
+				assert_true(fabs(a.req[i].e2e - b.req[i].e2e) <=
+					    1e-9 * b.req[i].e2e + 1e-9);
+			}
+			sim_result_release(&a);
+			sim_result_release(&b);
+		}
+	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+static void test_bad_config(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct sim_config c;
+	struct sim_result r;
+	struct trace_set ts;
+	struct ms_error err = { 0 };
+
+	(void)state;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 10, 10, &err), 0);
+	sim_config_default(&c, p);
+	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MODSERVE, "llm=2x4", &err) < 0);
+	assert_non_null(strstr(err.msg, "enc="));
+	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "mono=0x4", &err) < 0);
+	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "mono=2x", &err) < 0);
+	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "gpu=2x4", &err) < 0);
+	assert_true(sim_deploy_default(&c.deploy, SIM_DEPLOY_PD, 4, 4, &err) < 0);
+	assert_int_equal(sim_deploy_default(&c.deploy, SIM_DEPLOY_MODSERVE, 128, 4, &err), 0);
+	assert_int_equal(c.deploy.pool[0].count, 48);
+	assert_int_equal(c.deploy.pool[1].count, 20);
+	c.rate_scale = 0;
+	assert_true(sim_run(&c, &ts, &r, &err) < 0);
+	assert_non_null(strstr(err.msg, "rate-scale"));
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_single_cross_image),
+		cmocka_unit_test(test_single_cross_text),
+		cmocka_unit_test(test_single_decoder_parallel_images),
+		cmocka_unit_test(test_md1_50),
+		cmocka_unit_test(test_md1_80),
+		cmocka_unit_test(test_conservation),
+		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_monotonic),
+		cmocka_unit_test(test_closed_form_equals_stepping),
+		cmocka_unit_test(test_bad_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
