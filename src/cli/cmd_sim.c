@@ -89,6 +89,9 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* parse_args: 0 = run, PARSE_HELP = help printed, else the exit status of a usage error */
+#define PARSE_HELP 100
+
 struct opts {
 	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report;
 	unsigned long long synth, gpus, seed, max_images, src_tokens, budget, seqs, encb;
@@ -147,7 +150,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'h':
 			fputs(usage_text, stdout);
-			return 1;
+			return PARSE_HELP;
 		case O_TRACE: o->trace = optarg; break;
 		case O_SYNTH: rc = parse_u64("--synth", optarg, 1, &o->synth); o->trace = NULL; break;
 		case O_SKIP: o->skip_bad = 1; break;
@@ -245,7 +248,7 @@ int cmd_sim(int argc, char **argv)
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
-		return rc > 0 ? CLI_EXIT_OK : rc;
+		return rc == PARSE_HELP ? CLI_EXIT_OK : rc;
 	trace_set_init(&ts);
 	memset(res, 0, sizeof(res));
 	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||

@@ -368,25 +368,33 @@ struct loader {
 	double total;
 };
 
+/* Parses the complete lines in the line buffer and keeps the partial last one. */
+static int consume_lines(struct loader *L)
+{
+	long used = parse_lines(&L->p, L->lb, L->lb_len);
+	if (used < 0)
+		return (int)used;
+	if (used == 0 && L->lb_len == LINEBUF_SIZE)
+		return ms_error_set(L->p.err, MS_EPARSE, "%s:%llu: line longer than %u bytes",
+				    L->p.name, (unsigned long long)L->p.line + 1, LINEBUF_SIZE);
+	memmove(L->lb, L->lb + used, L->lb_len - (size_t)used);
+	L->lb_len -= (size_t)used;
+	return 0;
+}
+
 /* Appends bytes to the line buffer, parsing complete lines as it fills. */
 static int feed_plain(struct loader *L, const unsigned char *in, size_t n)
 {
 	while (n) {
 		size_t room = LINEBUF_SIZE - L->lb_len, take = n < room ? n : room;
-		long used;
+		int rc;
 		memcpy(L->lb + L->lb_len, in, take);
 		L->lb_len += take;
 		in += take;
 		n -= take;
-		used = parse_lines(&L->p, L->lb, L->lb_len);
-		if (used < 0)
-			return (int)used;
-		if (used == 0 && L->lb_len == LINEBUF_SIZE)
-			return ms_error_set(L->p.err, MS_EPARSE, "%s:%llu: line longer than %u bytes",
-					    L->p.name, (unsigned long long)L->p.line + 1,
-					    LINEBUF_SIZE);
-		memmove(L->lb, L->lb + used, L->lb_len - (size_t)used);
-		L->lb_len -= (size_t)used;
+		rc = consume_lines(L);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -424,7 +432,6 @@ static int run_gzip(struct loader *L, const unsigned char *first, long first_n)
 	st.avail_in = (uint32_t)n;
 	for (;;) {
 		int rc;
-		long used;
 		if (st.avail_in == 0 && !eof) {
 			unsigned char *next;
 			n = source_read(&L->src, &next, L->p.err, L->p.name);
@@ -445,15 +452,9 @@ static int run_gzip(struct loader *L, const unsigned char *first, long first_n)
 					    L->p.name,
 					    (unsigned long long)(L->src.bytes_in - st.avail_in), rc);
 		L->lb_len = LINEBUF_SIZE - st.avail_out;
-		used = parse_lines(&L->p, L->lb, L->lb_len);
-		if (used < 0)
-			return (int)used;
-		if (used == 0 && L->lb_len == LINEBUF_SIZE)
-			return ms_error_set(L->p.err, MS_EPARSE, "%s:%llu: line longer than %u bytes",
-					    L->p.name, (unsigned long long)L->p.line + 1,
-					    LINEBUF_SIZE);
-		memmove(L->lb, L->lb + used, L->lb_len - (size_t)used);
-		L->lb_len -= (size_t)used;
+		rc = consume_lines(L);
+		if (rc < 0)
+			return rc;
 		if (st.block_state == ISAL_BLOCK_FINISH) {
 			/* concatenated gzip members are one stream (gzip(1) semantics) */
 			if (st.avail_in == 0 && !eof) {

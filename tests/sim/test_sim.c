@@ -71,7 +71,7 @@ static double decode_steps_sum(const struct perf *p, int tp, uint64_t kv0, uint3
 
 /* What one request costs, stage by stage, straight from perf/. */
 struct expect {
-	uint32_t prompt, kv0;
+	uint32_t prompt, kv0, chunks;
 	double prep, enc, embed, prefill, kvx, decode;
 };
 
@@ -79,6 +79,8 @@ static void expect_fill(struct expect *e, const struct perf *p, uint32_t images,
 			uint32_t gen, int llm_tp, int enc_tp, int enc_cores, int images_per_enc)
 {
 	struct perf_iter it;
+	const uint32_t budget = 4096; /* sim_config_default's token budget */
+	uint32_t done, chunk;
 	uint32_t itok = images * perf_image_tokens(p);
 	int cross = p->model.arch == MODEL_ARCH_CROSS;
 	uint32_t extra = cross ? (uint32_t)((itok * (uint64_t)p->model.cross_layers +
@@ -88,11 +90,16 @@ static void expect_fill(struct expect *e, const struct perf *p, uint32_t images,
 	memset(e, 0, sizeof(*e));
 	e->prompt = cross ? text : text + itok;
 	e->kv0 = e->prompt + extra;
-	memset(&it, 0, sizeof(it));
-	it.prefill_tokens = e->prompt;
-	it.prefill_attn = (double)e->prompt * ((double)e->prompt / 2.0);
-	it.cross_tokens = cross ? itok : 0;
-	e->prefill = perf_llm_iter_s(p, llm_tp, &it);
+	/* chunked prefill: iterations of at most `budget` tokens, the first one with the images */
+	for (done = 0; done < e->prompt; done += chunk) {
+		chunk = e->prompt - done < budget ? e->prompt - done : budget;
+		memset(&it, 0, sizeof(it));
+		it.prefill_tokens = chunk;
+		it.prefill_attn = (double)chunk * ((double)done + (double)chunk / 2.0);
+		it.cross_tokens = cross && done == 0 ? itok : 0;
+		e->prefill += perf_llm_iter_s(p, llm_tp, &it);
+		e->chunks++;
+	}
 	if (images) {
 		e->prep = perf_preprocess_s(p, (uint32_t)images_per_enc, enc_cores);
 		e->enc = perf_encode_s(p, enc_tp, (uint32_t)images_per_enc * perf_image_tiles(p));
@@ -177,6 +184,8 @@ static void test_single_decoder_parallel_images(void **state)
 	/* 4 images over 4 encoders: one image each, in parallel */
 	one_request("internvl-2.5-26b", 4, 4);
 	one_request("internvl-2.5-26b", 1, 3);
+	/* 16 images x 1280 tokens: prefill takes several chunked iterations */
+	one_request("internvl-2.5-26b", 16, 5);
 }
 
 static uint64_t rng_state = 42;

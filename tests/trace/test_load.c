@@ -294,6 +294,22 @@ static void test_gzip_members(void **state)
 	free(both);
 }
 
+static void test_line_too_long(void **state)
+{
+	struct trace_set ts;
+	struct ms_error err;
+	size_t n = (1u << 20) + 100;
+	char *text = malloc(n + 200);
+	(void)state;
+	strcpy(text, LMM_HDR);
+	memset(text + strlen(LMM_HDR), '7', n);
+	strcpy(text + strlen(LMM_HDR) + n, "\n");
+	assert_int_equal(load_str(&ts, text, 1, NULL, &err), -MS_EPARSE);
+	assert_string_equal(err.msg, "t.csv:2: line longer than 1048576 bytes");
+	trace_set_release(&ts);
+	free(text);
+}
+
 static void test_file_errors(void **state)
 {
 	struct trace_set ts;
@@ -350,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_skip_bad_counts),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_gzip_members),
+		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_real_files),
 	};
