@@ -4,6 +4,7 @@
  * on the same trace and GPU budget.
  */
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,8 @@ static const char usage_text[] =
 	"  --model M             model spec name or path [llama-3.2-11b-vision]\n"
 	"  --gpu G               GPU spec name or path [a100-80gb]\n"
 	"  --profile CSV         measured stage profile (overrides the roofline)\n"
-	"  --deploy D            mono | pd | modserve [modserve]\n"
+	"  --deploy D            mono | pd | modserve [modserve], or a deployment file:\n"
+	"                        a path or a name in data/deploy/ (e.g. paper-128-modserve)\n"
 	"  --gpus N              total GPU budget, split by the default rule [128]\n"
 	"  --pools SPEC          explicit pools, e.g. enc=48x1,llm=20x4 or\n"
 	"                        prefill=8x4,decode=8x4 (COUNTxTP)\n"
@@ -38,6 +40,7 @@ static const char usage_text[] =
 	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
 	"  --max-seqs N          running requests per LLM instance [256]\n"
 	"  --enc-batch N         images per encoder batch [8]\n"
+	"  --kv-tokens N         KV cache tokens per LLM instance [from free HBM after weights]\n"
 	"  --route-llm R, --route-enc R   least | rr | random [least]\n"
 	"  --link L              ib | tcp | nvlink, between instances [ib]\n"
 	"SLOs and output:\n"
@@ -49,12 +52,13 @@ static const char usage_text[] =
 	"  --per-request FILE    per-request CSV (single run only)\n"
 	"  --report DIR          figures: TTFT/TPOT CDFs, per-pool time series\n"
 	"  --step-decode         one event per decode iteration (slow; for checking)\n"
+	"  --stats               simulator speed and memory on stderr\n"
 	"  -h, --help\n";
 
 enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_SRCTOK, O_MODEL, O_GPU, O_PROFILE,
 	O_DEPLOY, O_GPUS, O_POOLS, O_COMPARE, O_BUDGET, O_SEQS, O_ENCB, O_RLLM, O_RENC, O_LINK,
-	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP,
+	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP, O_STATS, O_KV,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +89,8 @@ static const struct option long_opts[] = {
 	{ "per-request", required_argument, NULL, O_PERREQ },
 	{ "report", required_argument, NULL, O_REPORT },
 	{ "step-decode", no_argument, NULL, O_STEP },
+	{ "stats", no_argument, NULL, O_STATS },
+	{ "kv-tokens", required_argument, NULL, O_KV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -93,19 +99,35 @@ static const struct option long_opts[] = {
 #define PARSE_HELP 100
 
 struct opts {
-	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report;
-	unsigned long long synth, gpus, seed, max_images, src_tokens, budget, seqs, encb;
+	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report, *deploy_file;
+	unsigned long long synth, gpus, seed, max_images, src_tokens, budget, seqs, encb, kv;
 	double rate, slo_ttft, slo_tpot, slo_scale;
 	enum sim_deploy_kind deploy;
 	enum policy_route r_llm, r_enc;
 	enum perf_link link;
-	int skip_bad, compare, json, step;
+	int skip_bad, compare, json, step, stats;
 };
 
 static void progress_cb(void *arg, double done, double total)
 {
 	ms_progress_update(arg, done);
 	(void)total;
+}
+
+static void print_stats(const char *name, const struct sim_result *r, double wall)
+{
+	struct rusage ru;
+	double rss = 0;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		rss = (double)ru.ru_maxrss * 1024.0; /* Linux reports KiB */
+	fprintf(stderr,
+		"sim %s: %zu requests, %llu events in %.3f s: %.0f requests/s, %.0f events/s; "
+		"max in flight %llu; peak RSS %.1f MB (%.0f B/request, results %zu B/request)\n",
+		name, r->n, (unsigned long long)r->events, wall,
+		wall > 0 ? (double)r->n / wall : 0, wall > 0 ? (double)r->events / wall : 0,
+		(unsigned long long)r->max_in_flight, rss / 1e6,
+		r->n ? rss / (double)r->n : 0, sizeof(struct metrics_req));
 }
 
 static int parse_u64(const char *name, const char *v, unsigned long long lo,
@@ -161,8 +183,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_GPU: o->gpu = optarg; break;
 		case O_PROFILE: o->profile = optarg; break;
 		case O_DEPLOY:
+			/* not a kind: a deployment file (name under data/deploy/ or path) */
+			o->deploy_file = NULL;
 			if (sim_deploy_parse_kind(optarg, &o->deploy, &err) < 0)
-				return cli_usage_error("sim", usage_text, "--deploy: %s", err.msg);
+				o->deploy_file = optarg;
 			break;
 		case O_GPUS: rc = parse_u64("--gpus", optarg, 1, &o->gpus); break;
 		case O_POOLS: o->pools = optarg; break;
@@ -195,6 +219,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_PERREQ: o->per_request = optarg; break;
 		case O_REPORT: o->report = optarg; break;
 		case O_STEP: o->step = 1; break;
+		case O_STATS: o->stats = 1; break;
+		case O_KV: rc = parse_u64("--kv-tokens", optarg, 1, &o->kv); break;
 		default:
 			return cli_usage_error("sim", usage_text, "unknown option");
 		}
@@ -206,6 +232,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->compare && o->pools)
 		return cli_usage_error("sim", usage_text,
 				       "--compare splits --gpus by the default rule; drop --pools");
+	if (o->deploy_file && (o->compare || o->pools))
+		return cli_usage_error("sim", usage_text,
+				       "--deploy FILE fixes the pools: drop --compare and --pools");
 	if (o->compare && o->per_request)
 		return cli_usage_error("sim", usage_text, "--per-request needs a single run");
 	if (o->max_images > 100000 || o->gpus > 1000000 || o->seqs > 1000000 ||
@@ -244,6 +273,7 @@ int cmd_sim(int argc, char **argv)
 	struct sim_report_ctx ctx;
 	struct ms_progress prog;
 	char label[4096];
+	double t0;
 	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0;
 
 	rc = parse_args(argc, argv, &o);
@@ -294,7 +324,13 @@ int cmd_sim(int argc, char **argv)
 		c->rate_scale = o.rate;
 		c->seed = o.seed;
 		c->step_decode = o.step;
-		if (o.pools)
+		c->kv_tokens = o.kv;
+		if (o.deploy_file) {
+			if (sim_deploy_load(&c->deploy, o.deploy_file, &err) < 0)
+				goto fail;
+			kind = c->deploy.kind;
+			rc = 0;
+		} else if (o.pools)
 			rc = sim_deploy_parse_pools(&c->deploy, kind, o.pools, &err);
 		else
 			rc = sim_deploy_default(&c->deploy, kind, (uint32_t)o.gpus,
@@ -306,8 +342,12 @@ int cmd_sim(int argc, char **argv)
 		ms_progress_init(&prog, sim_deploy_name(kind), (double)ts.n);
 		c->progress = progress_cb;
 		c->progress_arg = &prog;
+		t0 = ms_wall_seconds();
 		rc = sim_run(c, &ts, &res[n_runs], &err);
+		t0 = ms_wall_seconds() - t0;
 		ms_progress_done(&prog);
+		if (rc == 0 && o.stats)
+			print_stats(sim_deploy_name(kind), &res[n_runs], t0);
 		c->progress = NULL;
 		c->progress_arg = NULL;
 		if (rc < 0)

@@ -3,16 +3,16 @@
  *
  * One table per spec type maps keys to fields, so the parser checks unknown,
  * duplicate and missing keys in one place and every error names file:line: key.
+ * Lines, comments and numbers come from base/ms_conf.
  */
 #include "model/model.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/ms_conf.h"
 
 #ifndef MS_DATA_DIR
 #define MS_DATA_DIR "data"
@@ -100,28 +100,17 @@ uint32_t model_image_tokens(const struct model_spec *m)
 	return (uint32_t)m->tiles_per_image * (uint32_t)m->tokens_per_tile;
 }
 
-static char *strip(char *s)
+static int set_value(void *obj, const struct key_def *k, const struct ms_conf *c,
+		     const struct ms_conf_line *l, struct ms_error *err)
 {
-	char *e;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-static int set_value(void *obj, const struct key_def *k, const char *val,
-		     const char *path, int line, struct ms_error *err)
-{
-	char *end;
 	char *dst = (char *)obj + k->off;
+	const char *val = l->val;
 
 	switch (k->type) {
 	case KEY_STR:
 		if (!*val || strlen(val) >= k->size)
 			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: empty or longer than %zu bytes: '%s'",
-					    path, line, k->key, k->size - 1, val);
+					    c->path, l->no, k->key, k->size - 1, val);
 		memcpy(dst, val, strlen(val) + 1);
 		return 0;
 	case KEY_ARCH:
@@ -131,109 +120,68 @@ static int set_value(void *obj, const struct key_def *k, const char *val,
 			*(enum model_arch *)(void *)dst = MODEL_ARCH_CROSS;
 		else
 			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: not 'decoder' or 'cross': '%s'",
-					    path, line, k->key, val);
+					    c->path, l->no, k->key, val);
 		return 0;
 	case KEY_INT: {
 		long v;
-		errno = 0;
-		v = strtol(val, &end, 10);
-		if (errno || end == val || *end)
-			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: not an integer: '%s'",
-					    path, line, k->key, val);
-		if (v < k->min || v > k->max)
-			return ms_error_set(err, MS_ERANGE, "%s:%d: %s: out of range [%g, %g]: '%s'",
-					    path, line, k->key, k->min, k->max, val);
-		*(int *)(void *)dst = (int)v;
-		return 0;
+		int rc = ms_conf_long_get(c, l, k->min, k->max, &v, err);
+		if (!rc)
+			*(int *)(void *)dst = (int)v;
+		return rc;
 	}
-	case KEY_DBL: {
-		double v;
-		errno = 0;
-		v = strtod(val, &end);
-		if (errno || end == val || *end || !isfinite(v))
-			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: not a number: '%s'",
-					    path, line, k->key, val);
-		if (v < k->min || v > k->max)
-			return ms_error_set(err, MS_ERANGE, "%s:%d: %s: out of range [%g, %g]: '%s'",
-					    path, line, k->key, k->min, k->max, val);
-		*(double *)(void *)dst = v;
-		return 0;
+	case KEY_DBL:
+		return ms_conf_double_get(c, l, k->min, k->max, (double *)(void *)dst, err);
 	}
-	}
-	return ms_error_set(err, MS_EINVAL, "%s:%d: %s: bad key type", path, line, k->key);
+	return ms_error_set(err, MS_EINVAL, "%s:%d: %s: bad key type", c->path, l->no, k->key);
 }
 
 /* Parses `path` into obj per the key table; every key is required exactly once. */
 static int spec_parse(void *obj, const struct key_def *keys, size_t nkeys,
 		      const char *path, struct ms_error *err)
 {
-	char buf[1024];
 	int seen[MAX_KEYS] = { 0 };
-	int line = 0, rc = 0;
-	FILE *f;
+	struct ms_conf c;
+	struct ms_conf_line l;
+	int rc;
 	size_t i;
 
-	f = fopen(path, "r");
-	if (!f)
-		return ms_error_set(err, MS_EIO, "%s: cannot open: %s", path, strerror(errno));
-	while (fgets(buf, sizeof(buf), f)) {
-		char *s, *eq, *key, *val, *hash;
-		const struct key_def *k = NULL;
-
-		line++;
-		if (!strchr(buf, '\n') && !feof(f)) {
-			rc = ms_error_set(err, MS_EPARSE, "%s:%d: line longer than %zu bytes",
-					  path, line, sizeof(buf) - 2);
-			goto out;
-		}
-		hash = strchr(buf, '#');
-		if (hash)
-			*hash = '\0';
-		s = strip(buf);
-		if (!*s)
-			continue;
-		eq = strchr(s, '=');
-		if (!eq) {
+	rc = ms_conf_read(&c, path, err);
+	if (rc)
+		return rc;
+	while ((rc = ms_conf_line_next(&c, &l, err)) > 0) {
+		if (ms_conf_line_split(&l)) {
 			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: expected 'key = value'",
-					  path, line, s);
+					  path, l.no, l.text);
 			goto out;
 		}
-		*eq = '\0';
-		key = strip(s);
-		val = strip(eq + 1);
-		for (i = 0; i < nkeys; i++) {
-			if (!strcmp(keys[i].key, key)) {
-				k = &keys[i];
+		for (i = 0; i < nkeys; i++)
+			if (!strcmp(keys[i].key, l.key))
 				break;
-			}
-		}
-		if (!k) {
-			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key", path, line, key);
+		if (i == nkeys) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key", path, l.no, l.key);
 			goto out;
 		}
 		if (seen[i]) {
 			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: duplicate key (first on line %d)",
-					  path, line, key, seen[i]);
+					  path, l.no, l.key, seen[i]);
 			goto out;
 		}
-		seen[i] = line;
-		rc = set_value(obj, k, val, path, line, err);
+		seen[i] = l.no;
+		rc = set_value(obj, &keys[i], &c, &l, err);
 		if (rc)
 			goto out;
 	}
-	if (ferror(f)) {
-		rc = ms_error_set(err, MS_EIO, "%s: read error", path);
+	if (rc)
 		goto out;
-	}
 	for (i = 0; i < nkeys; i++) {
 		if (!seen[i]) {
 			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: missing required key",
-					  path, line, keys[i].key);
+					  path, c.line, keys[i].key);
 			goto out;
 		}
 	}
 out:
-	fclose(f);
+	ms_conf_release(&c);
 	return rc;
 }
 
@@ -267,7 +215,7 @@ static int spec_load(void *obj, size_t size, const struct key_def *keys, size_t 
 		return rc;
 	memset(obj, 0, size);
 	rc = spec_parse(obj, keys, nkeys, path, err);
-	if (rc == -MS_EIO && path[0] && !strchr(name_or_path, '/')) {
+	if ((rc == -MS_EIO || rc == -MS_ENOTFOUND) && path[0] && !strchr(name_or_path, '/')) {
 		char list[256] = "";
 		size_t i;
 		for (i = 0; builtins[i]; i++) {

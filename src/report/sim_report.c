@@ -51,6 +51,24 @@ static json_t *class_json(const struct metrics_class *c)
 	return o;
 }
 
+/* Per-bucket means, rounded to 6 digits: enough for plots, a fraction of the bytes. */
+static json_t *series_json(const struct metrics_series *s)
+{
+	static const char *const names[METRICS__SER] = { "queue", "busy", "kv" };
+	json_t *o = json_object();
+	size_t i;
+	int k;
+
+	json_object_set_new(o, "dt_s", num(s->dt));
+	for (k = 0; k < METRICS__SER; k++) {
+		json_t *a = json_array();
+		for (i = 0; i < s->n; i++)
+			json_array_append_new(a, num(round(s->v[k][i] * 1e6) / 1e6));
+		json_object_set_new(o, names[k], a);
+	}
+	return o;
+}
+
 static json_t *run_json(const struct sim_report_run *r)
 {
 	const struct sim_result *res = r->res;
@@ -73,6 +91,7 @@ static json_t *run_json(const struct sim_report_run *r)
 		json_object_set_new(x, "kv_blocks_per_instance", json_integer((json_int_t)pr->kv_blocks));
 		json_object_set_new(x, "busy_gpu_s", num(pr->busy_gpu_s));
 		json_object_set_new(x, "busy_share", num(pr->busy_gpu_s / (span * pr->count * pr->tp)));
+		json_object_set_new(x, "series", series_json(&pr->series));
 		json_array_append_new(pools, x);
 	}
 	json_object_set_new(o, "pools", pools);
@@ -191,18 +210,18 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	if (n) {
 		const struct sim_result *r = runs[0].res;
 		fprintf(out, "requests %zu: %llu with images capped to %u, %llu with text clamped "
-			"to 0, %llu truncated to fit KV\n\n", r->n,
+			"to 0, %llu truncated to fit KV\n", r->n,
 			(unsigned long long)r->capped_images, runs[0].cfg->max_images,
 			(unsigned long long)r->clamped_text, (unsigned long long)r->truncated);
 	}
-	fprintf(out, "  %-26s", "");
-	for (i = 0; i < n; i++)
-		fprintf(out, " %14s", sim_deploy_name(runs[i].cfg->deploy.kind));
-	fprintf(out, "\n  %-26s", "pools");
 	for (i = 0; i < n; i++) {
 		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
-		fprintf(out, " %14s", buf);
+		fprintf(out, "%-9s %s (%u GPUs)\n", sim_deploy_name(runs[i].cfg->deploy.kind), buf,
+			runs[i].res->gpus);
 	}
+	fprintf(out, "\n  %-26s", "");
+	for (i = 0; i < n; i++)
+		fprintf(out, " %14s", sim_deploy_name(runs[i].cfg->deploy.kind));
 	fputc('\n', out);
 	row(out, "TTFT mean (s)", runs, n, g_ttft_mean, " %14.3f");
 	row(out, "TTFT p50 (s)", runs, n, g_ttft_p50, " %14.3f");

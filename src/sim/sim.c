@@ -126,8 +126,9 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 	m->preempted = r->preempted;
 	if (r->images) {
 		enc_span = r->t_enc_done - m->arrive;
-		m->served[METRICS_ENC] = (float)(r->prep_s + (r->t_enc_done - r->t_enc_start));
-		m->queued[METRICS_ENC] = (float)(enc_span - m->served[METRICS_ENC]);
+		/* queued: the longest wait of one of its image items (the critical path's) */
+		m->queued[METRICS_ENC] = (float)r->enc_wait;
+		m->served[METRICS_ENC] = (float)(enc_span - r->enc_wait);
 	}
 	/* prefill: from the end of encoding (or arrival) to the first token */
 	pf_in = r->images ? r->t_enc_done : m->arrive;
@@ -159,7 +160,10 @@ int sim__route_llm(struct sim__state *s, int pool, uint32_t ri, double delay)
 		r->pend_prefill = 0;
 		r->pend_rest = r->prompt + r->gen;
 	} else {
-		r->pend_prefill = r->prompt + (p->spec.role == SIM_ROLE_LLM ? 0 : r->img_tokens);
+		/* image tokens count where the instance encodes them itself (mono, pd prefill) */
+		int enc_here = p->spec.role == SIM_ROLE_MONO ||
+			       (p->spec.role == SIM_ROLE_PREFILL && s->p_enc < 0);
+		r->pend_prefill = r->prompt + (enc_here ? r->img_tokens : 0);
 		r->pend_rest = p->spec.role == SIM_ROLE_PREFILL ? 0 : r->gen;
 	}
 	policy_pool_add(&p->route, k, (int64_t)r->pend_prefill + r->pend_rest);
@@ -206,18 +210,23 @@ static void map_row(struct sim__state *s, size_t i, struct sim__req *r)
 	if (prompt < 1)
 		prompt = 1; /* a request carries at least one token (BOS) */
 	r->gen = ts->gen[i] ? ts->gen[i] : 1; /* the prefill always yields one token */
-	/* one request must fit one instance's KV (and the model's context) */
+	/* one request must fit one instance's KV (and the model's context): cut, and count */
 	if (m->max_context > 0 && (uint64_t)m->max_context < cap)
 		cap = (uint64_t)m->max_context;
-	cap = cap > r->kv_extra + 2u * s->c->kv_block ? cap - r->kv_extra - 2u * s->c->kv_block : 2;
-	if (prompt + r->gen > cap) {
+	cap = cap > 4u * s->c->kv_block ? cap - 2u * s->c->kv_block : 2;
+	if ((uint64_t)r->kv_extra + prompt + r->gen > cap) {
+		uint64_t rem;
 		s->res->truncated++;
-		if (r->gen >= cap)
-			r->gen = (uint32_t)(cap / 2);
-		prompt = cap - r->gen;
+		if (r->kv_extra > cap / 2)
+			r->kv_extra = (uint32_t)(cap / 2);
+		rem = cap - r->kv_extra;
+		if (r->gen > rem / 2)
+			r->gen = (uint32_t)(rem / 2);
+		if (prompt > rem - r->gen)
+			prompt = rem - r->gen;
 	}
 	r->prompt = (uint32_t)prompt;
-	r->t_enc_start = r->t_pf_start = -1;
+	r->t_pf_start = -1;
 	r->t_enc_done = -1;
 	r->t_dec_start = -1;
 	r->inst = SIM__NIL;

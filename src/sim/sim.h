@@ -59,7 +59,7 @@ int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_er
 const char *sim_role_name(enum sim_role r);
 /*
  * Default split of a GPU budget (docs/sim.md): mono = gpus/tp instances of the
- * model's TP; pd = half the GPUs to prefill, half to decode; modserve = 5/8 of
+ * model's TP; pd = 3/4 of those instances (rounded up) prefill, the rest decode; modserve = 5/8 of
  * the GPUs to TP-`tp` LLM instances and the rest to TP-1 encoders (the paper's
  * 128-GPU static setup: 20 x TP-4 text + 48 x TP-1 image).
  */
@@ -71,6 +71,11 @@ int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t
  */
 int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
 			   struct ms_error *err);
+/*
+ * Deployment file (`kind = modserve`, `pools = enc=48x1,llm=20x4`, `#` comments):
+ * a path, or a name looked up as <data dir>/deploy/<name>.conf.
+ */
+int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_error *err);
 uint32_t sim_deploy_gpus(const struct sim_deploy *d);
 /* Writes "enc=48x1,llm=20x4"; returns the length snprintf would. */
 int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
 #include "sim/sim.h"
 
 static const char *const deploy_names[SIM_DEPLOY__COUNT] = { "mono", "pd", "modserve" };
@@ -61,7 +62,10 @@ int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t
 	case SIM_DEPLOY_PD:
 		if (n < 2)
 			goto small;
-		a = (n + 1) / 2;
+		/* prefill instances also encode, the bulk of an LMM's GPU time: 3/4 of them */
+		a = (3 * n + 3) / 4;
+		if (a >= n)
+			a = n - 1;
 		add_pool(d, SIM_ROLE_PREFILL, a, tp);
 		add_pool(d, SIM_ROLE_DECODE, n - a, tp);
 		return 0;
@@ -174,16 +178,81 @@ uint32_t sim_deploy_gpus(const struct sim_deploy *d)
 
 int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size)
 {
-	int i, len = 0;
+	size_t len = 0;
+	int i;
 
 	if (size)
 		buf[0] = 0;
 	for (i = 0; i < d->n_pools; i++) {
-		int k = snprintf(buf + (size_t)len < buf + size ? buf + len : NULL,
-				 (size_t)len < size ? size - (size_t)len : 0, "%s%s=%ux%d",
-				 i ? "," : "", sim_role_name(d->pool[i].role), d->pool[i].count,
-				 d->pool[i].tp);
-		len += k;
+		size_t at = len < size ? len : size;
+		int k = snprintf(size ? buf + at : NULL, size - at, "%s%s=%ux%d", i ? "," : "",
+				 sim_role_name(d->pool[i].role), d->pool[i].count, d->pool[i].tp);
+		if (k > 0)
+			len += (size_t)k;
 	}
-	return len;
+	return (int)len;
+}
+
+/*
+ * Deployment file: `key = value` lines, `#` comments; keys `kind` (mono, pd,
+ * modserve) and `pools` (as --pools). A bare name is looked up as
+ * <data dir>/deploy/<name>.conf.
+ */
+int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_error *err)
+{
+	char path[4096], line[512], kind_s[32] = "", pools_s[256] = "";
+	enum sim_deploy_kind kind = SIM_DEPLOY_MONO;
+	FILE *f;
+	int lineno = 0;
+
+	if (strchr(name_or_path, '/') || strstr(name_or_path, ".conf"))
+		snprintf(path, sizeof(path), "%s", name_or_path);
+	else
+		snprintf(path, sizeof(path), "%s/deploy/%s.conf", model_data_dir(), name_or_path);
+	f = fopen(path, "r");
+	if (!f)
+		return ms_error_set(err, MS_ENOTFOUND, "%s: no such deployment file", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *eq, *v, *e;
+		lineno++;
+		if ((e = strchr(line, '#')))
+			*e = 0;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		for (e = k + strlen(k); e > k && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t' ||
+						  e[-1] == '\r'); e--)
+			e[-1] = 0;
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			fclose(f);
+			return ms_error_set(err, MS_EPARSE, "%s:%d: expected key = value", path, lineno);
+		}
+		v = eq + 1;
+		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		*e = 0;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (!strcmp(k, "kind"))
+			snprintf(kind_s, sizeof(kind_s), "%s", v);
+		else if (!strcmp(k, "pools"))
+			snprintf(pools_s, sizeof(pools_s), "%s", v);
+		else {
+			fclose(f);
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key (kind, pools)",
+					    path, lineno, k);
+		}
+	}
+	fclose(f);
+	if (!kind_s[0] || !pools_s[0])
+		return ms_error_set(err, MS_EPARSE, "%s: needs both kind and pools", path);
+	if (sim_deploy_parse_kind(kind_s, &kind, err) < 0 ||
+	    sim_deploy_parse_pools(d, kind, pools_s, err) < 0) {
+		char msg[MS_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+		return ms_error_set(err, MS_EPARSE, "%s: %s", path, msg);
+	}
+	return 0;
 }

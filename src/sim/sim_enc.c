@@ -34,8 +34,8 @@ static int enc_start(struct sim__state *s, uint32_t ii)
 		tail = it;
 		imgs += item->nimg;
 		taken++;
-		if (s->req[item->req].t_enc_start < 0)
-			s->req[item->req].t_enc_start = s->now;
+		if (s->now - item->t_in > s->req[item->req].enc_wait)
+			s->req[item->req].enc_wait = s->now - item->t_in;
 	}
 	if (sim__pool_queued(s, (int)in->pool, -(int64_t)taken) < 0)
 		return -MS_ENOMEM;
@@ -51,6 +51,7 @@ int sim__enc_enqueue(struct sim__state *s, uint32_t ii, uint32_t it)
 	struct sim__inst *in = &s->inst[ii];
 
 	s->item[it].next = SIM__NIL;
+	s->item[it].t_in = s->now;
 	if (in->q_tail == SIM__NIL)
 		in->q_head = it;
 	else

@@ -53,12 +53,13 @@ struct sim__req {
 	uint32_t pend_prefill, pend_rest; /* work still charged to inst in policy counters */
 	uint8_t admitted, pad;
 	uint16_t preempted;
-	double prep_s, enc_s;
-	double t_enc_start, t_enc_done, t_llm_in, t_pf_start, t_first, t_dec_start;
+	double prep_s, enc_s, enc_wait; /* enc_wait: longest queue wait of its image items */
+	double t_enc_done, t_llm_in, t_pf_start, t_first, t_dec_start;
 };
 
 struct sim__item { /* images of one request queued on one encoder */
 	uint32_t req, next, nimg;
+	double t_in;      /* when it joined the encoder queue */
 };
 
 struct sim__chunk {

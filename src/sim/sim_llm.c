@@ -191,7 +191,7 @@ static int admit_and_chunk(struct sim__state *s, struct sim__inst *in, struct pe
 			if (enc && r->img_left) {
 				*enc_tiles += r->img_left * s->tiles_per_image;
 				in->enc[in->n_enc++] = ri;
-				r->t_enc_start = s->now;
+				r->enc_wait = s->now - r->t_llm_in;
 			}
 			if (r->prefilled == 0)
 				it->cross_tokens += r->cross;

@@ -36,9 +36,10 @@ static double lerp(double a, double b, double t)
 	return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
 }
 
-double trace_quantile_u32(const uint32_t *s, size_t n, double q)
+/* numpy's default 'linear' quantile of n sorted values, u32 or u64 (wide) alike. */
+static double quantile(const void *s, int wide, size_t n, double q)
 {
-	double pos, fl;
+	double pos, fl, a, b;
 	size_t lo, hi;
 	if (!n)
 		return NAN;
@@ -46,20 +47,19 @@ double trace_quantile_u32(const uint32_t *s, size_t n, double q)
 	fl = floor(pos);
 	lo = (size_t)fl;
 	hi = lo + 1 < n ? lo + 1 : n - 1;
-	return lerp((double)s[lo], (double)s[hi], pos - fl);
+	a = wide ? (double)((const uint64_t *)s)[lo] : (double)((const uint32_t *)s)[lo];
+	b = wide ? (double)((const uint64_t *)s)[hi] : (double)((const uint32_t *)s)[hi];
+	return lerp(a, b, pos - fl);
+}
+
+double trace_quantile_u32(const uint32_t *s, size_t n, double q)
+{
+	return quantile(s, 0, n, q);
 }
 
 double trace_quantile_u64(const uint64_t *s, size_t n, double q)
 {
-	double pos, fl;
-	size_t lo, hi;
-	if (!n)
-		return NAN;
-	pos = (double)(n - 1) * q;
-	fl = floor(pos);
-	lo = (size_t)fl;
-	hi = lo + 1 < n ? lo + 1 : n - 1;
-	return lerp((double)s[lo], (double)s[hi], pos - fl);
+	return quantile(s, 1, n, q);
 }
 
 /*

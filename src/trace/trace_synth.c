@@ -8,14 +8,13 @@
  * sort). This is an inhomogeneous Poisson process conditioned on its count.
  * Determinism: one xoshiro256** stream seeded by splitmix64, consumed in a fixed order.
  */
-#include <ctype.h>
 #include <stddef.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ms_conf.h"
 #include "trace/trace_synth.h"
 
 #define SYNTH_MAX_KNOTS 64
@@ -184,38 +183,6 @@ static const struct synth_tabdef synth_tabs[] = {
 };
 #define SYNTH_NTABS (sizeof(synth_tabs) / sizeof(synth_tabs[0]))
 
-static char *trim(char *s)
-{
-	char *e;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
-/* Parses up to max doubles from s; returns how many, or -1 on a non-number. */
-static int parse_numbers(char *s, double *out, int max)
-{
-	int n = 0;
-	for (;;) {
-		char *end;
-		while (isspace((unsigned char)*s))
-			s++;
-		if (!*s)
-			return n;
-		if (n == max)
-			return -1;
-		errno = 0;
-		out[n] = strtod(s, &end);
-		if (end == s || errno || !isfinite(out[n]) || (*end && !isspace((unsigned char)*end)))
-			return -1;
-		n++;
-		s = end;
-	}
-}
-
 static int table_check(const struct synth_table *t, const char *name, int cols, const char *path,
 		       struct ms_error *err)
 {
@@ -263,13 +230,13 @@ static int params_check(const struct synth_params *p, const char *path, struct m
 	return 0;
 }
 
-static int parse_line(struct synth_params *p, char *line, int lineno, const char *path,
+static int parse_line(struct synth_params *p, const struct ms_conf *c, struct ms_conf_line *l,
 		      const struct synth_tabdef **tab, unsigned *seen, struct ms_error *err)
 {
-	char *s = trim(line), *eq;
+	const char *path = c->path;
+	char *s = l->text;
+	int lineno = l->no;
 	size_t i;
-	if (!*s)
-		return 0;
 	if (*s == '[') {
 		char *e = strchr(s, ']');
 		if (!e || e[1])
@@ -285,12 +252,8 @@ static int parse_line(struct synth_params *p, char *line, int lineno, const char
 		*seen |= 1u << (SYNTH_NKEYS + i);
 		return 0;
 	}
-	eq = strchr(s, '=');
-	if (eq) {
-		char *key, *val;
-		*eq = 0;
-		key = trim(s);
-		val = trim(eq + 1);
+	if (!ms_conf_line_split(l)) {
+		const char *key = l->key, *val = l->val;
 		if (*tab)
 			return ms_error_set(err, MS_EPARSE, "%s:%d: '%s': keys must come before the tables",
 					    path, lineno, key);
@@ -306,8 +269,8 @@ static int parse_line(struct synth_params *p, char *line, int lineno, const char
 				break;
 		if (i == SYNTH_NKEYS)
 			return ms_error_set(err, MS_EPARSE, "%s:%d: unknown key '%s'", path, lineno, key);
-		if (parse_numbers(val, (double *)((char *)p + synth_keys[i].off), synth_keys[i].count) !=
-		    synth_keys[i].count)
+		if (ms_conf_numbers_parse(val, (double *)((char *)p + synth_keys[i].off),
+					  synth_keys[i].count) != synth_keys[i].count)
 			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: want %d number(s): '%s'", path,
 					    lineno, key, synth_keys[i].count, val);
 		*seen |= 1u << i;
@@ -319,7 +282,7 @@ static int parse_line(struct synth_params *p, char *line, int lineno, const char
 	{
 		struct synth_table *t = (struct synth_table *)((char *)p + (*tab)->off);
 		double row[3] = { 0, 0, 0 };
-		if (parse_numbers(s, row, (*tab)->cols) != (*tab)->cols)
+		if (ms_conf_numbers_parse(s, row, (*tab)->cols) != (*tab)->cols)
 			return ms_error_set(err, MS_EPARSE, "%s:%d: [%s]: want %d numbers: '%s'", path,
 					    lineno, (*tab)->name, (*tab)->cols, s);
 		if (t->n == SYNTH_MAX_KNOTS)
@@ -337,31 +300,21 @@ static int params_load(struct synth_params *p, const char *path, struct ms_error
 {
 	const struct synth_tabdef *tab = NULL;
 	unsigned seen = 0, want = (1u << (SYNTH_NKEYS + SYNTH_NTABS)) - 1;
-	char line[1024];
-	int lineno = 0, rc = 0;
+	struct ms_conf c;
+	struct ms_conf_line l;
+	int rc;
 	size_t i;
-	FILE *f = fopen(path, "r");
 
-	if (!f)
-		return ms_error_set(err, errno == ENOENT ? MS_ENOTFOUND : MS_EIO, "%s: %s", path,
-				    strerror(errno));
+	rc = ms_conf_read(&c, path, err);
+	if (rc < 0)
+		return rc;
 	memset(p, 0, sizeof(*p));
-	while (fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#');
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			rc = ms_error_set(err, MS_EPARSE, "%s:%d: line too long", path, lineno);
-			break;
-		}
-		if (hash)
-			*hash = 0;
-		rc = parse_line(p, line, lineno, path, &tab, &seen, err);
+	while ((rc = ms_conf_line_next(&c, &l, err)) > 0) {
+		rc = parse_line(p, &c, &l, &tab, &seen, err);
 		if (rc < 0)
 			break;
 	}
-	if (!rc && ferror(f))
-		rc = ms_error_set(err, MS_EIO, "%s: read error", path);
-	fclose(f);
+	ms_conf_release(&c);
 	if (rc < 0)
 		return rc;
 	if ((seen & want) != want) {

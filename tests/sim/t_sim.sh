@@ -26,6 +26,12 @@ win=${MS_SHARED:?}/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv
 grep -q "SLO: TTFT" "$tmp/cmp.txt" && grep -q "modserve" "$tmp/cmp.txt" || bad "compare table"
 grep -q "with images capped to 16" "$tmp/cmp.txt" || bad "capped count not reported"
 
+# deployment files
+"$bin" sim --deploy paper-128-mono --synth 500 >"$tmp/dep.txt" 2>"$tmp/err" || bad "deploy file: $(cat "$tmp/err")"
+grep -q "mono=32x4 (128 GPUs)" "$tmp/dep.txt" || bad "deploy file pools not shown"
+"$bin" sim --deploy no-such-deploy --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "no-such-deploy.conf" "$tmp/err" || bad "missing deploy file: rc=$rc"
+
 # determinism: same seed, byte-identical JSON
 for i in 1 2; do
 	"$bin" sim --synth 3000 --rate-scale 400 --gpus 16 --route-llm random --seed 5 --json \

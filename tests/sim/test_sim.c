@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -109,6 +110,25 @@ static void expect_fill(struct expect *e, const struct perf *p, uint32_t images,
 	e->decode = decode_steps_sum(p, llm_tp, e->kv0, gen - 1);
 }
 
+/* Per-stage served/queued times of a request alone (float storage: 1e-6 relative). */
+static void stages_ok(const struct metrics_req *m, double enc_served, double pf_queued,
+		      double pf_served, double dec_queued, double dec_served, int has_images)
+{
+#define NEAR(x, y) assert_true(fabs((double)(x) - (double)(y)) <= 1e-6 * fabs((double)(y)) + 1e-9)
+	if (has_images) {
+		NEAR(m->served[METRICS_ENC], enc_served);
+		NEAR(m->queued[METRICS_ENC], 0);
+		NEAR(m->queued[METRICS_PREFILL], pf_queued);
+	} else {
+		NEAR(m->served[METRICS_ENC], 0);
+		NEAR(m->queued[METRICS_PREFILL], 0);
+	}
+	NEAR(m->served[METRICS_PREFILL], pf_served);
+	NEAR(m->queued[METRICS_DECODE], dec_queued);
+	NEAR(m->served[METRICS_DECODE], dec_served);
+#undef NEAR
+}
+
 static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 {
 	struct perf *p = perf_new(model, "a100-80gb");
@@ -135,6 +155,7 @@ static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 	assert_true(close_to(r.req[0].ttft, ttft));
 	assert_true(close_to(r.req[0].e2e, ttft + e.decode));
 	assert_true(close_to(r.req[0].tpot, e.decode / (gen - 1)));
+	stages_ok(&r.req[0], e.prep + e.enc, 0, e.prefill, 0, e.decode, images > 0);
 	sim_result_release(&r);
 
 	/* pd: the same first token on the prefill instance, then KV transfer and decode */
@@ -152,6 +173,8 @@ static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 	ttft = images ? e.prep + e.enc + e.embed + e.prefill : e.prefill;
 	assert_true(close_to(r.req[0].ttft, ttft));
 	assert_true(close_to(r.req[0].e2e, ttft + e.decode));
+	/* the embedding transfer is time between encode and prefill: queued for prefill */
+	stages_ok(&r.req[0], e.prep + e.enc, e.embed, e.prefill, 0, e.decode, images > 0);
 	sim_result_release(&r);
 
 	/* modserve with the LLM split in prefill and decode */
@@ -160,6 +183,7 @@ static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 	run_ok(&c, &ts, &r);
 	assert_true(close_to(r.req[0].ttft, ttft));
 	assert_true(close_to(r.req[0].e2e, ttft + e.kvx + e.decode));
+	stages_ok(&r.req[0], e.prep + e.enc, e.embed, e.prefill, e.kvx, e.decode, images > 0);
 	sim_result_release(&r);
 
 	trace_set_release(&ts);
@@ -379,7 +403,7 @@ static void test_monotonic(void **state)
 
 	(void)state;
 	synth(&ts, 4000, 5);
-	for (route = 0; route < 2; route++) {
+	for (route = 0; route < 4; route++) {
 		for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
 			double last = INFINITY;
 			uint32_t n;
@@ -390,8 +414,9 @@ static void test_monotonic(void **state)
 				double v;
 
 				sim_config_default(&c, p);
-				c.rate_scale = 800;
-				c.route_llm = c.route_enc = route ? POLICY_ROUTE_RR : POLICY_ROUTE_LEAST;
+				/* overload (800x) and moderate load (10x: queues come and go) */
+				c.rate_scale = route < 2 ? 800 : 10;
+				c.route_llm = c.route_enc = route % 2 ? POLICY_ROUTE_RR : POLICY_ROUTE_LEAST;
 				if (k == SIM_DEPLOY_MONO)
 					snprintf(spec, sizeof(spec), "mono=%ux4", n);
 				else if (k == SIM_DEPLOY_PD)
@@ -477,9 +502,57 @@ static void test_bad_config(void **state)
 	assert_int_equal(sim_deploy_default(&c.deploy, SIM_DEPLOY_MODSERVE, 128, 4, &err), 0);
 	assert_int_equal(c.deploy.pool[0].count, 48);
 	assert_int_equal(c.deploy.pool[1].count, 20);
+	/* deployment files: a built-in name, and a bad key named with file:line */
+	assert_int_equal(sim_deploy_load(&c.deploy, "paper-128-modserve", &err), 0);
+	assert_int_equal(c.deploy.kind, SIM_DEPLOY_MODSERVE);
+	assert_int_equal(sim_deploy_gpus(&c.deploy), 128);
+	{
+		char path[512];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/t_deploy_%d.conf",
+			 getenv("MS_TMP") ? getenv("MS_TMP") : "/tmp", (int)getpid());
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("# test\nkind = pd\nspeed = 3\n", f);
+		fclose(f);
+		assert_true(sim_deploy_load(&c.deploy, path, &err) < 0);
+		assert_non_null(strstr(err.msg, ".conf:3: speed: unknown key"));
+		remove(path);
+	}
+	assert_true(sim_deploy_load(&c.deploy, "no-such-deploy", &err) < 0);
 	c.rate_scale = 0;
 	assert_true(sim_run(&c, &ts, &r, &err) < 0);
 	assert_non_null(strstr(err.msg, "rate-scale"));
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/* A request bigger than an instance's KV is cut to fit, counted, and still served. */
+static void test_truncate(void **state)
+{
+	struct perf *p = perf_new("internvl-2.5-26b", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	int k;
+
+	(void)state;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 16, 90000, 5000, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0.1, 0, 100, 10, &err), 0);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		sim_config_default(&c, p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		c.kv_tokens = 8192;
+		run_ok(&c, &ts, &r);
+		assert_int_equal(r.truncated, 1);
+		assert_int_equal(r.req[0].done, 1);
+		assert_int_equal(r.req[1].done, 1);
+		assert_true(r.req[0].prompt + r.req[0].gen <= 8192);
+		assert_int_equal(r.req[1].prompt, 100);
+		sim_result_release(&r);
+	}
 	trace_set_release(&ts);
 	perf_free(p);
 }
@@ -497,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_closed_form_equals_stepping),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_truncate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
