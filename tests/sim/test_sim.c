@@ -439,13 +439,12 @@ static void test_monotonic(void **state)
 	perf_free(p);
 }
 
-static void test_closed_form_equals_stepping(void **state)
+static void closed_vs_stepping(const char *model)
 {
-	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct perf *p = perf_new(model, "a100-80gb");
 	struct trace_set ts;
 	int k, kv;
 
-	(void)state;
 	synth(&ts, 400, 9);
 	for (kv = 0; kv < 2; kv++) {
 		for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
@@ -456,12 +455,12 @@ static void test_closed_form_equals_stepping(void **state)
 			sim_config_default(&c, p);
 			pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
 			c.rate_scale = 2000;
-			c.kv_tokens = kv ? 40000 : 0;
+			c.kv_tokens = kv ? 60000 : 0;
 			run_ok(&c, &ts, &a);
 			c.step_decode = 1;
 			run_ok(&c, &ts, &b);
-			print_message("%s kv %s: %llu events closed form, %llu stepping, %llu/%llu "
-				      "preemptions\n", sim_deploy_name((enum sim_deploy_kind)k),
+			print_message("%s %s kv %s: %llu events closed form, %llu stepping, %llu/%llu "
+				      "preemptions\n", model, sim_deploy_name((enum sim_deploy_kind)k),
 				      kv ? "tight" : "full", (unsigned long long)a.events,
 				      (unsigned long long)b.events, (unsigned long long)a.preemptions,
 				      (unsigned long long)b.preemptions);
@@ -479,6 +478,13 @@ static void test_closed_form_equals_stepping(void **state)
 	}
 	trace_set_release(&ts);
 	perf_free(p);
+}
+
+static void test_closed_form_equals_stepping(void **state)
+{
+	(void)state;
+	closed_vs_stepping("llama-3.2-11b-vision"); /* cross-attention: KV charged for image states */
+	closed_vs_stepping("internvl-2.5-26b");     /* decoder-only: long chunked prefills */
 }
 
 static void test_bad_config(void **state)
