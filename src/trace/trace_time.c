@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "trace/trace.h"
+#include "trace/trace_int.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -42,36 +43,43 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
-int trace_time_parse(const char *s, size_t len, int64_t *ns_out, int *frac_digits_out)
+int trace__time_parse_minute(const char *s, int64_t *ns_out)
 {
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, sec, nfrac = 0;
-	int64_t frac = 0;
-	size_t i;
+	int y, mo, d, h, mi;
 
-	/* YYYY-MM-DD?HH:MM:SS is 19 characters */
-	if (len < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-	    s[13] != ':' || s[16] != ':')
+	if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+	    s[16] != ':')
 		return -1;
 	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
-	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
+	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi))
 		return -1;
 	/* int64 ns since the epoch, and differences of two of them, must not overflow */
 	if (y < 1970 || y > 2200)
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59)
 		return -1;
 	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -1;
-	i = 19;
+	*ns_out = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) * 1000000000LL;
+	return 0;
+}
+
+int trace__time_parse_seconds(const char *s, size_t len, int64_t *ns_out, int *frac_digits_out)
+{
+	int sec, nfrac = 0;
+	int64_t frac = 0;
+	size_t i;
+
+	if (len < 2 || digits(s, 2, &sec) || sec > 60)
+		return -1;
+	i = 2;
 	if (i < len && s[i] == '.') {
 		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-			if (nfrac < 9) {
-				frac = frac * 10 + (s[i] - '0');
-				nfrac++;
-			} else {
+			if (nfrac == 9)
 				return -1; /* finer than ns: not a trace timestamp */
-			}
+			frac = frac * 10 + (s[i] - '0');
+			nfrac++;
 		}
 		if (nfrac == 0)
 			return -1;
@@ -82,10 +90,20 @@ int trace_time_parse(const char *s, size_t len, int64_t *ns_out, int *frac_digit
 		return -1;
 	for (int k = nfrac; k < 9; k++)
 		frac *= 10;
-	*ns_out = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000000000LL) +
-		  frac;
+	*ns_out = sec * 1000000000LL + frac;
 	if (frac_digits_out)
 		*frac_digits_out = nfrac;
+	return 0;
+}
+
+int trace_time_parse(const char *s, size_t len, int64_t *ns_out, int *frac_digits_out)
+{
+	int64_t minute, sub;
+	/* YYYY-MM-DD?HH:MM:SS is 19 characters */
+	if (len < 19 || trace__time_parse_minute(s, &minute) ||
+	    trace__time_parse_seconds(s + 17, len - 17, &sub, frac_digits_out))
+		return -1;
+	*ns_out = minute + sub;
 	return 0;
 }
 

@@ -64,6 +64,33 @@ static void test_lmm_format(void **state)
 	trace_set_release(&ts);
 }
 
+/* Timestamps through the loader equal trace_time_parse of the same text, across minutes,
+ * hours, days, a leap day, a leap second and every fraction length. */
+static void test_time_cache(void **state)
+{
+	static const char *const stamps[] = {
+		"2024-02-28T23:59:59.9Z", "2024-02-29T00:00:00Z", "2024-02-29T00:00:00.5Z",
+		"2024-02-29T00:00:59.123456789Z", "2024-02-29T00:01:00.000Z",
+		"2024-02-29T00:01:00.01Z", "2024-02-29T01:01:00.000Z", "2024-12-31T23:59:60.000Z",
+		"2025-01-01T00:00:00.000Z", "2025-01-01T00:00:01Z",
+	};
+	char text[2048];
+	size_t len = (size_t)snprintf(text, sizeof(text), "%s", LMM_HDR);
+	struct trace_set ts;
+	struct ms_error err;
+	(void)state;
+	for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s,0,1,1\n", stamps[i]);
+	assert_int_equal(load_str(&ts, text, 0, NULL, &err), 0);
+	assert_int_equal(ts.n, sizeof(stamps) / sizeof(stamps[0]));
+	for (size_t i = 0; i < ts.n; i++) {
+		int64_t want;
+		assert_int_equal(trace_time_parse(stamps[i], strlen(stamps[i]), &want, NULL), 0);
+		assert_true(trace_set_time_ns(&ts, i) == want);
+	}
+	trace_set_release(&ts);
+}
+
 static void test_llm2023_format(void **state)
 {
 	struct trace_set ts;
@@ -147,6 +174,19 @@ static void test_bad_rows_stop(void **state)
 		     "t.csv:3: TIMESTAMP: timestamp earlier than the row before: "
 		     "'2024-10-15T11:59:59.999Z'");
 	expect_error(ROW(""), "t.csv:3: wrong number of fields: expected 4, got ''");
+	/* same minute as the row before: the loader's cached-minute path must check as much */
+	expect_error(ROW("2024-10-15T12:00:61.000Z,1,2,3"),
+		     "t.csv:3: TIMESTAMP: bad timestamp: '2024-10-15T12:00:61.000Z'");
+	expect_error(ROW("2024-10-15T12:00:0x.000Z,1,2,3"),
+		     "t.csv:3: TIMESTAMP: bad timestamp: '2024-10-15T12:00:0x.000Z'");
+	expect_error(ROW("2024-10-15T12:00:01.Z,1,2,3"),
+		     "t.csv:3: TIMESTAMP: bad timestamp: '2024-10-15T12:00:01.Z'");
+	expect_error(ROW("2024-10-15T12:00:01.0000000001Z,1,2,3"),
+		     "t.csv:3: TIMESTAMP: bad timestamp: '2024-10-15T12:00:01.0000000001Z'");
+	expect_error(ROW("2024-10-15T12:00:01.000ZZ,1,2,3"),
+		     "t.csv:3: TIMESTAMP: bad timestamp: '2024-10-15T12:00:01.000ZZ'");
+	expect_error(ROW("2024-10-15T12:00:1,1,2,3"),
+		     "t.csv:3: TIMESTAMP: bad timestamp: '2024-10-15T12:00:1'");
 #undef ROW
 	/* 4294967295 is the largest count and loads */
 	{
@@ -359,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lmm_format),
 		cmocka_unit_test(test_llm2023_format),
+		cmocka_unit_test(test_time_cache),
 		cmocka_unit_test(test_columns_by_name),
 		cmocka_unit_test(test_crlf_bom_no_final_newline),
 		cmocka_unit_test(test_bad_rows_stop),
