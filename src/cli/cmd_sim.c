@@ -50,7 +50,8 @@ static const char usage_text[] =
 	"  --seed S              [1]\n"
 	"  --json                JSON on stdout instead of the table\n"
 	"  --per-request FILE    per-request CSV (single run only)\n"
-	"  --report DIR          figures: TTFT/TPOT CDFs, per-pool time series\n"
+	"  --report DIR          DIR/index.html: setup, table, TTFT/TPOT CDFs and\n"
+	"                        per-pool time series (PNG and SVG beside it)\n"
 	"  --step-decode         one event per decode iteration (slow; for checking)\n"
 	"  --stats               simulator speed and memory on stderr\n"
 	"  -h, --help\n";
@@ -376,7 +377,8 @@ int cmd_sim(int argc, char **argv)
 	}
 	if (o.per_request && sim_report_csv(o.per_request, &res[0], &err) < 0)
 		goto fail;
-	if (o.report && sim_report_plots(o.report, &ctx, runs, (size_t)n_runs, &err) < 0)
+	if (o.report && (sim_report_plots(o.report, &ctx, runs, (size_t)n_runs, &err) < 0 ||
+			 sim_report_html(o.report, &ctx, runs, (size_t)n_runs, &err) < 0))
 		goto fail;
 	status = CLI_EXIT_OK;
 	goto out;

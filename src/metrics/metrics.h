@@ -36,7 +36,7 @@ struct metrics_req {
 	uint32_t gen;     /* output tokens */
 	uint16_t preempted; /* times its KV was dropped and recomputed */
 	uint8_t done;     /* 1 once finished; finishing twice is a bug */
-	uint8_t pad;
+	uint8_t truncated; /* prompt/output cut to fit one instance's KV: prompt, gen are the cut sizes */
 };
 
 struct metrics_dist {

@@ -112,6 +112,8 @@ static int parse_row(char *s, struct row *r, const char *path, int line, struct 
 					    path, line, cols[i], i < 4 ? "whole number" : "number",
 					    lo, f[i]);
 	}
+	if (v[4] > 1e6) /* keeps the decode least-squares sums finite (fuzz: NaN at 1e308) */
+		return ms_error_set(err, MS_ERANGE, "%s:%d: latency_s: above 1e6: '%s'", path, line, f[4]);
 	if (v[1] > 65536)
 		return ms_error_set(err, MS_ERANGE, "%s:%d: tp: above 65536: '%s'", path, line, f[1]);
 	r->tp = (int)v[1];

@@ -1,11 +1,17 @@
+/*
+ * HTML pages of the reports: the helpers every page shares (report_int.h)
+ * and the page of `modserve trace report`. The simulator's page is in
+ * sim_report.c and uses the same helpers.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "report/report_int.h"
 #include "report/report_trace.h"
 
-static void esc(FILE *f, const char *s)
+void report__html_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -18,7 +24,7 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static void cell(FILE *f, double x, int digits)
+void report__html_cell(FILE *f, double x, int digits)
 {
 	if (!isfinite(x))
 		fputs("<td>-</td>", f);
@@ -28,15 +34,74 @@ static void cell(FILE *f, double x, int digits)
 		fprintf(f, "<td>%.*f</td>", digits, x);
 }
 
+void report__html_cell_fixed(FILE *f, double x, int digits)
+{
+	if (!isfinite(x))
+		fputs("<td>-</td>", f);
+	else
+		fprintf(f, "<td>%.*f</td>", digits, x);
+}
+
+int report__html_open(const char *dir, char *path, size_t size, FILE **out,
+		      struct ms_error *err)
+{
+	int n = snprintf(path, size, "%s/index.html", dir);
+
+	*out = NULL;
+	if (n < 0 || (size_t)n >= size)
+		return ms_error_set(err, MS_EINVAL, "%s: directory name too long", dir);
+	*out = fopen(path, "w");
+	if (!*out)
+		return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+void report__html_head(FILE *f, const char *title, const char *heading)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<title>", f);
+	report__html_esc(f, title);
+	fputs("</title>\n<style>\nbody{font-family:sans-serif;max-width:1560px;margin:1em auto;}\n"
+	      "table{border-collapse:collapse;margin:0.5em 0;}\n"
+	      "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right;}\n"
+	      "th{background:#f4f4f4;}\nth.l,td.l{text-align:left;}\n"
+	      "figure{margin:1em 0;display:inline-block;vertical-align:top;}\n"
+	      "img{max-width:100%;}\n.note{color:#555;font-size:90%;}\n</style>\n</head>\n"
+	      "<body>\n<h1>", f);
+	report__html_esc(f, heading);
+	fputs("</h1>\n", f);
+}
+
+void report__html_figure(FILE *f, const char *name, const char *caption)
+{
+	fputs("<figure><img src=\"", f);
+	report__html_esc(f, name);
+	fputs(".png\" alt=\"", f);
+	report__html_esc(f, caption);
+	fputs("\"><figcaption>", f);
+	report__html_esc(f, caption);
+	fputs(" (<a href=\"", f);
+	report__html_esc(f, name);
+	fputs(".svg\">SVG</a>)</figcaption></figure>\n", f);
+}
+
+int report__html_close(FILE *f, const char *path, struct ms_error *err)
+{
+	fputs("</body>\n</html>\n", f);
+	if (ferror(f) | fclose(f))
+		return ms_error_set(err, MS_EIO, "%s: write failed", path);
+	return 0;
+}
+
 static void dist_row(FILE *f, const char *name, const struct trace_dist *d)
 {
 	fprintf(f, "<tr><th>%s</th><td>%llu</td>", name, (unsigned long long)d->n);
-	cell(f, d->mean, 2);
-	cell(f, d->p50, 2);
-	cell(f, d->p90, 2);
-	cell(f, d->p99, 2);
-	cell(f, d->p999, 2);
-	cell(f, d->n ? (double)d->max : NAN, 0);
+	report__html_cell(f, d->mean, 2);
+	report__html_cell(f, d->p50, 2);
+	report__html_cell(f, d->p90, 2);
+	report__html_cell(f, d->p99, 2);
+	report__html_cell(f, d->p999, 2);
+	report__html_cell(f, d->n ? (double)d->max : NAN, 0);
 	fputs("</tr>\n", f);
 }
 
@@ -76,11 +141,11 @@ static void tables(FILE *f, const struct trace_stats *st)
 				trace_class_name((enum trace_class)c),
 				trace_mcol_name((enum trace_mcol)k),
 				(unsigned long long)bu->total);
-			cell(f, bu->mean, 2);
-			cell(f, bu->p99, 2);
-			cell(f, (double)bu->max, 0);
-			cell(f, bu->cv, 3);
-			cell(f, bu->peak_to_mean, 2);
+			report__html_cell(f, bu->mean, 2);
+			report__html_cell(f, bu->p99, 2);
+			report__html_cell(f, (double)bu->max, 0);
+			report__html_cell(f, bu->cv, 3);
+			report__html_cell(f, bu->peak_to_mean, 2);
 			fputs("</tr>\n", f);
 		}
 	}
@@ -100,35 +165,20 @@ static void tables(FILE *f, const struct trace_stats *st)
 int report_trace_html(const struct trace_stats *st, const char *source, const char *dir,
 		      struct ms_error *err)
 {
-	char path[4200];
+	char path[4200], title[4200], heading[4200], caption[160];
 	FILE *f;
-	int i, n = snprintf(path, sizeof(path), "%s/index.html", dir);
+	int i, rc = report__html_open(dir, path, sizeof(path), &f, err);
 
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return ms_error_set(err, MS_EINVAL, "%s: directory name too long", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<title>modserve trace report: ", f);
-	esc(f, source);
-	fputs("</title>\n<style>\nbody{font-family:sans-serif;max-width:1560px;margin:1em auto;}\n"
-	      "table{border-collapse:collapse;margin:0.5em 0;}\n"
-	      "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right;}\n"
-	      "th{background:#f4f4f4;}\nfigure{margin:1em 0;}\nimg{max-width:100%;}\n"
-	      ".note{color:#555;font-size:90%;}\n</style>\n</head>\n<body>\n<h1>Trace ", f);
-	esc(f, source);
-	fputs("</h1>\n", f);
+	if (rc < 0)
+		return rc;
+	snprintf(title, sizeof(title), "modserve trace report: %s", source);
+	snprintf(heading, sizeof(heading), "Trace %s", source);
+	report__html_head(f, title, heading);
 	tables(f, st);
 	fputs("<h2>Figures</h2>\n", f);
 	for (i = 0; i < REPORT_TRACE_FIGURES; i++) {
-		fprintf(f, "<figure><img src=\"%s.png\" alt=\"%s\">"
-			   "<figcaption>%d. %s (<a href=\"%s.svg\">SVG</a>)</figcaption></figure>\n",
-			report_trace_figure_names[i], report_trace_figure_titles[i], i,
-			report_trace_figure_titles[i], report_trace_figure_names[i]);
+		snprintf(caption, sizeof(caption), "%d. %s", i, report_trace_figure_titles[i]);
+		report__html_figure(f, report_trace_figure_names[i], caption);
 	}
-	fputs("</body>\n</html>\n", f);
-	if (ferror(f) | fclose(f))
-		return ms_error_set(err, MS_EIO, "%s: write failed", path);
-	return 0;
+	return report__html_close(f, path, err);
 }

@@ -1,10 +1,12 @@
 #include "report/sim_report.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/report_int.h"
 #include "report/report_plot.h"
 
 static json_t *num(double v)
@@ -154,22 +156,6 @@ fail:
 	return NULL;
 }
 
-static void row(FILE *out, const char *label, const struct sim_report_run *runs, size_t n,
-		double (*get)(const struct sim_report_run *), const char *fmt)
-{
-	size_t i;
-
-	fprintf(out, "  %-26s", label);
-	for (i = 0; i < n; i++) {
-		double v = get(&runs[i]);
-		if (isnan(v))
-			fprintf(out, " %14s", "-");
-		else
-			fprintf(out, fmt, v);
-	}
-	fputc('\n', out);
-}
-
 #define GETTER(name, expr) \
 	static double name(const struct sim_report_run *r) { return (expr); }
 GETTER(g_ttft_mean, r->sum.all.ttft.mean)
@@ -197,10 +183,44 @@ GETTER(g_q_pf, r->sum.all.queued_mean[METRICS_PREFILL])
 GETTER(g_q_dec, r->sum.all.queued_mean[METRICS_DECODE])
 GETTER(g_pre, (double)r->res->preemptions)
 
+/* One row per line of the side-by-side table; the text and HTML tables both walk it. */
+struct row_def {
+	const char *label;
+	double (*get)(const struct sim_report_run *r);
+	int digits;
+};
+
+static const struct row_def rows[] = {
+	{ "TTFT mean (s)", g_ttft_mean, 3 },
+	{ "TTFT p50 (s)", g_ttft_p50, 3 },
+	{ "TTFT p90 (s)", g_ttft_p90, 3 },
+	{ "TTFT p99 (s)", g_ttft_p99, 3 },
+	{ "TTFT p99 image (s)", g_ttft_img_p99, 3 },
+	{ "TTFT p99 text (s)", g_ttft_txt_p99, 3 },
+	{ "TPOT mean (ms)", g_tpot_mean, 2 },
+	{ "TPOT p50 (ms)", g_tpot_p50, 2 },
+	{ "TPOT p99 (ms)", g_tpot_p99, 2 },
+	{ "E2E mean (s)", g_e2e_mean, 3 },
+	{ "E2E p99 (s)", g_e2e_p99, 3 },
+	{ "queued encode mean (s)", g_q_enc, 3 },
+	{ "queued prefill mean (s)", g_q_pf, 3 },
+	{ "queued decode mean (s)", g_q_dec, 3 },
+	{ "SLO TTFT met (%)", g_slo_ttft, 2 },
+	{ "SLO TPOT met (%)", g_slo_tpot, 2 },
+	{ "SLO both met (%)", g_slo_both, 2 },
+	{ "SLO both, image (%)", g_slo_img, 2 },
+	{ "SLO both, text (%)", g_slo_txt, 2 },
+	{ "throughput (req/s)", g_thr, 3 },
+	{ "goodput (req/s)", g_good, 3 },
+	{ "GPU-hours", g_gpu_h, 1 },
+	{ "cost (USD)", g_cost, 2 },
+	{ "preemptions", g_pre, 0 },
+};
+
 void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 		      const struct sim_report_run *runs, size_t n)
 {
-	size_t i;
+	size_t i, k;
 	char buf[256];
 
 	fprintf(out, "trace %s, model %s, gpu %s, %u GPUs\n", ctx->trace, ctx->model, ctx->gpu,
@@ -223,30 +243,17 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	for (i = 0; i < n; i++)
 		fprintf(out, " %14s", sim_deploy_name(runs[i].cfg->deploy.kind));
 	fputc('\n', out);
-	row(out, "TTFT mean (s)", runs, n, g_ttft_mean, " %14.3f");
-	row(out, "TTFT p50 (s)", runs, n, g_ttft_p50, " %14.3f");
-	row(out, "TTFT p90 (s)", runs, n, g_ttft_p90, " %14.3f");
-	row(out, "TTFT p99 (s)", runs, n, g_ttft_p99, " %14.3f");
-	row(out, "TTFT p99 image (s)", runs, n, g_ttft_img_p99, " %14.3f");
-	row(out, "TTFT p99 text (s)", runs, n, g_ttft_txt_p99, " %14.3f");
-	row(out, "TPOT mean (ms)", runs, n, g_tpot_mean, " %14.2f");
-	row(out, "TPOT p50 (ms)", runs, n, g_tpot_p50, " %14.2f");
-	row(out, "TPOT p99 (ms)", runs, n, g_tpot_p99, " %14.2f");
-	row(out, "E2E mean (s)", runs, n, g_e2e_mean, " %14.3f");
-	row(out, "E2E p99 (s)", runs, n, g_e2e_p99, " %14.3f");
-	row(out, "queued encode mean (s)", runs, n, g_q_enc, " %14.3f");
-	row(out, "queued prefill mean (s)", runs, n, g_q_pf, " %14.3f");
-	row(out, "queued decode mean (s)", runs, n, g_q_dec, " %14.3f");
-	row(out, "SLO TTFT met (%)", runs, n, g_slo_ttft, " %14.2f");
-	row(out, "SLO TPOT met (%)", runs, n, g_slo_tpot, " %14.2f");
-	row(out, "SLO both met (%)", runs, n, g_slo_both, " %14.2f");
-	row(out, "SLO both, image (%)", runs, n, g_slo_img, " %14.2f");
-	row(out, "SLO both, text (%)", runs, n, g_slo_txt, " %14.2f");
-	row(out, "throughput (req/s)", runs, n, g_thr, " %14.3f");
-	row(out, "goodput (req/s)", runs, n, g_good, " %14.3f");
-	row(out, "GPU-hours", runs, n, g_gpu_h, " %14.1f");
-	row(out, "cost (USD)", runs, n, g_cost, " %14.2f");
-	row(out, "preemptions", runs, n, g_pre, " %14.0f");
+	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		fprintf(out, "  %-26s", rows[k].label);
+		for (i = 0; i < n; i++) {
+			double v = rows[k].get(&runs[i]);
+			if (isnan(v))
+				fprintf(out, " %14s", "-");
+			else
+				fprintf(out, " %14.*f", rows[k].digits, v);
+		}
+		fputc('\n', out);
+	}
 }
 
 int sim_report_csv(const char *path, const struct sim_result *res, struct ms_error *err)
@@ -277,13 +284,48 @@ int sim_report_csv(const char *path, const struct sim_result *res, struct ms_err
 	return 0;
 }
 
-static int cdf_plot(const char *dir, const char *name, const char *title, const char *xlabel,
-		    const struct sim_report_run *runs, size_t n, int which, double unit,
-		    struct ms_error *err)
+/* The trace's file name without its folders: titles must fit a 640-pixel figure. */
+static const char *trace_short(const struct sim_report_ctx *ctx)
 {
-	struct report_series ser[SIM_DEPLOY__COUNT * 2];
+	const char *t = ctx->trace ? ctx->trace : "", *sl = strrchr(t, '/');
+
+	return sl && sl[1] ? sl + 1 : t;
+}
+
+/* "synth:1000000 at 30x rate" or just the trace when it runs at its own rate. */
+static void trace_label(char *buf, size_t size, const struct sim_report_ctx *ctx,
+			const struct sim_report_run *runs, size_t n)
+{
+	double k = n ? runs[0].cfg->rate_scale : 1;
+
+	/* a long file name would run off the figure; the page has it whole */
+	if (k == 1)
+		snprintf(buf, size, "%.36s", trace_short(ctx));
+	else
+		snprintf(buf, size, "%.36s, %gx rate", trace_short(ctx), k);
+}
+
+static const struct cdf_def {
+	const char *name, *what, *xlabel, *ylabel;
+	int tpot;
+	double unit;
+} cdfs[2] = {
+	{ "ttft_cdf", "TTFT CDF", "TTFT: arrival to first token (s, log scale)",
+	  "requests with TTFT <= x (%)", 0, 1.0 },
+	{ "tpot_cdf", "TPOT CDF (2+ output tokens)",
+	  "TPOT: time per output token after the first (ms, log scale)",
+	  "requests with TPOT <= x (%)", 1, 1e3 },
+};
+
+/* One step curve per deployment plus the SLO as a vertical line. */
+static int cdf_plot(const char *dir, const struct cdf_def *def, const struct sim_report_ctx *ctx,
+		    const struct sim_report_run *runs, size_t n, struct ms_error *err)
+{
+	struct report_series ser[SIM_DEPLOY__COUNT * 2 + 1];
 	double *xs[SIM_DEPLOY__COUNT * 2] = { 0 }, *ys[SIM_DEPLOY__COUNT * 2] = { 0 }, *v = NULL;
-	char path[4096];
+	double slo = (def->tpot ? ctx->slo_tpot_s : ctx->slo_ttft_s) * def->unit;
+	double slo_x[2] = { slo, slo }, slo_y[2] = { 0, 100 };
+	char path[4096], title[256], lab[200], slo_title[64];
 	size_t i, k, m, ns = 0;
 	int rc = 0;
 
@@ -298,9 +340,9 @@ static int cdf_plot(const char *dir, const char *name, const char *title, const 
 			break;
 		}
 		for (m = 0, k = 0; k < res->n; k++) {
-			double x = which ? res->req[k].tpot : res->req[k].ttft;
+			double x = def->tpot ? res->req[k].tpot : res->req[k].ttft;
 			if (res->req[k].done && !isnan(x))
-				v[m++] = x * unit;
+				v[m++] = x * def->unit;
 		}
 		rc = report_cdf_points(v, m, 2000, &xs[i], &ys[i], err);
 		if (rc < 0)
@@ -313,10 +355,21 @@ static int cdf_plot(const char *dir, const char *name, const char *title, const 
 		rc = 0;
 	}
 	if (rc >= 0) {
-		struct report_plot p = { .title = title, .xlabel = xlabel,
-					 .ylabel = "requests (%)", .logx = 1, .steps = 1,
+		struct report_plot p = { .title = title, .xlabel = def->xlabel,
+					 .ylabel = def->ylabel, .logx = 1, .steps = 1,
 					 .series = ser, .n_series = ns };
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (isfinite(slo) && slo > 0) {
+			snprintf(slo_title, sizeof(slo_title), "SLO %.3g %s", slo,
+				 def->tpot ? "ms" : "s");
+			ser[ns].title = slo_title;
+			ser[ns].x = slo_x;
+			ser[ns].y = slo_y;
+			ser[ns].n = 2;
+			p.n_series++;
+		}
+		trace_label(lab, sizeof(lab), ctx, runs, n);
+		snprintf(title, sizeof(title), "%s: %s", def->what, lab);
+		snprintf(path, sizeof(path), "%s/%s", dir, def->name);
 		rc = report_plot_write(&p, path, err);
 	}
 	free(v);
@@ -327,39 +380,99 @@ static int cdf_plot(const char *dir, const char *name, const char *title, const 
 	return rc;
 }
 
+static const char *const ser_file[METRICS__SER] = { "queue", "busy", "kv" };
+static const char *const ser_what[METRICS__SER] = { "queue length", "busy instances",
+						    "KV cache in use" };
+
+/*
+ * File base name and title of one time-series figure; 1 when pool p has no
+ * such series (encoders keep no KV cache). The figures and the HTML page both
+ * ask here, so the page links exactly the files written.
+ */
+static int series_figure(const struct sim_report_run *run, int p, int k, char *name,
+			 size_t nsize, char *title, size_t tsize)
+{
+	const struct sim_pool_result *pr = &run->res->pool[p];
+	const char *dep = sim_deploy_name(run->cfg->deploy.kind);
+
+	if (k == METRICS_SER_KV && pr->role == SIM_ROLE_ENC)
+		return 1;
+	snprintf(name, nsize, "%s_%s_%s", dep, pr->name, ser_file[k]);
+	snprintf(title, tsize, "%s: %s pool (%u x TP-%d), %s", dep, pr->name, pr->count, pr->tp,
+		 ser_what[k]);
+	return 0;
+}
+
+/* A week in hours reads badly, a burst window too: pick the unit from the span. */
+static void time_unit(double span_s, double *div, const char **unit)
+{
+	if (span_s <= 600) {
+		*div = 1;
+		*unit = "s";
+	} else if (span_s <= 6 * 3600) {
+		*div = 60;
+		*unit = "min";
+	} else if (span_s <= 72 * 3600) {
+		*div = 3600;
+		*unit = "h";
+	} else {
+		*div = 86400;
+		*unit = "days";
+	}
+}
+
 static int series_plots(const char *dir, const struct sim_report_run *run, struct ms_error *err)
 {
-	static const char *const what[METRICS__SER] = { "queue", "busy", "kv" };
-	static const char *const ylab[METRICS__SER] = { "mean queue length", "busy share",
-							"KV blocks used (share)" };
 	const struct sim_result *res = run->res;
-	char path[4096], title[160];
+	char path[4096], name[160], title[160], xlab[200], ylab[160], key[64];
 	int p, k, rc = 0;
 
 	for (p = 0; p < res->n_pools && rc >= 0; p++) {
 		const struct metrics_series *s = &res->pool[p].series;
+		int enc = res->pool[p].role == SIM_ROLE_ENC;
 		double *x = malloc((s->n ? s->n : 1) * sizeof(*x));
+		double *y = malloc((s->n ? s->n : 1) * sizeof(*y));
+		double div;
+		const char *unit;
 		size_t i;
-		if (!x)
+		if (!x || !y) {
+			free(x);
+			free(y);
 			return ms_error_set(err, MS_ENOMEM, "sim report: series");
+		}
+		time_unit((double)s->n * s->dt, &div, &unit);
 		for (i = 0; i < s->n; i++)
-			x[i] = ((double)i + 0.5) * s->dt / 3600.0;
+			x[i] = ((double)i + 0.5) * s->dt / div;
+		if (run->cfg->rate_scale != 1)
+			snprintf(xlab, sizeof(xlab), "simulated time since the first arrival (%s; "
+				 "trace time / %g)", unit, run->cfg->rate_scale);
+		else
+			snprintf(xlab, sizeof(xlab), "simulated time since the first arrival (%s)",
+				 unit);
+		snprintf(key, sizeof(key), "mean per %.4g s bucket", s->dt);
 		for (k = 0; k < METRICS__SER && rc >= 0; k++) {
-			struct report_series ser = { .title = res->pool[p].name, .x = x,
-						     .y = s->v[k], .n = s->n };
-			struct report_plot pl = { .title = title, .xlabel = "time (h)",
-						  .ylabel = ylab[k], .series = &ser,
-						  .n_series = 1 };
-			if (k == METRICS_SER_KV && res->pool[p].role == SIM_ROLE_ENC)
+			/* the figure title names the pool; the key says how points were averaged */
+			struct report_series ser = { .title = key, .x = x, .y = y, .n = s->n };
+			struct report_plot pl = { .title = title, .xlabel = xlab, .ylabel = ylab,
+						  .series = &ser, .n_series = 1 };
+			double scale = k == METRICS_SER_QUEUE ? 1 : 100;
+			if (series_figure(run, p, k, name, sizeof(name), title, sizeof(title)))
 				continue;
-			snprintf(title, sizeof(title), "%s: %s pool (%u x TP-%d), %s",
-				 sim_deploy_name(run->cfg->deploy.kind), res->pool[p].name,
-				 res->pool[p].count, res->pool[p].tp, what[k]);
-			snprintf(path, sizeof(path), "%s/%s_%s_%s", dir,
-				 sim_deploy_name(run->cfg->deploy.kind), res->pool[p].name, what[k]);
+			if (k == METRICS_SER_QUEUE)
+				snprintf(ylab, sizeof(ylab), "%s waiting, whole pool",
+					 enc ? "image items" : "requests");
+			else if (k == METRICS_SER_BUSY)
+				snprintf(ylab, sizeof(ylab), "instances busy (%% of %u)",
+					 res->pool[p].count);
+			else
+				snprintf(ylab, sizeof(ylab), "KV cache blocks in use (%% of pool)");
+			for (i = 0; i < s->n; i++)
+				y[i] = s->v[k][i] * scale;
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
 			rc = report_plot_write(&pl, path, err);
 		}
 		free(x);
+		free(y);
 	}
 	return rc;
 }
@@ -370,17 +483,182 @@ int sim_report_plots(const char *dir, const struct sim_report_ctx *ctx,
 	size_t i;
 	int rc;
 
-	(void)ctx;
 	if ((rc = report_dir_make(dir, err)) < 0)
 		return rc;
-	if ((rc = cdf_plot(dir, "ttft_cdf", "TTFT per deployment", "TTFT (s)", runs, n, 0, 1.0,
-			   err)) < 0)
-		return rc;
-	if ((rc = cdf_plot(dir, "tpot_cdf", "TPOT per deployment", "TPOT (ms)", runs, n, 1, 1e3,
-			   err)) < 0)
-		return rc;
+	for (i = 0; i < 2; i++)
+		if ((rc = cdf_plot(dir, &cdfs[i], ctx, runs, n, err)) < 0)
+			return rc;
 	for (i = 0; i < n; i++)
 		if ((rc = series_plots(dir, &runs[i], err)) < 0)
 			return rc;
 	return 0;
+}
+
+static void kv_row(FILE *f, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* One <tr> of the setup table; the value is formatted, then escaped. */
+static void kv_row(FILE *f, const char *key, const char *fmt, ...)
+{
+	char buf[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fputs("<tr><th class=\"l\">", f);
+	report__html_esc(f, key);
+	fputs("</th><td class=\"l\">", f);
+	report__html_esc(f, buf);
+	fputs("</td></tr>\n", f);
+}
+
+static void html_setup(FILE *f, const struct sim_report_ctx *ctx,
+		       const struct sim_report_run *runs, size_t n)
+{
+	const struct sim_config *c = n ? runs[0].cfg : NULL;
+
+	fputs("<h2>Setup</h2>\n<table>\n", f);
+	kv_row(f, "trace", "%s", ctx->trace);
+	if (c) {
+		const struct sim_result *r = runs[0].res;
+		kv_row(f, "requests", "%zu (%llu with images capped to %u, %llu with text clamped "
+		       "to 0, %llu truncated to fit KV)", r->n,
+		       (unsigned long long)r->capped_images, c->max_images,
+		       (unsigned long long)r->clamped_text, (unsigned long long)r->truncated);
+		kv_row(f, "rate scale", "%gx (arrival times divided by %g)", c->rate_scale,
+		       c->rate_scale);
+		kv_row(f, "trace image tokens per image", "%u", c->src_tokens_per_image);
+		kv_row(f, "seed", "%llu", (unsigned long long)c->seed);
+	}
+	kv_row(f, "model", "%s", ctx->model);
+	kv_row(f, "GPU", "%s", ctx->gpu);
+	kv_row(f, "GPU budget", "%u", ctx->gpus);
+	kv_row(f, "SLO TTFT", "%.3f s", ctx->slo_ttft_s);
+	kv_row(f, "SLO TPOT", "%.1f ms", ctx->slo_tpot_s * 1e3);
+	if (ctx->slo_default)
+		kv_row(f, "SLO source", "%g x TTFT and TPOT of one isolated request (1 image, "
+		       "1,000 text tokens, 100 output tokens) on a one-instance monolith",
+		       ctx->slo_scale);
+	if (c) {
+		kv_row(f, "LLM iteration", "token budget %u, at most %u running requests",
+		       c->token_budget, c->max_seqs);
+		kv_row(f, "encoder batch", "%u images", c->enc_max_images);
+		kv_row(f, "routing", "LLM %s, encoders %s", policy_route_name(c->route_llm),
+		       policy_route_name(c->route_enc));
+		kv_row(f, "decode", "%s", c->step_decode ? "stepped, one event per iteration"
+							 : "closed form between batch changes");
+	}
+	fputs("</table>\n", f);
+}
+
+static void html_pools(FILE *f, const struct sim_report_run *runs, size_t n)
+{
+	char buf[256];
+	size_t i;
+	int p;
+
+	fputs("<h2>Deployments</h2>\n<table>\n<tr><th class=\"l\">deployment</th>"
+	      "<th class=\"l\">pool</th><th>instances</th><th>TP</th><th>GPUs</th>"
+	      "<th>KV blocks per instance</th><th>busy (% of GPU-time)</th></tr>\n", f);
+	for (i = 0; i < n; i++) {
+		const struct sim_result *res = runs[i].res;
+		double span = res->end_s > 0 ? res->end_s : 1;
+		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
+		for (p = 0; p < res->n_pools; p++) {
+			const struct sim_pool_result *pr = &res->pool[p];
+			fputs("<tr>", f);
+			if (p == 0) {
+				fprintf(f, "<td class=\"l\" rowspan=\"%d\"><b>", res->n_pools);
+				report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+				fputs("</b><br>", f);
+				report__html_esc(f, buf);
+				fprintf(f, " (%u GPUs)</td>", res->gpus);
+			}
+			fputs("<td class=\"l\">", f);
+			report__html_esc(f, pr->name);
+			fprintf(f, "</td><td>%u</td><td>%d</td><td>%u</td>", pr->count, pr->tp,
+				pr->count * (uint32_t)pr->tp);
+			report__html_cell(f, pr->role == SIM_ROLE_ENC ? NAN : (double)pr->kv_blocks, 0);
+			report__html_cell_fixed(f, 100 * pr->busy_gpu_s /
+						       (span * pr->count * pr->tp), 1);
+			fputs("</tr>\n", f);
+		}
+	}
+	fputs("</table>\n", f);
+}
+
+static void html_results(FILE *f, const struct sim_report_run *runs, size_t n)
+{
+	size_t i, k;
+
+	fputs("<h2>Results</h2>\n<table>\n<tr><th></th>", f);
+	for (i = 0; i < n; i++) {
+		fputs("<th>", f);
+		report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+		fputs("</th>", f);
+	}
+	fputs("</tr>\n", f);
+	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		fputs("<tr><th class=\"l\">", f);
+		report__html_esc(f, rows[k].label);
+		fputs("</th>", f);
+		for (i = 0; i < n; i++) {
+			double v = rows[k].get(&runs[i]);
+			/* same text as the table: only NaN is "-" */
+			if (isnan(v))
+				fputs("<td>-</td>", f);
+			else
+				fprintf(f, "<td>%.*f</td>", rows[k].digits, v);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</table>\n<p class=\"note\">TTFT: arrival to first token. TPOT: (last - first "
+	      "token) / (output tokens - 1), over requests with 2+ output tokens. Percentiles: "
+	      "exact nearest rank. SLO met: share of requests within the target (a request "
+	      "without TPOT meets any TPOT target). Goodput: requests meeting both SLOs per "
+	      "second of span. GPU-hours and cost: all GPUs of the deployment over the span. "
+	      "Queued: mean wait per stage. docs/sim.md has the model.</p>\n", f);
+}
+
+int sim_report_html(const char *dir, const struct sim_report_ctx *ctx,
+		    const struct sim_report_run *runs, size_t n, struct ms_error *err)
+{
+	char path[4200], title[4200], name[160], cap[512], buf[256];
+	FILE *f;
+	size_t i;
+	int p, k, rc = report__html_open(dir, path, sizeof(path), &f, err);
+
+	if (rc < 0)
+		return rc;
+	snprintf(title, sizeof(title), "modserve sim report: %s", ctx->trace);
+	report__html_head(f, title, title + strlen("modserve "));
+	html_setup(f, ctx, runs, n);
+	html_pools(f, runs, n);
+	html_results(f, runs, n);
+	fputs("<h2>Latency</h2>\n", f);
+	for (i = 0; i < 2; i++) {
+		trace_label(buf, sizeof(buf), ctx, runs, n);
+		snprintf(cap, sizeof(cap), "%s: %s (one curve per deployment, SLO as a vertical line)",
+			 cdfs[i].what, buf);
+		report__html_figure(f, cdfs[i].name, cap);
+	}
+	fputs("\n<h2>Pools over time</h2>\n<p class=\"note\">Per pool, in buckets of the "
+	      "simulated time: requests (image items for encoders) waiting for admission, "
+	      "share of instances running a batch, share of the pool's KV cache blocks in "
+	      "use.</p>\n", f);
+	for (i = 0; i < n; i++) {
+		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
+		fputs("<h3>", f);
+		report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+		fputs(": ", f);
+		report__html_esc(f, buf);
+		fprintf(f, " (%u GPUs)</h3>\n", runs[i].res->gpus);
+		for (p = 0; p < runs[i].res->n_pools; p++)
+			for (k = 0; k < METRICS__SER; k++)
+				if (!series_figure(&runs[i], p, k, name, sizeof(name), cap,
+						   sizeof(cap)))
+					report__html_figure(f, name, cap);
+	}
+	return report__html_close(f, path, err);
 }

@@ -175,14 +175,15 @@ int sim__route_llm(struct sim__state *s, int pool, uint32_t ri, double delay)
 	return 0;
 }
 
-/* Maps trace row i to the simulated request (rule in the file comment). */
-static void map_row(struct sim__state *s, size_t i, struct sim__req *r)
+/* Maps trace row i to the simulated request (rule in the file comment); 1 when cut to fit. */
+static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 {
 	const struct trace_set *ts = s->ts;
 	const struct model_spec *m = &s->perf->model;
 	uint64_t src_img = (uint64_t)ts->images[i] * s->c->src_tokens_per_image;
 	uint64_t text, prompt, cap = s->kv_cap_tokens;
 	uint32_t images = ts->images[i];
+	int cut = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->row = (uint32_t)i;
@@ -213,23 +214,30 @@ static void map_row(struct sim__state *s, size_t i, struct sim__req *r)
 	/* one request must fit one instance's KV (and the model's context): cut, and count */
 	if (m->max_context > 0 && (uint64_t)m->max_context < cap)
 		cap = (uint64_t)m->max_context;
-	cap = cap > 4u * s->c->kv_block ? cap - 2u * s->c->kv_block : 2;
+	/* two blocks of room, or half of a tiny cache (a cut to 2 tokens left gen = 0) */
+	cap = cap > 4u * s->c->kv_block ? cap - 2u * s->c->kv_block : cap / 2;
+	if (cap < 2)
+		cap = 2;
 	if ((uint64_t)r->kv_extra + prompt + r->gen > cap) {
 		uint64_t rem;
+		cut = 1;
 		s->res->truncated++;
 		if (r->kv_extra > cap / 2)
 			r->kv_extra = (uint32_t)(cap / 2);
-		rem = cap - r->kv_extra;
+		rem = cap - r->kv_extra; /* >= 1 */
 		if (r->gen > rem / 2)
 			r->gen = (uint32_t)(rem / 2);
-		if (prompt > rem - r->gen)
-			prompt = rem - r->gen;
+		if (r->gen < 1)
+			r->gen = 1; /* the prefill always yields one token */
+		if (prompt + r->gen > rem)
+			prompt = rem > r->gen ? rem - r->gen : 1;
 	}
 	r->prompt = (uint32_t)prompt;
 	r->t_pf_start = -1;
 	r->t_enc_done = -1;
 	r->t_dec_start = -1;
 	r->inst = SIM__NIL;
+	return cut;
 }
 
 static int arrival(struct sim__state *s, uint32_t row)
@@ -242,7 +250,7 @@ static int arrival(struct sim__state *s, uint32_t row)
 	if ((rc = req_alloc(s, &ri)) < 0)
 		return rc;
 	r = &s->req[ri];
-	map_row(s, row, r);
+	m->truncated = (uint8_t)map_row(s, row, r);
 	m->arrive = s->now;
 	m->images = r->images;
 	m->prompt = r->prompt;

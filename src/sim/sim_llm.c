@@ -115,11 +115,49 @@ static int preempt_last(struct sim__state *s, struct sim__inst *in)
 	return sim__pool_queued(s, (int)in->pool, 1);
 }
 
-/* Before one decode step: each running request that fills its last block gets a new one. */
+/*
+ * Gives back the KV of the newest admitted request still in the wait queue
+ * (prefilling, or a decode arrival not yet in the batch); it stays where it is
+ * and prefills from scratch once admitted again. Admitted requests are a
+ * prefix of the wait queue (admission is FIFO and stops at the first request
+ * that does not fit; victims are taken from the end of that prefix, and a
+ * running request is preempted only when the prefix is empty), so the newest
+ * is the last of the prefix. Returns 0 when there is none.
+ */
+static int unadmit_newest(struct sim__state *s, struct sim__inst *in)
+{
+	uint32_t ri, last = SIM__NIL;
+	struct sim__req *r;
+
+	if (!in->n_admitted) /* counts exactly the admitted requests in the wait queue */
+		return 0;
+	for (ri = in->w_head; ri != SIM__NIL && s->req[ri].admitted; ri = s->req[ri].next)
+		last = ri;
+	MS_ASSERT(last != SIM__NIL);
+	r = &s->req[last];
+	in->n_admitted--;
+	r->prefilled = 0;
+	r->admitted = 0;
+	r->preempted++;
+	s->res->preemptions++;
+	return free_blocks(s, in, r) < 0 ? -MS_ENOMEM : 1;
+}
+
+/*
+ * Before one decode step: each running request that fills its last block gets
+ * a new one. When none is free, the newest admitted request gives its blocks
+ * back, as vLLM preempts from the tail of its running list: first those still
+ * waiting to prefill (they have produced the least), then the newest running
+ * one. Preempting an older decoding request while a newer one sat half
+ * prefilled on the rest of the cache could cycle forever: the victim's
+ * recompute could take every token of the budget, the newer one never
+ * finished, and the victim was preempted again on its next step.
+ */
 static int step_alloc(struct sim__state *s, struct sim__inst *in)
 {
 	uint32_t i;
 	uint64_t bs = s->c->kv_block;
+	int rc;
 
 	for (i = 0; i < in->n_run; i++) {
 		struct sim__req *r = &s->req[in->run[i]];
@@ -129,6 +167,11 @@ static int step_alloc(struct sim__state *s, struct sim__inst *in)
 					return -MS_ENOMEM;
 				break;
 			}
+			rc = unadmit_newest(s, in);
+			if (rc < 0)
+				return rc;
+			if (rc > 0)
+				continue;
 			if (preempt_last(s, in) < 0)
 				return -MS_ENOMEM;
 			if (i >= in->n_run)

@@ -213,7 +213,7 @@ static int params_check(const struct synth_params *p, const char *path, struct m
 	    p->burst_heavy < 0 || p->burst_heavy > 1 || p->base_heavy < 0 || p->base_heavy > 1)
 		return ms_error_set(err, MS_EPARSE, "%s: a probability or share is outside [0,1]", path);
 	if (fabs(p->text_rho) >= 1 || fabs(p->image_rho) >= 1 || p->text_sigma < 0 ||
-	    p->image_sigma < 0 || p->burst_gap_h <= 0 || p->burst_len_h <= 0 ||
+	    p->image_sigma < 0 || p->burst_gap_h < 1.0 / 60 || p->burst_len_h <= 0 ||
 	    p->burst_len_sigma < 0 || p->burst_rate <= 0 || p->spike_mult < 0 ||
 	    fabs(p->text_amp) >= 1 || fabs(p->image_amp) >= 1)
 		return ms_error_set(err, MS_EPARSE, "%s: a noise, cycle or burst parameter is out of range", path);

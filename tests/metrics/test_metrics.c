@@ -22,6 +22,29 @@ static void test_percentile_nearest_rank(void **state)
 	assert_true(metrics_percentile(v, 10, 0) == 1);
 	assert_true(metrics_percentile(v, 1, 99) == 1);
 	assert_true(isnan(metrics_percentile(v, 0, 50)));
+	/* n = 2: p50 is the first, p90/p99 the second */
+	assert_true(metrics_percentile(v, 2, 50) == 1);
+	assert_true(metrics_percentile(v, 2, 90) == 2);
+	assert_true(metrics_percentile(v, 2, 99) == 2);
+}
+
+/* rank = ceil(p n / 100) in exact integers, for every n up to 20000 (n = 100: p99 is the 99th) */
+static void test_percentile_rank_exact(void **state)
+{
+	static double w[20000];
+	static const unsigned p[] = { 50, 90, 99 };
+	size_t n, i, k;
+
+	(void)state;
+	for (i = 0; i < 20000; i++)
+		w[i] = (double)(i + 1);
+	assert_true(metrics_percentile(w, 100, 99) == 99);
+	assert_true(metrics_percentile(w, 100, 90) == 90);
+	assert_true(metrics_percentile(w, 100, 50) == 50);
+	for (n = 1; n <= 20000; n++)
+		for (k = 0; k < 3; k++)
+			assert_true(metrics_percentile(w, n, p[k]) ==
+				    (double)((p[k] * n + 99) / 100));
 }
 
 static void test_summary(void **state)
@@ -96,6 +119,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_percentile_nearest_rank),
+		cmocka_unit_test(test_percentile_rank_exact),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_series),
 	};

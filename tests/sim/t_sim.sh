@@ -78,12 +78,74 @@ assert (df.e2e_s >= df.ttft_s - 1e-6).all()
 assert df.images.max() <= 16
 PY
 
-# figures
+# figures and the HTML page: on a copy of a real window whose name needs escaping
 if command -v gnuplot >/dev/null; then
-	"$bin" sim --synth 2000 --rate-scale 300 --gpus 16 --compare --report "$tmp/rep" \
-		>/dev/null 2>"$tmp/err" || bad "report: $(cat "$tmp/err")"
-	for f in ttft_cdf.png tpot_cdf.svg modserve_enc_queue.png mono_mono_kv.png pd_decode_busy.png; do
+	odd="$tmp/win&<1>.csv"
+	cp "$win" "$odd"
+	"$bin" sim --trace "$odd" --rate-scale 3 --gpus 16 --compare --report "$tmp/rep" \
+		>"$tmp/rep.txt" 2>"$tmp/err" || bad "report: $(cat "$tmp/err")"
+	for f in index.html ttft_cdf.png tpot_cdf.svg modserve_enc_queue.png mono_mono_kv.png \
+		pd_decode_busy.png; do
 		[ -s "$tmp/rep/$f" ] || bad "report file $f missing"
 	done
+	[ -e "$tmp/rep/modserve_enc_kv.png" ] && bad "encoders have no KV figure"
+	/usr/bin/python3 - "$tmp/rep" "$tmp/rep.txt" <<'PY' || bad "report index.html"
+import html.parser, os, re, sys
+d, txt = sys.argv[1], open(sys.argv[2]).read()
+page = open(os.path.join(d, "index.html")).read()
+
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.links, self.rows, self.cur, self.cell = [], [], [], None, None
+        self.h1 = ""; self.in_h1 = False
+    def handle_starttag(self, tag, a):
+        a = dict(a)
+        if tag == "img": self.imgs.append(a["src"])
+        if tag == "a": self.links.append(a["href"])
+        if tag == "tr": self.cur = []
+        if tag in ("td", "th"): self.cell = ""
+        if tag == "h1": self.in_h1 = True
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cur is not None:
+            self.cur.append(self.cell); self.cell = None
+        if tag == "tr": self.rows.append(self.cur); self.cur = None
+        if tag == "h1": self.in_h1 = False
+    def handle_data(self, data):
+        if self.cell is not None: self.cell += data
+        if self.in_h1: self.h1 += data
+p = P(); p.feed(page); p.close()
+
+# every PNG written is on the page, and the page names no missing file
+pngs = sorted(f for f in os.listdir(d) if f.endswith(".png"))
+assert sorted(p.imgs) == pngs, (sorted(p.imgs), pngs)
+assert len(set(p.imgs)) == len(p.imgs), "a figure appears twice"
+for f in p.links:
+    assert os.path.exists(os.path.join(d, f)), f
+assert sorted(p.links) == sorted(f[:-4] + ".svg" for f in pngs)
+# CDFs first, then the time series grouped by deployment in run order
+assert p.imgs[:2] == ["ttft_cdf.png", "tpot_cdf.png"], p.imgs[:2]
+order = {"mono": 0, "pd": 1, "modserve": 2}
+seq = [order[f.split("_")[0]] for f in p.imgs[2:]]
+assert seq == sorted(seq) and set(seq) == {0, 1, 2}, p.imgs
+# the trace name is escaped: the raw '<' never reaches the markup
+assert "win&<1>.csv" in p.h1 and "win&amp;&lt;1&gt;.csv" in page, p.h1
+# setup names the pools and the SLOs
+for s in ("enc=", "llm=", "prefill=", "decode=", "mono=", "SLO TTFT", "SLO TPOT"):
+    assert s in page, s
+slo = re.search(r"SLO: TTFT ([0-9.]+) s, TPOT ([0-9.]+) ms", txt)
+assert slo and slo.group(1) + " s" in page and slo.group(2) + " ms" in page
+# the results table holds the text table's numbers, row by row
+text_rows = {}
+for line in txt.splitlines():
+    m = re.match(r"  (\S.*?)\s{2,}(\S+)\s+(\S+)\s+(\S+)$", line)
+    if m:
+        text_rows[m.group(1)] = list(m.group(2, 3, 4))
+html_rows = {r[0]: r[1:] for r in p.rows if r and len(r) == 4}
+assert html_rows.get("") == ["mono", "pd", "modserve"], html_rows.get("")
+assert len(text_rows) >= 20, text_rows
+for k, v in text_rows.items():
+    assert html_rows.get(k) == v, (k, v, html_rows.get(k))
+PY
 fi
 exit $fail

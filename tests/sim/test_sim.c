@@ -305,6 +305,7 @@ static void test_conservation(void **state)
 		sim_config_default(&c, p);
 		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
 		c.kv_tokens = 60000;
+		c.rate_scale = 0.05; /* light load: queues stay short on 2 instances per pool */
 		run_ok(&c, &ts, &lo);
 		c.rate_scale = 5000; /* the week in two minutes */
 		run_ok(&c, &ts, &hi);
@@ -407,15 +408,16 @@ static void test_monotonic(void **state)
 		for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
 			double last = INFINITY;
 			uint32_t n;
-			for (n = 2; n <= 10; n += 2) {
+			/* steps of one instance: doubling (the old steps) could hardly fail */
+			for (n = 2; n <= 7; n++) {
 				struct sim_config c;
 				struct sim_result r;
 				char spec[96];
 				double v;
 
 				sim_config_default(&c, p);
-				/* overload (800x) and moderate load (10x: queues come and go) */
-				c.rate_scale = route < 2 ? 800 : 10;
+				/* overload (800x) and moderate load (1x since the encoder calibration: queues come and go) */
+				c.rate_scale = route < 2 ? 800 : 1;
 				c.route_llm = c.route_enc = route % 2 ? POLICY_ROUTE_RR : POLICY_ROUTE_LEAST;
 				if (k == SIM_DEPLOY_MONO)
 					snprintf(spec, sizeof(spec), "mono=%ux4", n);
@@ -553,10 +555,90 @@ static void test_truncate(void **state)
 		c.kv_tokens = 8192;
 		run_ok(&c, &ts, &r);
 		assert_int_equal(r.truncated, 1);
+		assert_int_equal(r.req[0].truncated, 1);
+		assert_int_equal(r.req[1].truncated, 0);
 		assert_int_equal(r.req[0].done, 1);
 		assert_int_equal(r.req[1].done, 1);
 		assert_true(r.req[0].prompt + r.req[0].gen <= 8192);
 		assert_int_equal(r.req[1].prompt, 100);
+		sim_result_release(&r);
+	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * A decoding request that runs out of KV blocks while a newer request holds the
+ * rest of the cache half-prefilled: the newer one must give way (vLLM preempts the
+ * tail of its running list, chunked prefills included). Preempting the decoding one
+ * instead made it recompute a prompt of exactly two token budgets, which left the
+ * half-prefilled request no budget, and both cycled forever.
+ */
+static void test_preempt_prefilling_first(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	double ttft;
+
+	(void)state;
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	c.token_budget = 256;
+	c.kv_tokens = 282 * 16; /* 32 blocks for the first request, 250 for the second */
+	/* alone first, to know when its decode starts */
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 500, 100, &err), 0);
+	run_ok(&c, &ts, &r);
+	ttft = r.req[0].ttft;
+	sim_result_release(&r);
+	/* the second arrives during the first decode step and takes every free block */
+	assert_int_equal(trace_set_push(&ts, ttft + 1e-6, 0, 4000, 10, &err), 0);
+	run_ok(&c, &ts, &r);
+	assert_int_equal(r.req[0].done, 1);
+	assert_int_equal(r.req[1].done, 1);
+	assert_int_equal(r.req[0].preempted, 0);
+	assert_int_equal(r.req[1].preempted, 1);
+	assert_int_equal(r.preemptions, 1);
+	assert_int_equal(r.truncated, 0);
+	/* the second starts over only once the first has finished and freed its blocks */
+	assert_true(r.req[1].arrive + r.req[1].ttft > r.req[0].arrive + r.req[0].e2e);
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * The smallest cache an instance may have (4 blocks): a cross-attention image
+ * request is cut but keeps at least one output token and one prompt token.
+ */
+static void test_truncate_tiny_cache(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	int k;
+
+	(void)state;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 1, 185, 50, &err), 0);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		sim_config_default(&c, p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		c.kv_tokens = 4 * 16;
+		run_ok(&c, &ts, &r);
+		assert_int_equal(r.truncated, 1);
+		assert_int_equal(r.req[0].truncated, 1);
+		assert_int_equal(r.req[0].done, 1);
+		assert_true(r.req[0].gen >= 1);
+		assert_true(r.req[0].prompt >= 1);
+		/* half the cache, not 2 tokens of it */
+		assert_true(r.req[0].prompt + r.req[0].gen >= 16);
+		assert_true(r.req[0].prompt + r.req[0].gen <= 64);
 		sim_result_release(&r);
 	}
 	trace_set_release(&ts);
@@ -577,6 +659,8 @@ int main(void)
 		cmocka_unit_test(test_closed_form_equals_stepping),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_preempt_prefilling_first),
+		cmocka_unit_test(test_truncate_tiny_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

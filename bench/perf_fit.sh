@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build and run bench/perf_fit.c (grid search of perf's shared constants against the
+# paper's characterization, docs/perf.md "Calibration") against a built libmodserve.a.
+# Usage: bench/perf_fit.sh [build-dir] [text_tokens]   (default build dir: build-perfcal, then build)
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+bdir=${1:-}
+if [ -z "$bdir" ]; then
+	for b in "$here/build-perfcal" "$here/build"; do
+		[ -f "$b/libmodserve.a" ] && bdir=$b && break
+	done
+fi
+[ -f "${bdir:-}/libmodserve.a" ] || { echo "bench/perf_fit.sh: build libmodserve first" >&2; exit 1; }
+shift || true
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+cc -std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I"$here/src" \
+	-o "$out/perf_fit" "$here/bench/perf_fit.c" "$bdir/libmodserve.a" \
+	$(pkg-config --libs libisal jansson libcurl) -lz -lm
+"$out/perf_fit" "$@"
