@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "base/ms_conf.h"
 #include "sim/sim.h"
 
 static const char *const deploy_names[SIM_DEPLOY__COUNT] = { "mono", "pd", "modserve" };
@@ -200,59 +201,51 @@ int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size)
  */
 int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_error *err)
 {
-	char path[4096], line[512], kind_s[32] = "", pools_s[256] = "";
+	char path[4096];
+	const char *kind_s = NULL, *pools_s = NULL;
 	enum sim_deploy_kind kind = SIM_DEPLOY_MONO;
-	FILE *f;
-	int lineno = 0;
+	struct ms_conf c;
+	struct ms_conf_line l;
+	int rc;
 
 	if (strchr(name_or_path, '/') || strstr(name_or_path, ".conf"))
 		snprintf(path, sizeof(path), "%s", name_or_path);
 	else
 		snprintf(path, sizeof(path), "%s/deploy/%s.conf", model_data_dir(), name_or_path);
-	f = fopen(path, "r");
-	if (!f)
+	rc = ms_conf_read(&c, path, err);
+	if (rc == -MS_ENOTFOUND)
 		return ms_error_set(err, MS_ENOTFOUND, "%s: no such deployment file", path);
-	while (fgets(line, sizeof(line), f)) {
-		char *k = line, *eq, *v, *e;
-		lineno++;
-		if ((e = strchr(line, '#')))
-			*e = 0;
-		while (*k == ' ' || *k == '\t')
-			k++;
-		for (e = k + strlen(k); e > k && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t' ||
-						  e[-1] == '\r'); e--)
-			e[-1] = 0;
-		if (!*k)
-			continue;
-		eq = strchr(k, '=');
-		if (!eq) {
-			fclose(f);
-			return ms_error_set(err, MS_EPARSE, "%s:%d: expected key = value", path, lineno);
+	if (rc < 0)
+		return rc;
+	while ((rc = ms_conf_line_next(&c, &l, err)) > 0) {
+		const char **slot;
+		if (ms_conf_line_split(&l) < 0) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: expected key = value", path, l.no);
+			break;
 		}
-		v = eq + 1;
-		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			;
-		*e = 0;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (!strcmp(k, "kind"))
-			snprintf(kind_s, sizeof(kind_s), "%s", v);
-		else if (!strcmp(k, "pools"))
-			snprintf(pools_s, sizeof(pools_s), "%s", v);
-		else {
-			fclose(f);
-			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key (kind, pools)",
-					    path, lineno, k);
+		if (!strcmp(l.key, "kind")) {
+			slot = &kind_s;
+		} else if (!strcmp(l.key, "pools")) {
+			slot = &pools_s;
+		} else {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key (kind, pools)", path,
+					  l.no, l.key);
+			break;
 		}
+		if (*slot) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: given twice", path, l.no, l.key);
+			break;
+		}
+		*slot = l.val;
 	}
-	fclose(f);
-	if (!kind_s[0] || !pools_s[0])
-		return ms_error_set(err, MS_EPARSE, "%s: needs both kind and pools", path);
-	if (sim_deploy_parse_kind(kind_s, &kind, err) < 0 ||
-	    sim_deploy_parse_pools(d, kind, pools_s, err) < 0) {
+	if (rc == 0 && (!kind_s || !pools_s))
+		rc = ms_error_set(err, MS_EPARSE, "%s: needs both kind and pools", path);
+	if (rc == 0 && (sim_deploy_parse_kind(kind_s, &kind, err) < 0 ||
+			sim_deploy_parse_pools(d, kind, pools_s, err) < 0)) {
 		char msg[MS_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
-		return ms_error_set(err, MS_EPARSE, "%s: %s", path, msg);
+		rc = ms_error_set(err, MS_EPARSE, "%s: %s", path, msg);
 	}
-	return 0;
+	ms_conf_release(&c);
+	return rc < 0 ? rc : 0;
 }
