@@ -8,4 +8,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config ca-certificates \
 	zlib1g-dev libisal-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
-	gnuplot-nox clang libclang-rt-14-dev python3 python3-pandas >/dev/null
+	gnuplot-nox fonts-dejavu-core clang libclang-rt-14-dev python3 python3-pandas >/dev/null

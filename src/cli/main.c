@@ -23,7 +23,7 @@ static void usage(FILE *out)
 		     "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n`modserve <command> --help` tells more.\n");
+	fprintf(out, "\n`modserve <command> --help` tells more; `modserve --version` the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -34,6 +34,10 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("modserve %s\n", MS_VERSION);
+		return CLI_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);

@@ -222,8 +222,9 @@ static int spec_load(void *obj, size_t size, const struct key_def *keys, size_t 
 			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
 			strncat(list, builtins[i], sizeof(list) - strlen(list) - 1);
 		}
+		/* "models" -> "model", "gpus" -> "GPU" in the message */
 		return ms_error_set(err, MS_ENOTFOUND, "%s: unknown %s (built-in: %s; or give a path)",
-				    name_or_path, sub, list);
+				    name_or_path, strcmp(sub, "gpus") ? "model" : "GPU", list);
 	}
 	return rc;
 }

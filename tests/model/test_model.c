@@ -133,7 +133,7 @@ static void test_path_and_env(void **state)
 	assert_string_equal(model_data_dir(), dir);
 	assert_int_equal(model_spec_load(&m, "toy2", &err), 0);
 	assert_int_equal(model_spec_load(&m, "llama-3.2-11b-vision", &err), -MS_ENOTFOUND);
-	assert_non_null(strstr(err.msg, "unknown models"));
+	assert_non_null(strstr(err.msg, "llama-3.2-11b-vision: unknown model (built-in: "));
 	if (old)
 		setenv("MS_DATA", old, 1);
 	else
