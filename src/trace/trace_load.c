@@ -268,18 +268,85 @@ static int parse_u32(const char *s, size_t len, uint32_t *out, enum trace_bad *w
 	return 0;
 }
 
-static int parse_row(struct parser *p, const char *s, size_t len)
+/* Appends a checked row. The first row sets the trace's start and fraction digits. */
+static int store_row(struct parser *p, int64_t ns, int frac, const uint32_t *v)
+{
+	struct trace_set *ts = p->ts;
+	if (ts->n == 0) {
+		ts->start_ns = ns;
+		ts->frac_digits = frac;
+	}
+	p->last_ns = ns;
+	if (ts->n == ts->cap) {
+		int rc = trace_set_reserve(ts, ts->cap ? ts->cap * 2 : 65536, p->err);
+		if (rc < 0)
+			return rc;
+	}
+	ts->t[ts->n] = (double)(ns - ts->start_ns) * 1e-9;
+	ts->images[ts->n] = v[COL_IMAGES];
+	ts->ctx[ts->n] = v[COL_CTX];
+	ts->gen[ts->n] = v[COL_GEN];
+	ts->n++;
+	return 0;
+}
+
+/*
+ * The common case in one pass: fields split and numbers converted while scanning.
+ * Returns 1 when the row was good and stored (or a negative code from storing), 0 when
+ * anything is off: parse_row_checked() then finds and reports what.
+ */
+static int parse_row_fast(struct parser *p, const char *s, size_t len)
+{
+	uint32_t v[COL_GEN + 1] = { 0 };
+	int64_t ns = 0;
+	int frac = 3, rc;
+	size_t i = 0;
+
+	for (int c = 0; c < p->ncols; c++) {
+		int k = p->kind[c];
+		size_t st = i;
+		if (k == COL_TIME || k == COL_OTHER) {
+			while (i < len && s[i] != ',')
+				i++;
+			if (k == COL_TIME && time_parse(p, s + st, i - st, &ns, &frac))
+				return 0;
+		} else {
+			uint64_t x = 0;
+			while (i < len && (unsigned)(s[i] - '0') <= 9) {
+				x = x * 10 + (uint64_t)(s[i] - '0');
+				if (x > UINT32_MAX)
+					return 0;
+				i++;
+			}
+			if (i == st)
+				return 0;
+			v[k] = (uint32_t)x;
+		}
+		if (c + 1 < p->ncols) {
+			if (i >= len || s[i] != ',')
+				return 0;
+			i++;
+		} else if (i != len) {
+			return 0;
+		}
+	}
+	if (p->ts->n && ns < p->last_ns)
+		return 0;
+	rc = store_row(p, ns, frac, v);
+	return rc < 0 ? rc : 1;
+}
+
+/* The careful path: finds the first thing wrong with a row and reports or counts it. */
+static int parse_row_checked(struct parser *p, const char *s, size_t len)
 {
 	const char *f[MAX_COLS];
 	size_t flen[MAX_COLS];
-	int nf = 0, c, frac = 3;
+	int nf = 0, c, frac = 3, tcol = 0;
 	size_t i = 0, st = 0;
 	uint32_t v[COL_GEN + 1] = { 0 };
 	int64_t ns = 0;
 	enum trace_bad why;
-	struct trace_set *ts = p->ts;
 
-	/* fields are a few bytes long: a plain loop beats a memchr call per field */
 	for (i = 0; i <= len; i++) {
 		if (i < len && s[i] != ',')
 			continue;
@@ -297,30 +364,22 @@ static int parse_row(struct parser *p, const char *s, size_t len)
 		if (k == COL_OTHER)
 			continue;
 		if (k == COL_TIME) {
+			tcol = c;
 			if (time_parse(p, f[c], flen[c], &ns, &frac))
 				return bad_row(p, TRACE_BAD_TIMESTAMP, "TIMESTAMP", f[c], flen[c]);
 		} else if (parse_u32(f[c], flen[c], &v[k], &why)) {
 			return bad_row(p, why, col_names[k], f[c], flen[c]);
 		}
 	}
-	if (ts->n == 0) {
-		ts->start_ns = ns;
-		ts->frac_digits = frac;
-	} else if (ns < p->last_ns) {
-		return bad_row(p, TRACE_BAD_ORDER, "TIMESTAMP", f[0], flen[0]);
-	}
-	p->last_ns = ns;
-	if (ts->n == ts->cap) {
-		int rc = trace_set_reserve(ts, ts->cap ? ts->cap * 2 : 65536, p->err);
-		if (rc < 0)
-			return rc;
-	}
-	ts->t[ts->n] = (double)(ns - ts->start_ns) * 1e-9;
-	ts->images[ts->n] = v[COL_IMAGES];
-	ts->ctx[ts->n] = v[COL_CTX];
-	ts->gen[ts->n] = v[COL_GEN];
-	ts->n++;
-	return 0;
+	if (p->ts->n && ns < p->last_ns)
+		return bad_row(p, TRACE_BAD_ORDER, "TIMESTAMP", f[tcol], flen[tcol]);
+	return store_row(p, ns, frac, v);
+}
+
+static int parse_row(struct parser *p, const char *s, size_t len)
+{
+	int rc = parse_row_fast(p, s, len);
+	return rc ? (rc < 0 ? rc : 0) : parse_row_checked(p, s, len);
 }
 
 static int parse_line(struct parser *p, const char *s, size_t len)

@@ -157,12 +157,11 @@ int trace_minutes_compute(const struct trace_set *ts, struct trace_minutes *tm,
 	return 0;
 }
 
-static void dist_fill(struct trace_dist *d, uint32_t *v, size_t n, uint32_t *tmp)
+/* Fills d's moments and quantiles from v sorted ascending (n may be 0). */
+static void dist_from_sorted(struct trace_dist *d, const uint32_t *v, size_t n)
 {
-	size_t i;
 	uint64_t sum = 0;
-	trace_sort_u32(v, n, tmp);
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		sum += v[i];
 	d->n = n;
 	d->sum = sum;
@@ -182,6 +181,134 @@ static size_t gather(const struct trace_set *ts, const uint32_t *col, int cl, ui
 		if ((ts->images[i] ? TRACE_CLASS_IMAGE : TRACE_CLASS_TEXT) == cl)
 			out[k++] = col[i];
 	return k;
+}
+
+static const double dist_q[] = { 0.5, 0.9, 0.99, 0.999 };
+#define DIST_NQ (sizeof(dist_q) / sizeof(dist_q[0]))
+
+/*
+ * The same numbers from value counts: the order statistics that the quantiles need
+ * (two ranks per quantile) are read off one sweep of the cumulative counts, so the
+ * column is neither gathered nor sorted. cnt has max + 1 entries, n = their sum.
+ */
+static void dist_from_counts(struct trace_dist *d, const uint32_t *cnt, uint32_t max, size_t n)
+{
+	size_t rank[2 * DIST_NQ], q, j, left = 2 * DIST_NQ;
+	unsigned char found[2 * DIST_NQ] = { 0 };
+	double at[2 * DIST_NQ], frac[DIST_NQ];
+	uint64_t sum = 0, seen = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->n = n;
+	if (!n) {
+		d->mean = d->p50 = d->p90 = d->p99 = d->p999 = NAN;
+		return;
+	}
+	for (q = 0; q < DIST_NQ; q++) {
+		double pos = (double)(n - 1) * dist_q[q], fl = floor(pos);
+		rank[2 * q] = (size_t)fl;
+		rank[2 * q + 1] = (size_t)fl + 1 < n ? (size_t)fl + 1 : n - 1;
+		frac[q] = pos - fl;
+	}
+	/* rank r holds the first value whose cumulative count passes r */
+	for (uint64_t x = 0; x <= max; x++) {
+		if (!cnt[x])
+			continue;
+		sum += x * cnt[x];
+		seen += cnt[x];
+		for (j = 0; left && j < 2 * DIST_NQ; j++) {
+			if (!found[j] && rank[j] < seen) {
+				at[j] = (double)x;
+				found[j] = 1;
+				left--;
+			}
+		}
+		d->max = x;
+	}
+	d->sum = sum;
+	d->mean = (double)sum / (double)n;
+	d->p50 = lerp(at[0], at[1], frac[0]);
+	d->p90 = lerp(at[2], at[3], frac[1]);
+	d->p99 = lerp(at[4], at[5], frac[2]);
+	d->p999 = lerp(at[6], at[7], frac[3]);
+}
+
+/*
+ * Every trace_dist of st by counting, when the columns' ranges are small enough for
+ * count arrays (token and image counts always are in real traces). Returns 1 when
+ * it did not apply (caller sorts instead), 0 done, or -MS_ENOMEM.
+ */
+static int dists_by_counting(const struct trace_set *ts, struct trace_stats *st,
+			     struct ms_error *err)
+{
+	uint32_t mctx = 0, mgen = 0, mimg = 0, *cnt, *cctx[TRACE_CLASS__COUNT],
+		 *cgen[TRACE_CLASS__COUNT], *cimg;
+	size_t n = ts->n, i, total, nimg = 0;
+	uint64_t limit = 2 * (uint64_t)n + 65536;
+
+	for (i = 0; i < n; i++) {
+		mctx = ts->ctx[i] > mctx ? ts->ctx[i] : mctx;
+		mgen = ts->gen[i] > mgen ? ts->gen[i] : mgen;
+		mimg = ts->images[i] > mimg ? ts->images[i] : mimg;
+	}
+	if (mctx >= limit || mgen >= limit || mimg >= limit)
+		return 1;
+	total = 2 * ((size_t)mctx + 1) + 2 * ((size_t)mgen + 1) + (size_t)mimg + 1;
+	cnt = calloc(total, sizeof(*cnt));
+	if (!cnt)
+		return ms_error_set(err, MS_ENOMEM, "out of memory for statistics of %zu rows", n);
+	cctx[0] = cnt;
+	cctx[1] = cctx[0] + mctx + 1;
+	cgen[0] = cctx[1] + mctx + 1;
+	cgen[1] = cgen[0] + mgen + 1;
+	cimg = cgen[1] + mgen + 1;
+	for (i = 0; i < n; i++) {
+		int cl = ts->images[i] ? TRACE_CLASS_IMAGE : TRACE_CLASS_TEXT;
+		cctx[cl][ts->ctx[i]]++;
+		cgen[cl][ts->gen[i]]++;
+		cimg[ts->images[i]]++;
+	}
+	nimg = n - cimg[0];
+	cimg[0] = 0; /* NumImages is summarized over image requests only */
+	st->requests[TRACE_CLASS_IMAGE] = nimg;
+	st->requests[TRACE_CLASS_TEXT] = n - nimg;
+	for (int c = 0; c < TRACE_CLASS__COUNT; c++) {
+		dist_from_counts(&st->ctx[c], cctx[c], mctx, st->requests[c]);
+		dist_from_counts(&st->gen[c], cgen[c], mgen, st->requests[c]);
+	}
+	dist_from_counts(&st->images, cimg, mimg, nimg);
+	free(cnt);
+	return 0;
+}
+
+/* The sorting route, for columns whose value range is too wide to count. */
+static int dists_by_sorting(const struct trace_set *ts, struct trace_stats *st,
+			    struct ms_error *err)
+{
+	size_t n = ts->n, k;
+	uint32_t *buf = malloc((n ? n : 1) * sizeof(*buf));
+	uint32_t *tmp = malloc((n ? n : 1) * sizeof(*tmp));
+
+	if (!buf || !tmp) {
+		free(buf);
+		free(tmp);
+		return ms_error_set(err, MS_ENOMEM, "out of memory for statistics of %zu rows", n);
+	}
+	for (int c = 0; c < TRACE_CLASS__COUNT; c++) {
+		k = gather(ts, ts->ctx, c, buf);
+		st->requests[c] = k;
+		trace_sort_u32(buf, k, tmp);
+		dist_from_sorted(&st->ctx[c], buf, k);
+		k = gather(ts, ts->gen, c, buf);
+		trace_sort_u32(buf, k, tmp);
+		dist_from_sorted(&st->gen[c], buf, k);
+	}
+	k = gather(ts, ts->images, TRACE_CLASS_IMAGE, buf);
+	trace_sort_u32(buf, k, tmp);
+	dist_from_sorted(&st->images, buf, k);
+	free(buf);
+	free(tmp);
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -251,10 +378,9 @@ int trace_stats_compute(const struct trace_set *ts, const struct trace_minutes *
 {
 	struct trace_minutes own;
 	const struct trace_minutes *tm = tm_in;
-	uint32_t *buf = NULL, *tmp = NULL;
 	uint64_t *mtmp = NULL;
-	size_t n = ts->n, k;
-	int rc = 0, c;
+	size_t n = ts->n;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	memset(&own, 0, sizeof(own));
@@ -264,11 +390,9 @@ int trace_stats_compute(const struct trace_set *ts, const struct trace_minutes *
 			return rc;
 		tm = &own;
 	}
-	buf = malloc((n ? n : 1) * sizeof(*buf));
-	tmp = malloc((n ? n : 1) * sizeof(*tmp));
 	mtmp = malloc((tm->n_minutes ? tm->n_minutes : 1) * sizeof(*mtmp));
-	if (!buf || !tmp || !mtmp) {
-		rc = ms_error_set(err, MS_ENOMEM, "out of memory for statistics of %zu rows", n);
+	if (!mtmp) {
+		rc = ms_error_set(err, MS_ENOMEM, "out of memory for %zu minutes", tm->n_minutes);
 		goto cleanup;
 	}
 	st->rows = n;
@@ -278,20 +402,14 @@ int trace_stats_compute(const struct trace_set *ts, const struct trace_minutes *
 		st->last_ns = trace_set_time_ns(ts, n - 1);
 		st->span_s = (double)(st->last_ns - st->first_ns) / 1e9;
 	}
-	for (c = 0; c < TRACE_CLASS__COUNT; c++) {
-		k = gather(ts, ts->ctx, c, buf);
-		st->requests[c] = k;
-		dist_fill(&st->ctx[c], buf, k, tmp);
-		k = gather(ts, ts->gen, c, buf);
-		dist_fill(&st->gen[c], buf, k, tmp);
-	}
+	rc = dists_by_counting(ts, st, err);
+	if (rc > 0)
+		rc = dists_by_sorting(ts, st, err);
+	if (rc < 0)
+		goto cleanup;
 	st->image_share = n ? (double)st->requests[TRACE_CLASS_IMAGE] / (double)n : NAN;
-	k = gather(ts, ts->images, TRACE_CLASS_IMAGE, buf);
-	dist_fill(&st->images, buf, k, tmp);
 	minutes_summarize(tm, st, mtmp);
 cleanup:
-	free(buf);
-	free(tmp);
 	free(mtmp);
 	if (tm == &own)
 		trace_minutes_release(&own);

@@ -129,6 +129,15 @@ static void test_columns_by_name(void **state)
 	assert_int_equal(ts.ctx[0], 100);
 	assert_int_equal(ts.images[0], 2);
 	trace_set_release(&ts);
+	/* errors name the column and show its own field, wherever it stands */
+	expect_error("GeneratedTokens,Tenant,TIMESTAMP,ContextTokens,NumImages\n"
+		     "7,abc,2024-10-15T12:00:01.000Z,100,2\n"
+		     "7,abc,2024-10-15T12:00:00.000Z,100,2\n",
+		     "t.csv:3: TIMESTAMP: timestamp earlier than the row before: "
+		     "'2024-10-15T12:00:00.000Z'");
+	expect_error("GeneratedTokens,Tenant,TIMESTAMP,ContextTokens,NumImages\n"
+		     "7,abc,2024-10-15T12:00:01.000Z,100,2x\n",
+		     "t.csv:2: NumImages: not a number: '2x'");
 }
 
 static void test_crlf_bom_no_final_newline(void **state)
