@@ -158,16 +158,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->gpu = "a100-80gb";
 	o->synth = 1000000;
 	o->gpus = 128;
-	o->seed = 1;
-	o->max_images = 16;
-	o->src_tokens = 85;
-	o->budget = 4096;
-	o->seqs = 256;
-	o->encb = 8;
-	o->rate = 1;
+	{
+		/* the simulator's own defaults, so the CLI cannot drift from them */
+		struct sim_config def;
+		sim_config_default(&def, NULL);
+		o->seed = def.seed;
+		o->max_images = def.max_images;
+		o->src_tokens = def.src_tokens_per_image;
+		o->budget = def.token_budget;
+		o->seqs = def.max_seqs;
+		o->encb = def.enc_max_images;
+		o->rate = def.rate_scale;
+		o->link = def.link;
+		o->r_llm = def.route_llm;
+		o->r_enc = def.route_enc;
+	}
 	o->slo_scale = 5;
 	o->deploy = SIM_DEPLOY_MODSERVE;
-	o->link = PERF_LINK_IB;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {

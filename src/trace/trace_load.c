@@ -503,29 +503,37 @@ static int run_plain(struct loader *L, const unsigned char *first, long first_n)
 	}
 }
 
+/* Gives the inflater the next input chunk; sets *eof at the end of the input. */
+static int refill(struct loader *L, struct inflate_state *st, int *eof)
+{
+	unsigned char *next;
+	long n = source_read(&L->src, &next, L->p.err, L->p.name);
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		*eof = 1;
+	st->next_in = next;
+	st->avail_in = (uint32_t)n;
+	ms_progress_update(&L->prog, (double)L->src.bytes_in);
+	return 0;
+}
+
 /* Inflates straight into the line buffer after the carried partial line. */
 static int run_gzip(struct loader *L, const unsigned char *first, long first_n)
 {
 	struct inflate_state st;
-	long n = first_n;
 	int eof = 0;
 
 	isal_inflate_init(&st);
 	st.crc_flag = ISAL_GZIP;
 	st.next_in = (uint8_t *)first;
-	st.avail_in = (uint32_t)n;
+	st.avail_in = (uint32_t)first_n;
 	for (;;) {
 		int rc;
 		if (st.avail_in == 0 && !eof) {
-			unsigned char *next;
-			n = source_read(&L->src, &next, L->p.err, L->p.name);
-			if (n < 0)
-				return (int)n;
-			if (n == 0)
-				eof = 1;
-			st.next_in = next;
-			st.avail_in = (uint32_t)n;
-			ms_progress_update(&L->prog, (double)L->src.bytes_in);
+			rc = refill(L, &st, &eof);
+			if (rc < 0)
+				return rc;
 		}
 		st.next_out = (uint8_t *)L->lb + L->lb_len;
 		st.avail_out = (uint32_t)(LINEBUF_SIZE - L->lb_len);
@@ -542,14 +550,9 @@ static int run_gzip(struct loader *L, const unsigned char *first, long first_n)
 		if (st.block_state == ISAL_BLOCK_FINISH) {
 			/* concatenated gzip members are one stream (gzip(1) semantics) */
 			if (st.avail_in == 0 && !eof) {
-				unsigned char *next;
-				n = source_read(&L->src, &next, L->p.err, L->p.name);
-				if (n < 0)
-					return (int)n;
-				if (n == 0)
-					return 0;
-				st.next_in = next;
-				st.avail_in = (uint32_t)n;
+				rc = refill(L, &st, &eof);
+				if (rc < 0)
+					return rc;
 			}
 			if (st.avail_in == 0)
 				return 0;
