@@ -31,7 +31,7 @@ int cmd_trace_fetch(int argc, char **argv);
 
 /* Prints `modserve: <msg>` to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const struct ms_error *err);
-/* Prints `modserve <cmd>: <what>` and the usage to stderr; returns CLI_EXIT_USAGE. */
+/* Prints `modserve <cmd>: <what>` and the usage synopsis to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -20,7 +20,12 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n%s", usage);
+	/* the synopsis only (up to the first blank line): the whole help buries the error */
+	{
+		const char *end = strstr(usage, "\n\n");
+		int n = end ? (int)(end - usage) + 1 : (int)strlen(usage);
+		fprintf(stderr, "\n%.*s(`modserve %s --help` for all options)\n", n, usage, cmd);
+	}
 	return CLI_EXIT_USAGE;
 }
 

@@ -1,6 +1,7 @@
 /* `modserve trace plot` and `modserve trace report`: the same run, report adds index.html. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "report/report_trace.h"
@@ -21,7 +22,7 @@ static const char plot_usage[] =
 	"FILE is .csv/.csv.gz or `synth`.\n"
 	"\n"
 	"options:\n"
-	"  -o, --out DIR   output directory (made if missing)\n"
+	"  -o, --out DIR   output directory (made if missing; not `-`)\n"
 	"  --skip-bad      skip malformed rows (counted on stderr) instead of failing\n"
 	"  -h, --help      this help\n";
 
@@ -41,7 +42,7 @@ static const char report_usage[] =
 	"FILE is .csv/.csv.gz or `synth`.\n"
 	"\n"
 	"options:\n"
-	"  -o, --out DIR   output directory (made if missing)\n"
+	"  -o, --out DIR   output directory (made if missing; not `-`)\n"
 	"  --skip-bad      skip malformed rows (counted on stderr) instead of failing\n"
 	"  -h, --help      this help\n";
 
@@ -79,15 +80,28 @@ static int run(int argc, char **argv, const char *cmd, const char *usage_text, i
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd, usage_text,
 				       optind >= argc ? "missing FILE" : "one FILE only");
-	if (!out || !*out)
+	if (!out)
 		return cli_usage_error(cmd, usage_text, "--out DIR is required");
+	if (!*out)
+		return cli_usage_error(cmd, usage_text, "--out: empty directory name");
+	if (!strcmp(out, "-"))
+		return cli_usage_error(cmd, usage_text,
+				       "--out -: the figures need a directory, not stdout");
 	path = argv[optind];
 	trace_set_init(&ts);
-	if (cli_trace_load(&ts, path, skip_bad, &err) < 0 ||
-	    trace_minutes_compute(&ts, &tm, &err) < 0 ||
-	    report_trace_figures(&ts, &tm, out, &err) < 0 ||
-	    (html && (trace_stats_compute(&ts, &tm, &st, &err) < 0 ||
-		      report_trace_html(&st, path, out, &err) < 0))) {
+	if (cli_trace_load(&ts, path, skip_bad, &err) < 0) {
+		rc = cli_fail(&err);
+		goto cleanup;
+	}
+	/* these do not know the trace's name: say which file the complaint is about */
+	if (trace_minutes_compute(&ts, &tm, &err) < 0 ||
+	    (html && trace_stats_compute(&ts, &tm, &st, &err) < 0)) {
+		fprintf(stderr, "modserve: %s: %s\n", path, err.msg);
+		rc = CLI_EXIT_FAIL;
+		goto cleanup;
+	}
+	if (report_trace_figures(&ts, &tm, out, &err) < 0 ||
+	    (html && report_trace_html(&st, path, out, &err) < 0)) {
 		rc = cli_fail(&err);
 		goto cleanup;
 	}

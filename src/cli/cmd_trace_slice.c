@@ -1,6 +1,7 @@
 /* `modserve trace slice`: window, time-compress or sample a trace into a new file. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -11,7 +12,9 @@ static const char slice_usage[] =
 	"usage: modserve trace slice FILE --out OUT [--from T] [--to T] [--rate-scale K]\n"
 	"                            [--sample P [--seed S]] [--skip-bad]\n\n"
 	"Writes the rows of FILE (a trace, or `synth`) with from <= time < to into OUT,\n"
-	"in FILE's format. Row 0 of OUT is the first kept row.\n\n"
+	"in FILE's format family (LMM 2025 or LLM 2023), canonical column order; other\n"
+	"columns are not kept. Timestamps keep FILE's precision. Row 0 of OUT is the\n"
+	"first kept row. OUT must end by 2200 (the last year a trace file can hold).\n\n"
 	"  -o, --out OUT       output; .gz = gzip, - = stdout\n"
 	"  -f, --from T        start: a timestamp (2024-10-15T13:00:00Z) or an offset from\n"
 	"                      the trace start in seconds or with a unit (3600, 30m, 1h, 2d)\n"
@@ -58,10 +61,11 @@ int cmd_trace_slice(int argc, char **argv)
 			to = optarg;
 			break;
 		case 'k':
-			if (cli_parse_double(optarg, &so.rate_scale) || !(so.rate_scale > 0) ||
-			    so.rate_scale > 1e9)
+			if (cli_parse_double(optarg, &so.rate_scale) || !isfinite(so.rate_scale) ||
+			    !(so.rate_scale > 0) || so.rate_scale > 1e9)
 				return cli_usage_error("trace slice", slice_usage,
-						       "--rate-scale: want a positive number: '%s'", optarg);
+						       "--rate-scale: want a finite number in (0, 1e9]: '%s'",
+						       optarg);
 			break;
 		case 'p':
 			if (cli_parse_double(optarg, &so.sample_p) || !(so.sample_p >= 0) ||
@@ -94,6 +98,8 @@ int cmd_trace_slice(int argc, char **argv)
 				       argv[optind + 1]);
 	if (!outp)
 		return cli_usage_error("trace slice", slice_usage, "--out OUT is required");
+	if (!*outp)
+		return cli_usage_error("trace slice", slice_usage, "--out: empty file name");
 	if (has_seed && !has_sample)
 		return cli_usage_error("trace slice", slice_usage, "--seed only goes with --sample");
 	path = argv[optind];
@@ -124,8 +130,12 @@ int cmd_trace_slice(int argc, char **argv)
 		goto done;
 	}
 	rc = trace_slice(&in, &so, &out, &err);
-	if (rc < 0)
-		goto cleanup;
+	if (rc < 0) {
+		/* the library does not know the file's name; the user needs it */
+		fprintf(stderr, "modserve: %s: %s\n", path, err.msg);
+		rc = CLI_EXIT_FAIL;
+		goto done;
+	}
 	if (out.n == 0) {
 		rc = ms_error_set(&err, MS_EINVAL,
 				  "%s: no rows left in the slice (%zu rows in, times 0..%.3fs)", path,

@@ -73,7 +73,8 @@ static void print_table(const struct trace_stats *st, const char *path)
 	       (unsigned long long)st->rows,
 	       (unsigned long long)st->requests[TRACE_CLASS_IMAGE],
 	       (unsigned long long)st->requests[TRACE_CLASS_TEXT], st->image_share);
-	printf("  time %s .. %s (%.3f s, %zu minutes)\n\n", a, b, st->span_s, st->n_minutes);
+	printf("  time %s .. %s (%.3f s, %zu minute%s)\n\n", a, b, st->span_s, st->n_minutes,
+	       st->n_minutes == 1 ? "" : "s");
 
 	printf("  %-22s %10s %12s %12s %12s %12s %12s %12s\n", "per request", "n", "mean",
 	       "p50", "p90", "p99", "p99.9", "max");
@@ -96,6 +97,9 @@ static void print_table(const struct trace_stats *st, const char *path)
 		for (k = 0; k < TRACE_MCOL__COUNT; k++) {
 			const struct trace_burst *bu = &st->minute[c][k];
 			char name[40];
+			/* text requests have no images by definition: an all-zero row says nothing */
+			if (c == TRACE_CLASS_TEXT && k == TRACE_MCOL_IMAGES)
+				continue;
 			snprintf(name, sizeof(name), "%s %s", trace_class_name((enum trace_class)c),
 				 trace_mcol_name((enum trace_mcol)k));
 			printf("  %-22s", name);
@@ -113,6 +117,9 @@ static void print_table(const struct trace_stats *st, const char *path)
 			putchar('\n');
 		}
 	}
+	printf("  (no \"%s %s\" row: text requests have NumImages = 0, so it is always 0;"
+	       " --json keeps it)\n",
+	       trace_class_name(TRACE_CLASS_TEXT), trace_mcol_name(TRACE_MCOL_IMAGES));
 	trace_time_format(st->busiest_ns, TRACE_FMT_LMM2025, 0, a, sizeof(a));
 	printf("\n  busiest minute %s: %llu requests (%llu image), %llu images\n", a,
 	       (unsigned long long)st->busiest_requests,
@@ -154,9 +161,14 @@ int cmd_trace_stats(int argc, char **argv)
 				       optind >= argc ? "missing FILE" : "one FILE only");
 	path = argv[optind];
 	trace_set_init(&ts);
-	if (cli_trace_load(&ts, path, skip_bad, &err) < 0 ||
-	    trace_stats_compute(&ts, NULL, &st, &err) < 0) {
+	if (cli_trace_load(&ts, path, skip_bad, &err) < 0) {
 		rc = cli_fail(&err);
+		goto cleanup;
+	}
+	/* the statistics do not know the trace's name: say which file it is about */
+	if (trace_stats_compute(&ts, NULL, &st, &err) < 0) {
+		fprintf(stderr, "modserve: %s: %s\n", path, err.msg);
+		rc = CLI_EXIT_FAIL;
 		goto cleanup;
 	}
 	if (json) {

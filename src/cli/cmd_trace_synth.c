@@ -82,6 +82,8 @@ int cmd_trace_synth(int argc, char **argv)
 				       argv[optind]);
 	if (!out)
 		return cli_usage_error("trace synth", synth_usage, "--out FILE is required");
+	if (!*out)
+		return cli_usage_error("trace synth", synth_usage, "--out: empty file name");
 
 	trace_set_init(&ts);
 	rc = trace_synth(&ts, &so, &err);

@@ -117,11 +117,11 @@ static void tables(FILE *f, const struct trace_stats *st)
 		   "<tr><th>image requests</th><td>%llu (%.2f%%)</td></tr>\n"
 		   "<tr><th>text requests</th><td>%llu</td></tr>\n"
 		   "<tr><th>first</th><td>%s</td></tr>\n<tr><th>last</th><td>%s</td></tr>\n"
-		   "<tr><th>span</th><td>%.3f s (%zu minutes)</td></tr>\n</table>\n",
+		   "<tr><th>span</th><td>%.3f s (%zu minute%s)</td></tr>\n</table>\n",
 		(unsigned long long)st->rows, (unsigned long long)st->requests[TRACE_CLASS_IMAGE],
 		isfinite(st->image_share) ? 100.0 * st->image_share : 0.0,
 		(unsigned long long)st->requests[TRACE_CLASS_TEXT], st->rows ? a : "-",
-		st->rows ? b : "-", st->span_s, st->n_minutes);
+		st->rows ? b : "-", st->span_s, st->n_minutes, st->n_minutes == 1 ? "" : "s");
 
 	fputs("<h2>Per request</h2>\n<table>\n<tr><th></th><th>n</th><th>mean</th><th>p50</th>"
 	      "<th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>\n", f);
@@ -137,6 +137,9 @@ static void tables(FILE *f, const struct trace_stats *st)
 	for (c = 0; c < TRACE_CLASS__COUNT; c++) {
 		for (k = 0; k < TRACE_MCOL__COUNT; k++) {
 			const struct trace_burst *bu = &st->minute[c][k];
+			/* as in `trace stats`: text requests never carry images */
+			if (c == TRACE_CLASS_TEXT && k == TRACE_MCOL_IMAGES)
+				continue;
 			fprintf(f, "<tr><th>%s %s</th><td>%llu</td>",
 				trace_class_name((enum trace_class)c),
 				trace_mcol_name((enum trace_mcol)k),
@@ -159,7 +162,8 @@ static void tables(FILE *f, const struct trace_stats *st)
 	}
 	fputs("<p class=\"note\">Percentiles: linear interpolation at q*(n-1), exact. Minutes: "
 	      "UTC wall-clock minutes, empty minutes count as zeros. CV: population standard "
-	      "deviation / mean. Peak/mean: max / mean.</p>\n", f);
+	      "deviation / mean. Peak/mean: max / mean. No \"text images\" row: text requests "
+	      "have NumImages = 0, so it is always 0.</p>\n", f);
 }
 
 int report_trace_html(const struct trace_stats *st, const char *source, const char *dir,

@@ -95,8 +95,12 @@ static void script_axes(FILE *f, const struct report_plot *p, int empty)
 	fputs(" noenhanced\nset ylabel ", f);
 	put_quoted(f, p->ylabel ? p->ylabel : "");
 	fputs(" noenhanced\nset grid\nset border 3\nset tics nomirror\n", f);
-	fputs(p->steps ? "set key top left Left reverse box opaque\n"
-		       : "set key top right Left reverse box opaque\n", f);
+	/* an empty figure has no series to name: a key would be an empty box */
+	if (empty)
+		fputs("unset key\n", f);
+	else
+		fputs(p->steps ? "set key top left Left reverse box opaque\n"
+			       : "set key top right Left reverse box opaque\n", f);
 	if (p->logx) {
 		fputs("set logscale x 10\nset format x '10^{%L}'\n", f);
 	}
@@ -109,8 +113,12 @@ static void script_axes(FILE *f, const struct report_plot *p, int empty)
 		      "set autoscale xfix\nset rmargin 8\n", f);
 	}
 	if (empty) {
+		/*
+		 * Steps are CDFs in percent (report_cdf_points), so an empty one keeps the
+		 * 0-100 axis its label promises, like a full one.
+		 */
 		fprintf(f, "set xrange [%s]\nset yrange [%s]\n", p->logx ? "1:10" : "0:1",
-			p->logy ? "1:10" : "0:1");
+			p->logy ? "1:10" : p->steps ? "0:100" : "0:1");
 		fputs("set label 'no data' at graph 0.5,0.5 center\n", f);
 	}
 }

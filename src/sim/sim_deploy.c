@@ -52,7 +52,7 @@ int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t
 	memset(d, 0, sizeof(*d));
 	d->kind = kind;
 	if (tp < 1)
-		return ms_error_set(err, MS_EINVAL, "sim: TP must be >= 1");
+		return ms_error_set(err, MS_EINVAL, "TP must be >= 1");
 	n = gpus / (uint32_t)tp;
 	switch (kind) {
 	case SIM_DEPLOY_MONO:
@@ -85,7 +85,7 @@ int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t
 	}
 	return ms_error_set(err, MS_EINVAL, "sim: unknown deployment kind %d", (int)kind);
 small:
-	return ms_error_set(err, MS_EINVAL, "sim: %u GPUs are too few for '%s' at TP %d", gpus,
+	return ms_error_set(err, MS_EINVAL, "%u GPUs are too few for '%s' at TP %d", gpus,
 			    sim_deploy_name(kind), tp);
 }
 
@@ -101,43 +101,60 @@ static int role_by_name(const char *s, size_t len, enum sim_role *out)
 	return -1;
 }
 
-static int check_kind(const struct sim_deploy *d, struct ms_error *err)
+static const char *kind_needs(enum sim_deploy_kind k)
 {
-	int have[SIM_ROLE__COUNT] = { 0 }, i, ok;
+	switch (k) {
+	case SIM_DEPLOY_MONO:
+		return "mono=NxTP";
+	case SIM_DEPLOY_PD:
+		return "prefill=NxTP,decode=NxTP";
+	default:
+		return "enc=NxTP,llm=NxTP or enc=NxTP,prefill=NxTP,decode=NxTP";
+	}
+}
+
+/* 1 when the set of pools is one the kind can run */
+static int kind_fits(const struct sim_deploy *d, enum sim_deploy_kind kind)
+{
+	int have[SIM_ROLE__COUNT] = { 0 }, i;
 
 	for (i = 0; i < d->n_pools; i++)
 		have[d->pool[i].role]++;
-	switch (d->kind) {
+	for (i = 0; i < SIM_ROLE__COUNT; i++)
+		if (have[i] > 1)
+			return 0;
+	switch (kind) {
 	case SIM_DEPLOY_MONO:
-		ok = d->n_pools == 1 && have[SIM_ROLE_MONO];
-		break;
+		return d->n_pools == 1 && have[SIM_ROLE_MONO];
 	case SIM_DEPLOY_PD:
-		ok = d->n_pools == 2 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE];
-		break;
+		return d->n_pools == 2 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE];
 	case SIM_DEPLOY_MODSERVE:
-		ok = have[SIM_ROLE_ENC] == 1 &&
-		     ((d->n_pools == 2 && have[SIM_ROLE_LLM]) ||
-		      (d->n_pools == 3 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE]));
-		break;
+		return have[SIM_ROLE_ENC] &&
+		       ((d->n_pools == 2 && have[SIM_ROLE_LLM]) ||
+			(d->n_pools == 3 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE]));
 	default:
-		ok = 0;
+		return 0;
 	}
-	if (!ok)
-		return ms_error_set(err, MS_EINVAL,
-				    "--pools: '%s' needs %s", sim_deploy_name(d->kind),
-				    d->kind == SIM_DEPLOY_MONO ? "mono=NxTP" :
-				    d->kind == SIM_DEPLOY_PD ? "prefill=NxTP,decode=NxTP" :
-				    "enc=NxTP and llm=NxTP (or prefill=..,decode=..)");
-	return 0;
 }
 
-int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
-			   struct ms_error *err)
+/* who: how the kind was chosen, for the message ("--deploy" pd, "kind =" pd) */
+static int check_kind(const struct sim_deploy *d, const char *who, const char *spec,
+		      struct ms_error *err)
+{
+	if (kind_fits(d, d->kind))
+		return 0;
+	return ms_error_set(err, MS_EINVAL, "%s %s takes %s; got %s", who,
+			    sim_deploy_name(d->kind), kind_needs(d->kind), spec);
+}
+
+/* Pools without a kind check. */
+static int parse_list(struct sim_deploy *d, const char *spec, struct ms_error *err)
 {
 	const char *p = spec;
 
 	memset(d, 0, sizeof(*d));
-	d->kind = kind;
+	if (!*p)
+		return ms_error_set(err, MS_EINVAL, "--pools: empty (expected NAME=COUNTxTP,...)");
 	while (*p) {
 		const char *eq = strchr(p, '='), *end = strchr(p, ',');
 		unsigned long count, tp;
@@ -152,11 +169,12 @@ int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, cons
 					    "mono, enc, llm, prefill, decode", (int)(end - p), p);
 		count = strtoul(eq + 1, &x, 10);
 		if (x == eq + 1 || *x != 'x' || count < 1 || count > 100000)
-			return ms_error_set(err, MS_EINVAL, "--pools: '%.*s': bad count",
+			return ms_error_set(err, MS_EINVAL,
+					    "--pools: '%.*s': bad count (1 to 100000)",
 					    (int)(end - p), p);
 		tp = strtoul(x + 1, &x, 10);
 		if (x != end || tp < 1 || tp > 64)
-			return ms_error_set(err, MS_EINVAL, "--pools: '%.*s': bad TP",
+			return ms_error_set(err, MS_EINVAL, "--pools: '%.*s': bad TP (1 to 64)",
 					    (int)(end - p), p);
 		if (d->n_pools == SIM_MAX_POOLS)
 			return ms_error_set(err, MS_EINVAL, "--pools: more than %d pools",
@@ -164,7 +182,41 @@ int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, cons
 		add_pool(d, role, (uint32_t)count, (int)tp);
 		p = *end ? end + 1 : end;
 	}
-	return check_kind(d, err);
+	return 0;
+}
+
+static int parse_for(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
+		     const char *who, struct ms_error *err)
+{
+	int rc = parse_list(d, spec, err);
+
+	if (rc < 0)
+		return rc;
+	d->kind = kind;
+	return check_kind(d, who, spec, err);
+}
+
+int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
+			   struct ms_error *err)
+{
+	return parse_for(d, kind, spec, "--deploy", err);
+}
+
+int sim_deploy_parse_pools_infer(struct sim_deploy *d, const char *spec, struct ms_error *err)
+{
+	int k, rc = parse_list(d, spec, err);
+
+	if (rc < 0)
+		return rc;
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++)
+		if (kind_fits(d, (enum sim_deploy_kind)k)) {
+			d->kind = (enum sim_deploy_kind)k;
+			return 0;
+		}
+	return ms_error_set(err, MS_EINVAL,
+			    "--pools %s: no deployment has these pools (mono=NxTP; "
+			    "prefill=..,decode=..; enc=..,llm=..; enc=..,prefill=..,decode=..)",
+			    spec);
 }
 
 uint32_t sim_deploy_gpus(const struct sim_deploy *d)
@@ -241,7 +293,7 @@ int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_er
 	if (rc == 0 && (!kind_s || !pools_s))
 		rc = ms_error_set(err, MS_EPARSE, "%s: needs both kind and pools", path);
 	if (rc == 0 && (sim_deploy_parse_kind(kind_s, &kind, err) < 0 ||
-			sim_deploy_parse_pools(d, kind, pools_s, err) < 0)) {
+			parse_for(d, kind, pools_s, "kind =", err) < 0)) {
 		char msg[MS_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
 		rc = ms_error_set(err, MS_EPARSE, "%s: %s", path, msg);

@@ -110,6 +110,7 @@ struct parser {
 	unsigned char kind[MAX_COLS];
 	const char *colname[COL_GEN + 1];
 	int64_t last_ns;
+	uint64_t blank_line; /* first of a run of blank lines not yet followed by a row */
 	char tcache[17];    /* minute prefix of the last timestamp parsed */
 	int64_t tcache_ns;  /* its time */
 	int tcache_ok;
@@ -389,6 +390,22 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 		len--; /* CRLF files load like LF files */
 	if (!p->header_done)
 		return parse_header(p, s, len);
+	if (len == 0) {
+		/* blank lines are fine at the end of a file (editors add them), not between rows */
+		if (!p->blank_line)
+			p->blank_line = p->line;
+		return 0;
+	}
+	if (p->blank_line) {
+		uint64_t here = p->line;
+		int rc;
+		p->line = p->blank_line;
+		p->blank_line = 0;
+		rc = bad_row(p, TRACE_BAD_FIELDS, NULL, s, 0);
+		p->line = here;
+		if (rc < 0)
+			return rc;
+	}
 	return parse_row(p, s, len);
 }
 
@@ -503,6 +520,21 @@ static int run_plain(struct loader *L, const unsigned char *first, long first_n)
 	}
 }
 
+/* What an ISA-L inflate error means, in words. */
+static const char *gzip_what(int rc)
+{
+	switch (rc) {
+	case ISAL_INCORRECT_CHECKSUM:
+		return "gzip CRC or length mismatch (corrupt file)";
+	case ISAL_INVALID_WRAPPER:
+		return "bad gzip header";
+	case ISAL_UNSUPPORTED_METHOD:
+		return "unsupported gzip compression method";
+	default:
+		return "corrupt gzip data";
+	}
+}
+
 /* Gives the inflater the next input chunk; sets *eof at the end of the input. */
 static int refill(struct loader *L, struct inflate_state *st, int *eof)
 {
@@ -539,10 +571,9 @@ static int run_gzip(struct loader *L, const unsigned char *first, long first_n)
 		st.avail_out = (uint32_t)(LINEBUF_SIZE - L->lb_len);
 		rc = isal_inflate(&st);
 		if (rc < 0)
-			return ms_error_set(L->p.err, MS_EPARSE,
-					    "%s: corrupt gzip data near byte %llu (isa-l error %d)",
-					    L->p.name,
-					    (unsigned long long)(L->src.bytes_in - st.avail_in), rc);
+			return ms_error_set(L->p.err, MS_EPARSE, "%s: %s near byte %llu", L->p.name,
+					    gzip_what(rc),
+					    (unsigned long long)(L->src.bytes_in - st.avail_in));
 		L->lb_len = LINEBUF_SIZE - st.avail_out;
 		rc = consume_lines(L);
 		if (rc < 0)
@@ -556,6 +587,12 @@ static int run_gzip(struct loader *L, const unsigned char *first, long first_n)
 			}
 			if (st.avail_in == 0)
 				return 0;
+			if ((st.avail_in >= 2 && (st.next_in[0] != 0x1f || st.next_in[1] != 0x8b)) ||
+			    (st.avail_in == 1 && eof))
+				return ms_error_set(L->p.err, MS_EPARSE,
+						    "%s: trailing garbage after gzip data at byte %llu",
+						    L->p.name,
+						    (unsigned long long)(L->src.bytes_in - st.avail_in));
 			{
 				uint8_t *ni = st.next_in;
 				uint32_t ai = st.avail_in;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "trace/trace_slice.h"
+#include "trace/trace_write.h"
 
 void trace_slice_opts_default(struct trace_slice_opts *o)
 {
@@ -68,9 +69,10 @@ static uint64_t slice_rand(uint64_t *x)
 int trace_slice(const struct trace_set *in, const struct trace_slice_opts *o,
 		struct trace_set *out, struct ms_error *err)
 {
-	int64_t unit = 1, first_ns = 0;
+	int64_t unit = 1, first_ns = 0, max_ns;
 	uint64_t rs = o->seed;
 	size_t i, kept = 0;
+	double too_far_ns = 0; /* > 0: a scaled time passed the last loadable instant */
 	int d, rc;
 
 	if (!(o->rate_scale > 0) || !isfinite(o->rate_scale))
@@ -85,6 +87,12 @@ int trace_slice(const struct trace_set *in, const struct trace_slice_opts *o,
 	/* the source's time unit: what its timestamps can say, what the writer prints */
 	for (d = in->frac_digits < 0 ? 0 : in->frac_digits; d < 9; d++)
 		unit *= 10;
+	/*
+	 * The latest time the loader reads back, asked of the loader's own parser so the
+	 * two cannot disagree; a slice past it would write a file that never loads again.
+	 */
+	if (trace_time_parse(TRACE_WRITE_LAST_TIME, strlen(TRACE_WRITE_LAST_TIME), &max_ns, NULL))
+		return ms_error_set(err, MS_EINVAL, "internal: cannot parse %s", TRACE_WRITE_LAST_TIME);
 	rc = trace_set_reserve(out, in->n ? in->n : 1, err);
 	if (rc < 0)
 		return rc;
@@ -105,13 +113,34 @@ int trace_slice(const struct trace_set *in, const struct trace_slice_opts *o,
 			first_ns = ns;
 		rel = ns - first_ns;
 		if (o->rate_scale != 1.0) {
-			rel = llround((double)rel / o->rate_scale / (double)unit) * unit;
+			/* rel ns ahead of first_ns; checked in double first so llround cannot overflow */
+			double sc = (double)rel / o->rate_scale;
+			if (too_far_ns > 0 || sc > (double)(max_ns - first_ns) + 1e9) {
+				too_far_ns = sc;
+				kept++;
+				continue;
+			}
+			rel = llround(sc / (double)unit) * unit;
+			if (rel > max_ns - first_ns) {
+				too_far_ns = sc;
+				kept++;
+				continue;
+			}
 		}
 		out->t[kept] = (double)rel / 1e9;
 		out->images[kept] = in->images[i];
 		out->ctx[kept] = in->ctx[i];
 		out->gen[kept] = in->gen[i];
 		kept++;
+	}
+	if (too_far_ns > 0) {
+		/* rows stay sorted, so the last kept row is the furthest: report its distance */
+		out->n = 0;
+		return ms_error_set(err, MS_ERANGE,
+				    "rate scale %g stretches the trace to %.3g years; the result "
+				    "would end after %.4s, the last year a trace file can hold",
+				    o->rate_scale, too_far_ns / 1e9 / (365.2425 * 86400.0),
+				    TRACE_WRITE_LAST_TIME);
 	}
 	out->n = kept;
 	if (kept)

@@ -6,7 +6,9 @@
  * then time is compressed. The result is a valid struct trace_set in the input's format
  * and precision: row 0 is the first kept row (t[0] == 0, start_ns its absolute time),
  * every time is rounded to the format's fraction digits, so a written slice loads back
- * to the same values. The input is never modified.
+ * to the same values. The input is never modified. Times that would end after
+ * TRACE_WRITE_LAST_TIME (trace_write.h: the loader's last year, see trace_time_parse) are refused with
+ * MS_ERANGE before anything is returned, so a rate-scaled slice always loads again.
  */
 #ifndef TRACE_SLICE_H
 #define TRACE_SLICE_H

@@ -71,7 +71,9 @@ int trace__time_parse_seconds(const char *s, size_t len, int64_t *ns_out, int *f
 	int64_t frac = 0;
 	size_t i;
 
-	if (len < 2 || digits(s, 2, &sec) || sec > 60)
+	/* no leap seconds: 23:59:60 would be written back as the next minute, and pandas and
+	 * Python's datetime refuse it too */
+	if (len < 2 || digits(s, 2, &sec) || sec > 59)
 		return -1;
 	i = 2;
 	if (i < len && s[i] == '.') {

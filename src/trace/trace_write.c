@@ -1,5 +1,6 @@
 /* CSV / CSV.gz writer for struct trace_set; see trace_write.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +51,41 @@ static size_t put_u32(char *p, uint32_t v)
 	return n;
 }
 
+/*
+ * A time the loader would refuse (before 1970, after 2200, not a number) would make a
+ * file that never loads again: refuse the row instead. Checked in double first, so
+ * trace_set_time_ns never converts an out-of-range double, then exactly in ns.
+ */
+static int row_time_check(const struct trace_set *ts, size_t i, int64_t max_ns,
+			  const char *name, struct ms_error *err)
+{
+	double off = ts->t[i] * 1e9, abs_ns = (double)ts->start_ns + off;
+	int64_t ns;
+
+	if (!isfinite(off) || fabs(off) > 9e18 || !(abs_ns > -1e9 && abs_ns < (double)max_ns + 1e9))
+		goto bad;
+	ns = trace_set_time_ns(ts, i);
+	if (ns >= 0 && ns <= max_ns)
+		return 0;
+bad:
+	return ms_error_set(err, MS_ERANGE,
+			    "%s: row %zu: time %g s after the start is outside 1970..%.4s, "
+			    "which a trace file cannot hold",
+			    name, i + 1, ts->t[i], TRACE_WRITE_LAST_TIME);
+}
+
 static int write_rows(const struct trace_set *ts, struct writer *w, struct ms_error *err)
 {
 	int lmm = ts->format == TRACE_FMT_LMM2025;
 	const char *hdr = lmm ? "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
 			      : "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+	int64_t max_ns;
 	size_t i;
 	int rc;
 
+	/* the loader's own parser says where times end, so the two cannot disagree */
+	if (trace_time_parse(TRACE_WRITE_LAST_TIME, strlen(TRACE_WRITE_LAST_TIME), &max_ns, NULL))
+		return ms_error_set(err, MS_EINVAL, "internal: cannot parse %s", TRACE_WRITE_LAST_TIME);
 	memcpy(w->buf, hdr, strlen(hdr));
 	w->len = strlen(hdr);
 	for (i = 0; i < ts->n; i++) {
@@ -68,6 +96,9 @@ static int write_rows(const struct trace_set *ts, struct writer *w, struct ms_er
 			if (rc < 0)
 				return rc;
 		}
+		rc = row_time_check(ts, i, max_ns, w->name, err);
+		if (rc < 0)
+			return rc;
 		p = w->buf + w->len;
 		n = trace_time_format(trace_set_time_ns(ts, i), ts->format, ts->frac_digits, p, 64);
 		if (n <= 0 || n >= 64)

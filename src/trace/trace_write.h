@@ -7,6 +7,9 @@
  * values. Path ending in ".gz" = gzip (zlib); "-" = plain CSV on stdout. Files are
  * written to PATH.tmp and renamed on success, so a failed write leaves no half file.
  * Called by the trace slice/synth commands and by anyone exporting a trace.
+ * Invariant: every written file loads again. A row whose time falls outside what the
+ * loader reads (1970-01-01 .. TRACE_WRITE_LAST_TIME) is refused with MS_ERANGE, naming
+ * the row, before the target is touched (the .tmp file is removed).
  */
 #ifndef TRACE_WRITE_H
 #define TRACE_WRITE_H
@@ -20,6 +23,9 @@
  * read by our own loader, so speed wins.
  */
 #define TRACE_WRITE_GZ_LEVEL 1
+
+/* The last instant a trace file can hold (trace_time_parse takes years 1970-2200). */
+#define TRACE_WRITE_LAST_TIME "2200-12-31T23:59:59.999999999Z"
 
 int trace_set_write(const struct trace_set *ts, const char *path, struct ms_error *err);
 
