@@ -4,6 +4,7 @@
  * on the same trace and GPU budget.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,13 @@ static const char usage_text[] =
 	"  --model M             model spec name or path [llama-3.2-11b-vision]\n"
 	"  --gpu G               GPU spec name or path [a100-80gb]\n"
 	"  --profile CSV         measured stage profile (overrides the roofline)\n"
-	"  --deploy D            mono | pd | modserve [modserve], or a deployment file:\n"
-	"                        a path or a name in data/deploy/ (e.g. paper-128-modserve)\n"
-	"  --gpus N              total GPU budget, split by the default rule [128]\n"
+	"  --deploy D            mono | pd | modserve [modserve, or read off --pools],\n"
+	"                        or a deployment file: a path or a name in data/deploy/\n"
+	"                        (paper-128-modserve: the paper's static 48x1 + 20x4)\n"
+	"  --gpus N              GPU budget, split in proportion to the GPU time each\n"
+	"                        pool's stage needs on this trace (docs/sim.md) [128]\n"
 	"  --pools SPEC          explicit pools, e.g. enc=48x1,llm=20x4 or\n"
-	"                        prefill=8x4,decode=8x4 (COUNTxTP)\n"
+	"                        prefill=8x4,decode=8x4 or mono=32x4 (COUNTxTP)\n"
 	"  --compare             run mono, pd and modserve side by side (same trace, GPUs)\n"
 	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
 	"  --max-seqs N          running requests per LLM instance [256]\n"
@@ -49,12 +52,16 @@ static const char usage_text[] =
 	"  --slo-scale K         [5]\n"
 	"  --seed S              [1]\n"
 	"  --json                JSON on stdout instead of the table\n"
-	"  --per-request FILE    per-request CSV (single run only)\n"
+	"  --per-request FILE    per-request CSV (single run only); '-' = stdout, the\n"
+	"                        table then goes to stderr (not with --json)\n"
 	"  --report DIR          DIR/index.html: setup, table, TTFT/TPOT CDFs and\n"
 	"                        per-pool time series (PNG and SVG beside it)\n"
 	"  --step-decode         one event per decode iteration (slow; for checking)\n"
 	"  --stats               simulator speed and memory on stderr\n"
-	"  -h, --help\n";
+	"  -h, --help\n"
+	"\n"
+	"Percentiles (p50/p90/p99) interpolate linearly between order statistics at\n"
+	"p/100 x (n - 1), numpy's and pandas' default, as in `modserve trace stats`.\n";
 
 enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_SRCTOK, O_MODEL, O_GPU, O_PROFILE,
@@ -107,6 +114,7 @@ struct opts {
 	enum policy_route r_llm, r_enc;
 	enum perf_link link;
 	int skip_bad, compare, json, step, stats;
+	int synth_set, gpus_set, deploy_set;
 };
 
 static void progress_cb(void *arg, double done, double total)
@@ -132,12 +140,19 @@ static void print_stats(const char *name, const struct sim_result *r, double wal
 }
 
 static int parse_u64(const char *name, const char *v, unsigned long long lo,
-		     unsigned long long *out)
+		     unsigned long long hi, unsigned long long *out)
 {
-	if (cli_parse_u64(v, out) < 0 || *out < lo)
-		return cli_usage_error("sim", usage_text, "%s: expected an integer >= %llu, got '%s'",
-				       name, lo, v);
+	if (cli_parse_u64(v, out) < 0 || *out < lo || *out > hi)
+		return cli_usage_error("sim", usage_text,
+				       "%s: expected an integer from %llu to %llu, got '%s'",
+				       name, lo, hi, v);
 	return 0;
+}
+
+/* Library messages of sim/ start with "sim: "; the usage line already says it. */
+static const char *no_prefix(const char *msg)
+{
+	return strncmp(msg, "sim: ", 5) ? msg : msg + 5;
 }
 
 static int parse_pos(const char *name, const char *v, double *out)
@@ -182,26 +197,37 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			fputs(usage_text, stdout);
 			return PARSE_HELP;
 		case O_TRACE: o->trace = optarg; break;
-		case O_SYNTH: rc = parse_u64("--synth", optarg, 1, &o->synth); o->trace = NULL; break;
+		case O_SYNTH:
+			rc = parse_u64("--synth", optarg, 1, 100000000, &o->synth);
+			o->synth_set = 1;
+			break;
 		case O_SKIP: o->skip_bad = 1; break;
 		case O_RATE: rc = parse_pos("--rate-scale", optarg, &o->rate); break;
-		case O_MAXIMG: rc = parse_u64("--max-images", optarg, 0, &o->max_images); break;
-		case O_SRCTOK: rc = parse_u64("--src-image-tokens", optarg, 0, &o->src_tokens); break;
+		case O_MAXIMG: rc = parse_u64("--max-images", optarg, 0, 100000, &o->max_images); break;
+		case O_SRCTOK:
+			rc = parse_u64("--src-image-tokens", optarg, 0, 1000000, &o->src_tokens);
+			break;
 		case O_MODEL: o->model = optarg; break;
 		case O_GPU: o->gpu = optarg; break;
 		case O_PROFILE: o->profile = optarg; break;
 		case O_DEPLOY:
 			/* not a kind: a deployment file (name under data/deploy/ or path) */
 			o->deploy_file = NULL;
+			o->deploy_set = 1;
 			if (sim_deploy_parse_kind(optarg, &o->deploy, &err) < 0)
 				o->deploy_file = optarg;
 			break;
-		case O_GPUS: rc = parse_u64("--gpus", optarg, 1, &o->gpus); break;
+		case O_GPUS:
+			rc = parse_u64("--gpus", optarg, 1, 1000000, &o->gpus);
+			o->gpus_set = 1;
+			break;
 		case O_POOLS: o->pools = optarg; break;
 		case O_COMPARE: o->compare = 1; break;
-		case O_BUDGET: rc = parse_u64("--token-budget", optarg, 1, &o->budget); break;
-		case O_SEQS: rc = parse_u64("--max-seqs", optarg, 1, &o->seqs); break;
-		case O_ENCB: rc = parse_u64("--enc-batch", optarg, 1, &o->encb); break;
+		case O_BUDGET:
+			rc = parse_u64("--token-budget", optarg, 1, 100000000, &o->budget);
+			break;
+		case O_SEQS: rc = parse_u64("--max-seqs", optarg, 1, 1000000, &o->seqs); break;
+		case O_ENCB: rc = parse_u64("--enc-batch", optarg, 1, 1000000, &o->encb); break;
 		case O_RLLM:
 		case O_RENC:
 			if (policy_route_parse(optarg, c == O_RLLM ? &o->r_llm : &o->r_enc, &err) < 0)
@@ -222,13 +248,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_TTFT: rc = parse_pos("--slo-ttft", optarg, &o->slo_ttft); break;
 		case O_TPOT: rc = parse_pos("--slo-tpot", optarg, &o->slo_tpot); break;
 		case O_SLOSCALE: rc = parse_pos("--slo-scale", optarg, &o->slo_scale); break;
-		case O_SEED: rc = parse_u64("--seed", optarg, 0, &o->seed); break;
+		case O_SEED: rc = parse_u64("--seed", optarg, 0, ULLONG_MAX, &o->seed); break;
 		case O_JSON: o->json = 1; break;
 		case O_PERREQ: o->per_request = optarg; break;
 		case O_REPORT: o->report = optarg; break;
 		case O_STEP: o->step = 1; break;
 		case O_STATS: o->stats = 1; break;
-		case O_KV: rc = parse_u64("--kv-tokens", optarg, 1, &o->kv); break;
+		case O_KV:
+			rc = parse_u64("--kv-tokens", optarg, 1, 1000000000000ull, &o->kv);
+			break;
 		default:
 			return cli_usage_error("sim", usage_text, "unknown option");
 		}
@@ -245,9 +273,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				       "--deploy FILE fixes the pools: drop --compare and --pools");
 	if (o->compare && o->per_request)
 		return cli_usage_error("sim", usage_text, "--per-request needs a single run");
-	if (o->max_images > 100000 || o->gpus > 1000000 || o->seqs > 1000000 ||
-	    o->budget > 100000000 || o->encb > 1000000 || o->src_tokens > 1000000)
-		return cli_usage_error("sim", usage_text, "a size option is out of range");
+	if (o->synth_set && o->trace)
+		return cli_usage_error("sim", usage_text,
+				       "--synth %llu and --trace %s: choose one input", o->synth,
+				       o->trace);
+	if (o->per_request && !strcmp(o->per_request, "-") && o->json)
+		return cli_usage_error("sim", usage_text,
+				       "--per-request - and --json both want stdout: choose one");
+	if (o->pools) {
+		struct sim_deploy d;
+		int r = o->deploy_set ? sim_deploy_parse_pools(&d, o->deploy, o->pools, &err)
+				      : sim_deploy_parse_pools_infer(&d, o->pools, &err);
+		if (r < 0)
+			return cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
+		o->deploy = d.kind;
+		if (o->gpus_set && sim_deploy_gpus(&d) != o->gpus)
+			return cli_usage_error("sim", usage_text,
+					       "--pools %s adds up to %u GPUs but --gpus says %llu: "
+					       "drop one", o->pools, sim_deploy_gpus(&d), o->gpus);
+	}
 	return 0;
 }
 
@@ -279,14 +323,16 @@ int cmd_sim(int argc, char **argv)
 	struct sim_result res[SIM_DEPLOY__COUNT];
 	struct sim_report_run runs[SIM_DEPLOY__COUNT];
 	struct sim_report_ctx ctx;
+	struct sim_work work;
 	struct ms_progress prog;
 	char label[4096];
 	double t0;
-	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0;
+	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0, csv_stdout;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == PARSE_HELP ? CLI_EXIT_OK : rc;
+	csv_stdout = o.per_request && !strcmp(o.per_request, "-");
 	trace_set_init(&ts);
 	memset(res, 0, sizeof(res));
 	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
@@ -297,6 +343,10 @@ int cmd_sim(int argc, char **argv)
 		goto fail;
 	if (load_trace(&o, &ts, label, sizeof(label), &err) < 0)
 		goto fail;
+	if (ts.n == 0) {
+		ms_error_set(&err, MS_EPARSE, "%s: no requests to simulate", label);
+		goto fail;
+	}
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.trace = label;
@@ -305,6 +355,8 @@ int cmd_sim(int argc, char **argv)
 	ctx.slo_scale = o.slo_scale;
 	ctx.slo_ttft_s = o.slo_ttft;
 	ctx.slo_tpot_s = o.slo_tpot;
+	ctx.slo_ttft_given = o.slo_ttft > 0;
+	ctx.slo_tpot_given = o.slo_tpot > 0;
 	if (!o.slo_ttft || !o.slo_tpot) {
 		double t1, t2;
 		if (sim_slo_default(&perf, o.slo_scale, &t1, &t2, &err) < 0)
@@ -338,13 +390,27 @@ int cmd_sim(int argc, char **argv)
 				goto fail;
 			kind = c->deploy.kind;
 			rc = 0;
-		} else if (o.pools)
+			if (o.gpus_set && sim_deploy_gpus(&c->deploy) != o.gpus) {
+				status = cli_usage_error("sim", usage_text,
+							 "--deploy %s uses %u GPUs but --gpus says "
+							 "%llu: drop one", o.deploy_file,
+							 sim_deploy_gpus(&c->deploy), o.gpus);
+				goto out;
+			}
+		} else if (o.pools) {
 			rc = sim_deploy_parse_pools(&c->deploy, kind, o.pools, &err);
-		else
-			rc = sim_deploy_default(&c->deploy, kind, (uint32_t)o.gpus,
-						perf.model.default_tp, &err);
+		} else {
+			/* one estimate serves every run: the mapping options are the same */
+			if (!ctx.work) {
+				if (sim_work_estimate(c, &ts, perf.model.default_tp, &work, &err) < 0)
+					goto fail;
+				ctx.work = &work;
+				ctx.gpu_budget = (uint32_t)o.gpus;
+			}
+			rc = sim_deploy_by_work(&c->deploy, kind, (uint32_t)o.gpus, &work, &err);
+		}
 		if (rc < 0) {
-			status = cli_usage_error("sim", usage_text, "%s", err.msg);
+			status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
 			goto out;
 		}
 		ms_progress_init(&prog, sim_deploy_name(kind), (double)ts.n);
@@ -369,7 +435,8 @@ int cmd_sim(int argc, char **argv)
 		}
 		n_runs++;
 	}
-	ctx.gpus = sim_deploy_gpus(&cfg[0].deploy);
+	/* the budget split (--compare: the same for all), else what the pools use */
+	ctx.gpus = ctx.work ? ctx.gpu_budget : sim_deploy_gpus(&cfg[0].deploy);
 	if (o.json) {
 		json_t *j = sim_report_json(&ctx, runs, (size_t)n_runs);
 		if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0) {
@@ -380,9 +447,12 @@ int cmd_sim(int argc, char **argv)
 		fputc('\n', stdout);
 		json_decref(j);
 	} else {
-		sim_report_table(stdout, &ctx, runs, (size_t)n_runs);
+		/* `--per-request -` owns stdout: the table moves to stderr */
+		sim_report_table(csv_stdout ? stderr : stdout, &ctx, runs, (size_t)n_runs);
 	}
-	if (o.per_request && sim_report_csv(o.per_request, &res[0], &err) < 0)
+	if (csv_stdout && sim_report_csv_file(stdout, "stdout", &res[0], &err) < 0)
+		goto fail;
+	if (o.per_request && !csv_stdout && sim_report_csv(o.per_request, &res[0], &err) < 0)
 		goto fail;
 	if (o.report && (sim_report_plots(o.report, &ctx, runs, (size_t)n_runs, &err) < 0 ||
 			 sim_report_html(o.report, &ctx, runs, (size_t)n_runs, &err) < 0))

@@ -5,19 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* numpy's _lerp: a + (b-a)t, or b - (b-a)(1-t) from t >= 0.5, for the same last bits */
+static double lerp(double a, double b, double t)
+{
+	double d = b - a;
+	return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
+}
+
+/*
+ * Linear interpolation between order statistics at position q (n - 1), q = p / 100:
+ * numpy's and pandas' default, and trace_quantile_u32's, so `trace stats` and
+ * `sim` agree on what p99 means.
+ */
 double metrics_percentile(const double *sorted, size_t n, double p)
 {
-	size_t rank;
+	double q, pos, fl;
+	size_t lo, hi;
 
-	if (n == 0)
+	if (n == 0 || isnan(p))
 		return NAN;
-	/* nearest rank: the smallest value with at least p% of the values at or below it */
-	rank = (size_t)ceil(p / 100.0 * (double)n);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return sorted[rank - 1];
+	q = p / 100.0;
+	if (q < 0)
+		q = 0;
+	if (q > 1)
+		q = 1;
+	pos = (double)(n - 1) * q;
+	fl = floor(pos);
+	lo = (size_t)fl;
+	if (lo > n - 1)
+		lo = n - 1;
+	hi = lo + 1 < n ? lo + 1 : n - 1;
+	return lerp(sorted[lo], sorted[hi], pos - fl);
 }
 
 static int cmp_double(const void *a, const void *b)

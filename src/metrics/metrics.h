@@ -5,8 +5,9 @@
  * served per stage), struct metrics_summary (mean/p50/p90/p99 overall, image
  * and text requests, SLO attainment, goodput) and struct metrics_series (per
  * pool time series: mean queue length, busy share, KV use, in fixed buckets).
- * sim/ fills them as events happen; report/ prints them. Percentiles are exact
- * (nearest rank on a sorted copy, sorted once at the end). Times in seconds.
+ * sim/ fills them as events happen; report/ prints them. Percentiles interpolate
+ * linearly between order statistics of a sorted copy (numpy/pandas default, as
+ * `trace stats`), sorted once at the end. Times in seconds.
  * A request that never finished has done == 0 and is counted, never dropped.
  */
 #ifndef METRICS_H
@@ -60,7 +61,11 @@ struct metrics_summary {
 	double goodput_rps;               /* finished within both SLOs / span */
 };
 
-/* Exact nearest-rank percentile of sorted v[0..n) (p in 0..100); NAN when n == 0. */
+/*
+ * Percentile p (0..100, clamped) of sorted v[0..n): numpy's default 'linear'
+ * method, position p/100 x (n - 1) between the two order statistics around it,
+ * with numpy's lerp so results agree to the last bit; NAN when n == 0.
+ */
 double metrics_percentile(const double *sorted, size_t n, double p);
 
 int metrics_summary_compute(struct metrics_summary *s, const struct metrics_req *r, size_t n,

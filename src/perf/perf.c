@@ -96,6 +96,11 @@ int perf_load_profile(struct perf *p, const char *csv_path, struct ms_error *err
 
 	if (rc)
 		return rc;
+	rc = perf__table_check(t, p, csv_path, err);
+	if (rc) {
+		perf__table_free(t);
+		return rc;
+	}
 	perf__table_free(p->table);
 	p->table = t;
 	return 0;

@@ -30,5 +30,8 @@ void perf__table_decode_coef(const struct perf_table *t, int tp, double batch,
 			     double *a, double *b);
 int perf__table_load(struct perf_table **out, const char *path, struct ms_error *err);
 void perf__table_free(struct perf_table *t);
+/* Refuses a table whose `# model:` / `# gpu:` lines name another pair than p's. */
+int perf__table_check(const struct perf_table *t, const struct perf *p, const char *path,
+		      struct ms_error *err);
 
 #endif

@@ -5,7 +5,9 @@
  * point; `#` lines are comments. stage is preprocess|encode|prefill|decode;
  * tp is GPUs (CPU cores for preprocess); batch is images (preprocess, encode)
  * or requests (prefill, decode); tokens is tiles (preprocess, encode), new
- * tokens (prefill) or KV tokens read (decode).
+ * tokens (prefill) or KV tokens read (decode). Optional `# model: NAME` and
+ * `# gpu: NAME` comment lines name what was measured; perf__table_check refuses
+ * the table for another model or GPU.
  *
  * Rows are sorted once into groups of equal (stage, tp, batch). A lookup
  * interpolates linearly along tokens inside a group, then linearly in batch
@@ -40,6 +42,9 @@ struct perf_table {
 	size_t nrows;
 	struct group *groups;
 	size_t ngroups;
+	/* `# model: NAME` / `# gpu: NAME` comment lines; "" when absent */
+	char model[64], gpu[64];
+	int model_line, gpu_line;
 };
 
 static const char *const stage_names[PERF__NSTAGES] = {
@@ -73,6 +78,61 @@ static int parse_num(const char *s, double lo, int integer, double *out)
 	if (integer && (v != floor(v) || v > 4e9))
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/*
+ * `# model: NAME` and `# gpu: NAME` say which model and GPU the numbers were measured on,
+ * so a table is never silently used for another pair (perf__table_check). Any other
+ * comment is free text.
+ */
+static int parse_meta(struct perf_table *t, const char *s, const char *path, int line,
+		      struct ms_error *err)
+{
+	static const char *const keys[2] = { "model", "gpu" };
+	size_t klen, n;
+	int k;
+
+	for (s++; *s == ' ' || *s == '\t'; s++)
+		;
+	for (k = 0; k < 2; k++) {
+		char *dst = k ? t->gpu : t->model;
+		int *at = k ? &t->gpu_line : &t->model_line;
+
+		klen = strlen(keys[k]);
+		if (strncmp(s, keys[k], klen) || s[klen] != ':')
+			continue;
+		for (s += klen + 1; *s == ' ' || *s == '\t'; s++)
+			;
+		n = strlen(s);
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (!n)
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: empty name", path, line,
+					    keys[k]);
+		if (*at)
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: given twice (line %d)", path,
+					    line, keys[k], *at);
+		if (n >= sizeof(t->model))
+			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: name longer than %zu bytes",
+					    path, line, keys[k], sizeof(t->model) - 1);
+		memcpy(dst, s, n);
+		dst[n] = '\0';
+		*at = line;
+		return 0;
+	}
+	return 0;
+}
+
+int perf__table_check(const struct perf_table *t, const struct perf *p, const char *path,
+		      struct ms_error *err)
+{
+	if (t->model_line && strcmp(t->model, p->model.name))
+		return ms_error_set(err, MS_EINVAL, "%s:%d: model: profile is for %s, simulating %s",
+				    path, t->model_line, t->model, p->model.name);
+	if (t->gpu_line && strcmp(t->gpu, p->gpu.name))
+		return ms_error_set(err, MS_EINVAL, "%s:%d: gpu: profile is for %s, simulating %s",
+				    path, t->gpu_line, t->gpu, p->gpu.name);
 	return 0;
 }
 
@@ -207,7 +267,13 @@ int perf__table_load(struct perf_table **out, const char *path, struct ms_error 
 		}
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = '\0';
-		if (!len || buf[0] == '#')
+		if (buf[0] == '#') {
+			rc = parse_meta(t, buf, path, line, err);
+			if (rc)
+				goto fail;
+			continue;
+		}
+		if (!len)
 			continue;
 		if (!header) {
 			if (strcmp(buf, "stage,tp,batch,tokens,latency_s")) {

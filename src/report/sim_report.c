@@ -132,6 +132,23 @@ json_t *sim_report_json(const struct sim_report_ctx *ctx, const struct sim_repor
 	json_object_set_new(in, "slo_tpot_s", num(ctx->slo_tpot_s));
 	json_object_set_new(in, "slo_scale", num(ctx->slo_scale));
 	json_object_set_new(in, "slo_from_monolith", json_boolean(ctx->slo_default));
+	json_object_set_new(in, "slo_ttft_source", json_string(ctx->slo_ttft_given ?
+			    "--slo-ttft" : ctx->slo_default ? "monolith" : "given"));
+	json_object_set_new(in, "slo_tpot_source", json_string(ctx->slo_tpot_given ?
+			    "--slo-tpot" : ctx->slo_default ? "monolith" : "given"));
+	if (ctx->work) {
+		json_t *wj = json_object();
+		if (!wj)
+			goto fail;
+		json_object_set_new(wj, "gpu_budget", json_integer(ctx->gpu_budget));
+		json_object_set_new(wj, "encode_gpu_h", num(ctx->work->enc_gpu_s / 3600));
+		json_object_set_new(wj, "encode_inline_gpu_h",
+				    num(ctx->work->enc_inline_gpu_s / 3600));
+		json_object_set_new(wj, "prefill_gpu_h", num(ctx->work->prefill_gpu_s / 3600));
+		json_object_set_new(wj, "decode_gpu_h", num(ctx->work->decode_gpu_s / 3600));
+		json_object_set_new(wj, "decode_batch", json_integer(ctx->work->decode_batch));
+		json_object_set_new(in, "split_by_work", wj);
+	}
 	if (c) {
 		json_object_set_new(in, "seed", json_integer((json_int_t)c->seed));
 		json_object_set_new(in, "rate_scale", num(c->rate_scale));
@@ -172,8 +189,8 @@ GETTER(g_e2e_p99, r->sum.all.e2e.p99)
 GETTER(g_slo_ttft, 100 * r->sum.all.slo_ttft)
 GETTER(g_slo_tpot, 100 * r->sum.all.slo_tpot)
 GETTER(g_slo_both, 100 * r->sum.all.slo_both)
-GETTER(g_slo_img, 100 * r->sum.image.slo_both)
-GETTER(g_slo_txt, 100 * r->sum.text.slo_both)
+GETTER(g_slo_img, r->sum.image.finished ? 100 * r->sum.image.slo_both : NAN) /* no class: "-" */
+GETTER(g_slo_txt, r->sum.text.finished ? 100 * r->sum.text.slo_both : NAN)
 GETTER(g_thr, r->sum.throughput_rps)
 GETTER(g_good, r->sum.goodput_rps)
 GETTER(g_gpu_h, r->res->gpu_s / 3600)
@@ -217,6 +234,32 @@ static const struct row_def rows[] = {
 	{ "preemptions", g_pre, 0 },
 };
 
+void sim_report_fmt_s(char *buf, size_t size, double s)
+{
+	if (s >= 0.1 || !(s > 0))
+		snprintf(buf, size, "%.3f s", s);
+	else
+		snprintf(buf, size, "%.3g ms", s * 1e3);
+}
+
+/* Where each target came from: an option, or the isolated request on the monolith. */
+static void slo_source(char *buf, size_t size, const struct sim_report_ctx *ctx)
+{
+	char mono[64];
+
+	snprintf(mono, sizeof(mono), "%g x isolated request on the monolith", ctx->slo_scale);
+	if (ctx->slo_ttft_given && ctx->slo_tpot_given)
+		snprintf(buf, size, "--slo-ttft, --slo-tpot");
+	else if (ctx->slo_ttft_given)
+		snprintf(buf, size, "TTFT from --slo-ttft, TPOT %s", mono);
+	else if (ctx->slo_tpot_given)
+		snprintf(buf, size, "TTFT %s, TPOT from --slo-tpot", mono);
+	else if (ctx->slo_default)
+		snprintf(buf, size, "both %s", mono);
+	else
+		snprintf(buf, size, "given");
+}
+
 void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 		      const struct sim_report_run *runs, size_t n)
 {
@@ -225,8 +268,20 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 
 	fprintf(out, "trace %s, model %s, gpu %s, %u GPUs\n", ctx->trace, ctx->model, ctx->gpu,
 		ctx->gpus);
-	fprintf(out, "SLO: TTFT %.3f s, TPOT %.1f ms%s\n", ctx->slo_ttft_s, ctx->slo_tpot_s * 1e3,
-		ctx->slo_default ? " (isolated request on the monolith x --slo-scale)" : "");
+	{
+		char a[64], b[64], src[128];
+		sim_report_fmt_s(a, sizeof(a), ctx->slo_ttft_s);
+		sim_report_fmt_s(b, sizeof(b), ctx->slo_tpot_s);
+		slo_source(src, sizeof(src), ctx);
+		fprintf(out, "SLO: TTFT %s, TPOT %s (%s)\n", a, b, src);
+	}
+	if (ctx->work) {
+		const struct sim_work *w = ctx->work;
+		fprintf(out, "split of %u GPUs by estimated work (GPU-h): encode %.3g on TP-1 "
+			"(%.3g inline at TP %d), prefill %.3g, decode %.3g at batch %u\n",
+			ctx->gpu_budget, w->enc_gpu_s / 3600, w->enc_inline_gpu_s / 3600, w->tp,
+			w->prefill_gpu_s / 3600, w->decode_gpu_s / 3600, w->decode_batch);
+	}
 	if (n) {
 		const struct sim_result *r = runs[0].res;
 		fprintf(out, "requests %zu: %llu with images capped to %u, %llu with text clamped "
@@ -256,13 +311,11 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	}
 }
 
-int sim_report_csv(const char *path, const struct sim_result *res, struct ms_error *err)
+int sim_report_csv_file(FILE *f, const char *name, const struct sim_result *res,
+			struct ms_error *err)
 {
-	FILE *f = fopen(path, "w");
 	size_t i;
 
-	if (!f)
-		return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
 	fprintf(f, "row,arrive_s,images,prompt_tokens,gen_tokens,ttft_s,tpot_s,e2e_s,"
 		   "enc_queued_s,enc_served_s,prefill_queued_s,prefill_served_s,"
 		   "decode_queued_s,decode_served_s,preempted\n");
@@ -279,9 +332,22 @@ int sim_report_csv(const char *path, const struct sim_result *res, struct ms_err
 			(double)r->served[1], (double)r->queued[2], (double)r->served[2],
 			r->preempted);
 	}
-	if (ferror(f) | fclose(f))
-		return ms_error_set(err, MS_EIO, "%s: write failed", path);
+	if (fflush(f) != 0 || ferror(f))
+		return ms_error_set(err, MS_EIO, "%s: write failed", name);
 	return 0;
+}
+
+int sim_report_csv(const char *path, const struct sim_result *res, struct ms_error *err)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (!f)
+		return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+	rc = sim_report_csv_file(f, path, res, err);
+	if (fclose(f) != 0 && rc == 0)
+		rc = ms_error_set(err, MS_EIO, "%s: write failed", path);
+	return rc;
 }
 
 /* The trace's file name without its folders: titles must fit a 640-pixel figure. */
@@ -534,12 +600,18 @@ static void html_setup(FILE *f, const struct sim_report_ctx *ctx,
 	kv_row(f, "model", "%s", ctx->model);
 	kv_row(f, "GPU", "%s", ctx->gpu);
 	kv_row(f, "GPU budget", "%u", ctx->gpus);
-	kv_row(f, "SLO TTFT", "%.3f s", ctx->slo_ttft_s);
-	kv_row(f, "SLO TPOT", "%.1f ms", ctx->slo_tpot_s * 1e3);
-	if (ctx->slo_default)
-		kv_row(f, "SLO source", "%g x TTFT and TPOT of one isolated request (1 image, "
-		       "1,000 text tokens, 100 output tokens) on a one-instance monolith",
-		       ctx->slo_scale);
+	{
+		char a[64], b[64], src[128];
+		sim_report_fmt_s(a, sizeof(a), ctx->slo_ttft_s);
+		sim_report_fmt_s(b, sizeof(b), ctx->slo_tpot_s);
+		slo_source(src, sizeof(src), ctx);
+		kv_row(f, "SLO TTFT", "%s", a);
+		kv_row(f, "SLO TPOT", "%s", b);
+		kv_row(f, "SLO source", "%s", src);
+		if (ctx->slo_default)
+			kv_row(f, "isolated request", "1 image, 1,000 text tokens, 100 output "
+			       "tokens on a one-instance monolith");
+	}
 	if (c) {
 		kv_row(f, "LLM iteration", "token budget %u, at most %u running requests",
 		       c->token_budget, c->max_seqs);
@@ -615,7 +687,7 @@ static void html_results(FILE *f, const struct sim_report_run *runs, size_t n)
 	}
 	fputs("</table>\n<p class=\"note\">TTFT: arrival to first token. TPOT: (last - first "
 	      "token) / (output tokens - 1), over requests with 2+ output tokens. Percentiles: "
-	      "exact nearest rank. SLO met: share of requests within the target (a request "
+	      "linear interpolation between order statistics (numpy/pandas default). SLO met: share of requests within the target (a request "
 	      "without TPOT meets any TPOT target). Goodput: requests meeting both SLOs per "
 	      "second of span. GPU-hours and cost: all GPUs of the deployment over the span. "
 	      "Queued: mean wait per stage. docs/sim.md has the model.</p>\n", f);

@@ -28,7 +28,10 @@ struct sim_report_ctx {
 	const char *model, *gpu;
 	uint32_t gpus;
 	double slo_ttft_s, slo_tpot_s, slo_scale;
-	int slo_default;       /* 1 when the SLOs were derived from the monolith */
+	int slo_default;       /* 1 when either SLO was derived from the monolith */
+	int slo_ttft_given, slo_tpot_given; /* 1 when set by --slo-ttft / --slo-tpot */
+	const struct sim_work *work; /* the split's work estimate; NULL for explicit pools */
+	uint32_t gpu_budget;   /* the budget the default rule split (0: pools were explicit) */
 };
 
 /* New JSON object (caller json_decref's it); NULL on out of memory. */
@@ -37,6 +40,11 @@ json_t *sim_report_json(const struct sim_report_ctx *ctx, const struct sim_repor
 void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 		      const struct sim_report_run *runs, size_t n);
 int sim_report_csv(const char *path, const struct sim_result *res, struct ms_error *err);
+/* The same CSV on an open stream (stdout for `--per-request -`); `name` for errors. */
+int sim_report_csv_file(FILE *f, const char *name, const struct sim_result *res,
+			struct ms_error *err);
+/* "0.123 s" from 0.1 s up, "12.3 ms" / "0.0001 ms" below: enough digits for any target. */
+void sim_report_fmt_s(char *buf, size_t size, double s);
 /* Figures under dir: ttft_cdf, tpot_cdf, and <deploy>_<pool>_{queue,busy,kv}. */
 int sim_report_plots(const char *dir, const struct sim_report_ctx *ctx,
 		     const struct sim_report_run *runs, size_t n, struct ms_error *err);

@@ -255,6 +255,10 @@ static int arrival(struct sim__state *s, uint32_t row)
 	m->images = r->images;
 	m->prompt = r->prompt;
 	m->gen = r->gen;
+	if (r->images && s->p_enc < 0 && s->pool[s->p_entry].spec.role == SIM_ROLE_LLM)
+		return ms_error_set(s->err, MS_EINVAL,
+				    "sim: row %u has images but the deployment has no encoder pool",
+				    row);
 	if (r->images == 0 || s->p_enc < 0) {
 		/* mono/pd encode inside the LLM instance after CPU preprocessing */
 		int cores = s->pool[s->p_entry].cores;
@@ -356,6 +360,13 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 			uint64_t cap = c->kv_tokens ? c->kv_tokens
 						    : perf_kv_capacity_tokens(s->perf, sp->tp);
 			blocks = cap / c->kv_block;
+			if (blocks < 4 && c->kv_tokens)
+				return ms_error_set(err, MS_EINVAL,
+						    "sim: --kv-tokens %llu is too small: an LLM instance "
+						    "needs at least 4 KV blocks of %u tokens "
+						    "(--kv-tokens >= %llu)",
+						    (unsigned long long)c->kv_tokens, c->kv_block,
+						    4ull * c->kv_block);
 			if (blocks < 4)
 				return ms_error_set(err, MS_EINVAL,
 						    "sim: %s at TP %d leaves no memory for the KV cache "

@@ -58,7 +58,8 @@ const char *sim_deploy_name(enum sim_deploy_kind k);
 int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_error *err);
 const char *sim_role_name(enum sim_role r);
 /*
- * Default split of a GPU budget (docs/sim.md): mono = gpus/tp instances of the
+ * Trace-blind split of a GPU budget (the CLI's default is sim_deploy_by_work;
+ * this one serves the SLO reference and tests): mono = gpus/tp instances of the
  * model's TP; pd = 3/4 of those instances (rounded up) prefill, the rest decode; modserve = 5/8 of
  * the GPUs to TP-`tp` LLM instances and the rest to TP-1 encoders (the paper's
  * 128-GPU static setup: 20 x TP-4 text + 48 x TP-1 image).
@@ -67,10 +68,16 @@ int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t
 		       struct ms_error *err);
 /*
  * Pools from text: "enc=48x1,llm=20x4" (COUNTxTP; names enc, llm, prefill,
- * decode, mono). Checks the set of pools fits the deployment kind.
+ * decode, mono). Checks the set of pools fits the deployment kind and says
+ * what the kind takes when it does not.
  */
 int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
 			   struct ms_error *err);
+/*
+ * The same, the kind read off the pool names: mono=.. -> mono; prefill+decode
+ * without enc -> pd; enc+llm or enc+prefill+decode -> modserve.
+ */
+int sim_deploy_parse_pools_infer(struct sim_deploy *d, const char *spec, struct ms_error *err);
 /*
  * Deployment file (`kind = modserve`, `pools = enc=48x1,llm=20x4`, `#` comments):
  * a path, or a name looked up as <data dir>/deploy/<name>.conf.
@@ -79,6 +86,40 @@ int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_er
 uint32_t sim_deploy_gpus(const struct sim_deploy *d);
 /* Writes "enc=48x1,llm=20x4"; returns the length snprintf would. */
 int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size);
+
+/*
+ * GPU-seconds each stage of a mapped trace needs (sim_split.c, docs/sim.md),
+ * the basis of the work-proportional default split. Only the ratios matter.
+ */
+struct sim_work {
+	uint64_t requests, images;  /* after --max-images */
+	double enc_gpu_s;           /* images x tiles on TP-1 encoders, batches of enc_max_images */
+	double enc_inline_gpu_s;    /* the same images encoded on TP-tp LLM instances (mono, pd) */
+	double prefill_gpu_s;       /* prompt tokens in token_budget chunks, TP-tp */
+	double decode_gpu_s;        /* output tokens x a decode step at batch decode_batch, TP-tp */
+	uint32_t decode_batch;      /* min(max_seqs, KV capacity / mean request footprint) */
+	int tp;                     /* of the LLM instances */
+};
+
+struct sim_config;
+/*
+ * Estimates *w for trace ts mapped as sim_run maps it (c: perf, max_images,
+ * src_tokens_per_image, token_budget, max_seqs, enc_max_images, kv_tokens),
+ * LLM instances at TP tp. O(rows), no simulation.
+ */
+int sim_work_estimate(const struct sim_config *c, const struct trace_set *ts, int tp,
+		      struct sim_work *w, struct ms_error *err);
+/*
+ * Work-proportional split of `gpus`: every pool starts with one instance, then
+ * the next instance goes, one at a time, to the pool with the most work per GPU
+ * that still fits the budget (D'Hondt apportionment in whole instances of the
+ * pool's TP). Pools: mono = gpus/tp; pd = prefill (encode inline + prefill) and
+ * decode; modserve = TP-1 encoders (encode) and TP-tp LLM (prefill + decode),
+ * no encoder pool when the mapped trace has no images. Never more than `gpus`;
+ * leftover GPUs (fewer than a TP, or only for pools without work) stay unused.
+ */
+int sim_deploy_by_work(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t gpus,
+		       const struct sim_work *w, struct ms_error *err);
 
 struct sim_config {
 	const struct perf *perf;

@@ -135,12 +135,12 @@ int trace_slice(const struct trace_set *in, const struct trace_slice_opts *o,
 	}
 	if (too_far_ns > 0) {
 		/* rows stay sorted, so the last kept row is the furthest: report its distance */
+		double years = too_far_ns / 1e9 / (365.2425 * 86400.0);
 		out->n = 0;
 		return ms_error_set(err, MS_ERANGE,
-				    "rate scale %g stretches the trace to %.3g years; the result "
+				    "rate scale %g stretches the trace to %.*f years; the result "
 				    "would end after %.4s, the last year a trace file can hold",
-				    o->rate_scale, too_far_ns / 1e9 / (365.2425 * 86400.0),
-				    TRACE_WRITE_LAST_TIME);
+				    o->rate_scale, years < 10 ? 1 : 0, years, TRACE_WRITE_LAST_TIME);
 	}
 	out->n = kept;
 	if (kept)

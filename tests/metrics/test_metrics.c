@@ -1,4 +1,4 @@
-/* metrics: exact percentiles, per-class summaries, SLO attainment, time series integrals. */
+/* metrics: percentiles (numpy linear, as trace stats), per-class summaries, SLO attainment, time series integrals. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,41 +10,62 @@
 #include <cmocka.h>
 
 #include "metrics/metrics.h"
+#include "trace/trace_stats.h"
 
-static void test_percentile_nearest_rank(void **state)
+/* numpy's default: position p/100 x (n - 1), linear between the order statistics around it */
+static void test_percentile_linear(void **state)
 {
 	double v[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
 
 	(void)state;
-	assert_true(metrics_percentile(v, 10, 50) == 5);
-	assert_true(metrics_percentile(v, 10, 90) == 9);
-	assert_true(metrics_percentile(v, 10, 99) == 10);
+	/* np.percentile(range(1, 11), [50, 90, 99, 0]) = 5.5, 9.1, 9.91, 1 */
+	assert_true(fabs(metrics_percentile(v, 10, 50) - 5.5) < 1e-12);
+	assert_true(fabs(metrics_percentile(v, 10, 90) - 9.1) < 1e-12);
+	assert_true(fabs(metrics_percentile(v, 10, 99) - 9.91) < 1e-12);
 	assert_true(metrics_percentile(v, 10, 0) == 1);
+	assert_true(metrics_percentile(v, 10, 100) == 10);
 	assert_true(metrics_percentile(v, 1, 99) == 1);
 	assert_true(isnan(metrics_percentile(v, 0, 50)));
-	/* n = 2: p50 is the first, p90/p99 the second */
-	assert_true(metrics_percentile(v, 2, 50) == 1);
-	assert_true(metrics_percentile(v, 2, 90) == 2);
-	assert_true(metrics_percentile(v, 2, 99) == 2);
+	/* n = 2: p50 halfway, p90 at 1.9 (nearest rank said 1 and 2) */
+	assert_true(metrics_percentile(v, 2, 50) == 1.5);
+	assert_true(fabs(metrics_percentile(v, 2, 90) - 1.9) < 1e-12);
+	/* out-of-range p is clamped, never read out of bounds */
+	assert_true(metrics_percentile(v, 10, 150) == 10);
+	assert_true(metrics_percentile(v, 10, -5) == 1);
 }
 
-/* rank = ceil(p n / 100) in exact integers, for every n up to 20000 (n = 100: p99 is the 99th) */
-static void test_percentile_rank_exact(void **state)
+/*
+ * One definition in the project: on integer data metrics_percentile equals
+ * trace_quantile_u32 (what `trace stats` prints) bit for bit, for every n up to 3000
+ * and awkward values (wide gaps, so the lerp's rounding shows).
+ */
+static void test_percentile_same_as_trace_stats(void **state)
 {
-	static double w[20000];
-	static const unsigned p[] = { 50, 90, 99 };
+	static uint32_t u[3000];
+	static double d[3000];
+	static const double p[] = { 50, 90, 99, 99.9, 33.3 };
+	uint64_t x = 88172645463325252ull;
 	size_t n, i, k;
 
 	(void)state;
-	for (i = 0; i < 20000; i++)
-		w[i] = (double)(i + 1);
-	assert_true(metrics_percentile(w, 100, 99) == 99);
-	assert_true(metrics_percentile(w, 100, 90) == 90);
-	assert_true(metrics_percentile(w, 100, 50) == 50);
-	for (n = 1; n <= 20000; n++)
-		for (k = 0; k < 3; k++)
-			assert_true(metrics_percentile(w, n, p[k]) ==
-				    (double)((p[k] * n + 99) / 100));
+	for (i = 0; i < 3000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		u[i] = (uint32_t)(x % 4000000000u);
+	}
+	for (i = 1; i < 3000; i++) /* insertion sort: sorted, ties kept */
+		for (k = i; k > 0 && u[k - 1] > u[k]; k--) {
+			uint32_t t = u[k];
+			u[k] = u[k - 1];
+			u[k - 1] = t;
+		}
+	for (i = 0; i < 3000; i++)
+		d[i] = (double)u[i];
+	for (n = 1; n <= 3000; n++)
+		for (k = 0; k < sizeof(p) / sizeof(p[0]); k++)
+			assert_true(metrics_percentile(d, n, p[k]) ==
+				    trace_quantile_u32(u, n, p[k] / 100.0));
 }
 
 static void test_summary(void **state)
@@ -118,8 +139,8 @@ static void test_series(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_percentile_nearest_rank),
-		cmocka_unit_test(test_percentile_rank_exact),
+		cmocka_unit_test(test_percentile_linear),
+		cmocka_unit_test(test_percentile_same_as_trace_stats),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_series),
 	};

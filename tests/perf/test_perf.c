@@ -396,6 +396,50 @@ static void test_profile_errors(void **state)
 	expect_table_error(h, MS_EPARSE, "1: stage: no data rows");
 }
 
+/* A profile names the model and GPU it was measured on; loading it for another pair fails. */
+static void test_profile_metadata(void **state)
+{
+	static const char *const h = "stage,tp,batch,tokens,latency_s\nencode,1,1,4,0.1\n";
+	struct perf llama, ivl, llama_h100;
+	struct ms_error err;
+	char path[1200], b[512];
+	FILE *f;
+	(void)state;
+
+	perf_for(&llama, "llama-3.2-11b-vision", "a100-80gb");
+	perf_for(&ivl, "internvl-2.5-26b", "a100-80gb");
+	perf_for(&llama_h100, "llama-3.2-11b-vision", "h100-80gb");
+	/* the example names its pair: fine for it, refused for InternVL or an H100 */
+	example_profile(path, sizeof(path));
+	if (perf_load_profile(&llama, path, &err))
+		fail_msg("%s", err.msg);
+	assert_non_null(llama.table);
+	assert_int_equal(perf_load_profile(&ivl, path, &err), -MS_EINVAL);
+	assert_null(ivl.table);
+	assert_non_null(strstr(err.msg, "example-llama-3.2-11b-vision-a100.csv:12: model: profile "
+					 "is for llama-3.2-11b-vision, simulating internvl-2.5-26b"));
+	assert_int_equal(perf_load_profile(&llama_h100, path, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, ":13: gpu: profile is for a100-80gb, simulating h100-80gb"));
+	/* a table without the lines fits any pair */
+	snprintf(path, sizeof(path), "%s/nometa.csv", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(h, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(perf_load_profile(&ivl, path, &err), 0);
+	assert_non_null(ivl.table);
+	/* malformed lines are errors naming file, line and key; other comments are free */
+	snprintf(b, sizeof(b), "# model:\n%s", h);
+	expect_table_error(b, MS_EPARSE, "1: model: empty name");
+	snprintf(b, sizeof(b), "# gpu: a100-80gb\n#gpu:h100-80gb\n%s", h);
+	expect_table_error(b, MS_EPARSE, "2: gpu: given twice (line 1)");
+	snprintf(b, sizeof(b), "# model: %0100d\n%s", 7, h);
+	expect_table_error(b, MS_EPARSE, "1: model: name longer than 63 bytes");
+	perf_release(&llama);
+	perf_release(&ivl);
+	perf_release(&llama_h100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_kv_capacity),
 		cmocka_unit_test(test_profile_interpolation),
 		cmocka_unit_test(test_profile_errors),
+		cmocka_unit_test(test_profile_metadata),
 	};
 	const char *t = getenv("MS_TMP");
 

@@ -58,6 +58,27 @@ grep -q '<table>' "$html" && grep -q '8819' "$html" || { echo "FAIL: index.html 
 # usage and runtime failures
 "$MS_BIN" trace plot "$win" >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: missing --out should exit 2"; fail=1; }
 "$MS_BIN" trace report --help | grep -q 'index.html' || { echo "FAIL: report --help"; fail=1; }
+# --out must name a directory: not empty, not stdout (it used to make a directory "-")
+for v in plot report; do
+	for o in "" "-"; do
+		(cd "$work" && "$MS_BIN" trace $v "$win" --out "$o" >/dev/null 2>&1); rc=$?
+		[ $rc -eq 2 ] || { echo "FAIL: trace $v --out '$o' exited $rc"; fail=1; }
+	done
+done
+[ -e "$work/-" ] && { echo "FAIL: a directory named - was made"; fail=1; }
+# a trace too long to bucket: the message names the file
+printf 'TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n2000-01-01T00:00:00Z,1,10,5\n2024-01-01T00:00:00Z,0,10,5\n' >"$work/long.csv"
+"$MS_BIN" trace plot "$work/long.csv" --out "$work/long" >/dev/null 2>"$work/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "long.csv: trace spans" "$work/err" ||
+	{ echo "FAIL: long trace: exit $rc, $(cat "$work/err")"; fail=1; }
+# empty CDFs (no image requests in a text-only trace) keep the 0-100 percent axis and
+# show no empty legend box
+# (gnuplot's SVG draws an opaque key as a filled polygon; a full CDF has one)
+e="$work/rep/0-images-per-request-cdf.svg"
+grep -q '> *100<' "$e" || { echo "FAIL: empty CDF lacks the 100 percent tick"; fail=1; }
+grep -q "<polygon fill = " "$work/rep/1-input-tokens-cdf.svg" ||
+	{ echo "FAIL: full CDF has no key box (check the SVG signature)"; fail=1; }
+grep -q "<polygon fill = " "$e" && { echo "FAIL: empty CDF shows a legend box"; fail=1; }
 MS_GNUPLOT=/nonexistent/gnuplot "$MS_BIN" trace plot "$win" --out "$work/x" 2>"$work/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q 'not found' "$work/err" || { echo "FAIL: missing gnuplot: exit $rc, $(cat "$work/err")"; fail=1; }

@@ -56,4 +56,24 @@ grep -q "no rows left" "$T/err" || fail "empty slice message"
 "$MS_BIN" trace slice "$T/missing.csv" --out "$T/x.csv" 2>/dev/null; [ $? -eq 1 ] || fail "missing input"
 [ -e "$T/x.csv" ] && fail "output written on error"
 "$MS_BIN" trace slice --help | grep -q "usage: modserve trace slice" || fail help
+# the help says what the output's columns are, not "FILE's format"
+"$MS_BIN" trace slice --help | tr '\n' ' ' | tr -s ' ' | grep -q "canonical column order; other columns are not kept" ||
+	fail "help on column order"
+
+# a rate scale that stretches the trace past 2200 is refused before writing (it used
+# to wrap the times into a file that did not load again)
+rm -f "$T/x.csv"
+"$MS_BIN" trace slice "$W" --rate-scale 1e-9 --out "$T/x.csv" 2>"$T/err"; [ $? -eq 1 ] || fail "rate 1e-9 exit"
+grep -q "stretches the trace to .* years; the result would end after 2200" "$T/err" || fail "rate 1e-9 message: $(cat "$T/err")"
+grep -q "window-2024-10-16T0836.csv" "$T/err" || fail "rate 1e-9 message names no file"
+[ -e "$T/x.csv" ] || [ -e "$T/x.csv.tmp" ] && fail "output written for rate 1e-9"
+# a large stretch that still fits is written and loads again
+"$MS_BIN" trace slice "$W" --rate-scale 1e-5 --out "$T/slow.csv" 2>/dev/null || fail "rate 1e-5"
+"$MS_BIN" trace stats "$T/slow.csv" >/dev/null || fail "rate 1e-5 output does not load"
+for k in inf nan -1 -inf 1e10; do
+	"$MS_BIN" trace slice "$W" --rate-scale "$k" --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "rate $k"
+done
+# an empty output name is a usage error
+"$MS_BIN" trace slice "$W" --out "" 2>"$T/err"; [ $? -eq 2 ] || fail "empty --out exit"
+grep -q "empty" "$T/err" || fail "empty --out message"
 echo ok

@@ -47,6 +47,26 @@ if ! "$MS_BIN" trace stats "$MS_SHARED/data/azure-lmm-2025-windows/window-2024-1
 	echo "FAIL: text output lacks the busiest minute"
 	fail=1
 fi
+# The human table has no always-zero "text images" row, says why, and pluralizes.
+W="$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"
+"$MS_BIN" trace stats "$W" >"$work/table.txt"
+if grep -q '^  text images ' "$work/table.txt" || ! grep -q 'no "text images" row' "$work/table.txt"; then
+	echo "FAIL: text table: text images row or its footnote"
+	fail=1
+fi
+"$MS_BIN" trace stats --json "$W" | /usr/bin/python3 -c '
+import json, sys
+assert json.load(sys.stdin)["per_minute"]["text"]["images"]["max"] == 0' ||
+	{ echo "FAIL: JSON lost per_minute.text.images"; fail=1; }
+printf 'TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n2024-10-16T08:36:00.000Z,1,10,5\n' >"$work/one.csv"
+"$MS_BIN" trace stats "$work/one.csv" | grep -q ', 1 minute)' || { echo "FAIL: 1 minute(s)"; fail=1; }
+# a trace too long to bucket: the message names the file
+printf 'TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n2000-01-01T00:00:00Z,1,10,5\n2024-01-01T00:00:00Z,0,10,5\n' >"$work/long.csv"
+"$MS_BIN" trace stats "$work/long.csv" >/dev/null 2>"$work/long.err"; rc=$?
+if [ $rc -ne 1 ] || ! grep -q "long.csv: trace spans .* minutes" "$work/long.err"; then
+	echo "FAIL: long trace: exit $rc, $(cat "$work/long.err")"
+	fail=1
+fi
 # Usage errors exit 2, --help exits 0 on stdout.
 "$MS_BIN" trace stats >/dev/null 2>&1; [ $? -eq 2 ] || { echo "FAIL: no FILE should exit 2"; fail=1; }
 "$MS_BIN" trace stats --help | grep -q 'q\*(n-1)' || { echo "FAIL: --help lacks definitions"; fail=1; }

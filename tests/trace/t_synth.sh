@@ -37,6 +37,8 @@ PY
 grep -q -- "--requests" "$T/err" || fail "requests message"
 "$MS_BIN" trace synth --requests 10 2>"$T/err"; [ $? -eq 2 ] || fail "no --out"
 "$MS_BIN" trace synth --days -1 --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "days -1"
+"$MS_BIN" trace synth --requests 10 --out "" 2>"$T/err"; [ $? -eq 2 ] || fail "empty --out exit"
+grep -q "empty" "$T/err" || fail "empty --out message: $(cat "$T/err")"
 "$MS_BIN" trace synth --help >"$T/out" || fail "help exit"
 grep -q "usage: modserve trace synth" "$T/out" || fail "help text"
 # a bad parameter file is a runtime failure naming file and line

@@ -1,4 +1,5 @@
 /* trace_slice: windows, time compression and sampling on a real window of the 2025 trace. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "trace/trace_slice.h"
+#include "trace/trace_write.h"
 
 static struct trace_set win;
 
@@ -109,6 +111,53 @@ static void test_rate_scale(void **state)
 	trace_set_release(&out);
 }
 
+/*
+ * A rate scale that stretches the trace past 2200 is refused before anything is
+ * written (the writer would wrap int64 times into an unloadable file); the largest
+ * stretch that still fits is accepted and its last time loads back.
+ */
+static void test_rate_scale_range(void **state)
+{
+	struct trace_slice_opts o;
+	struct trace_set out;
+	struct ms_error err;
+	int64_t max_ns, last_ns;
+	char buf[64];
+	double span = win.t[win.n - 1];
+	(void)state;
+	assert_int_equal(trace_time_parse(TRACE_WRITE_LAST_TIME, strlen(TRACE_WRITE_LAST_TIME),
+					  &max_ns, NULL), 0);
+	trace_slice_opts_default(&o);
+	trace_set_init(&out);
+	o.rate_scale = 1e-9;
+	ms_error_clear(&err);
+	assert_int_equal(trace_slice(&win, &o, &out, &err), -MS_ERANGE);
+	assert_non_null(strstr(err.msg, "stretches the trace to"));
+	assert_non_null(strstr(err.msg, "after 2200"));
+	assert_int_equal(out.n, 0);
+	/* just past the end: the last row would land in 2201 */
+	o.rate_scale = span / ((double)(max_ns - win.start_ns) / 1e9) * 0.999;
+	assert_int_equal(trace_slice(&win, &o, &out, &err), -MS_ERANGE);
+	/* just inside: accepted, and the last row's time parses again */
+	trace_set_release(&out);
+	trace_set_init(&out);
+	o.rate_scale = span / ((double)(max_ns - win.start_ns) / 1e9) * 1.001;
+	assert_int_equal(trace_slice(&win, &o, &out, &err), 0);
+	assert_int_equal(out.n, win.n);
+	last_ns = trace_set_time_ns(&out, out.n - 1);
+	assert_true(last_ns <= max_ns && last_ns > max_ns - (int64_t)(0.01 * 1e9 * span / o.rate_scale));
+	assert_true(trace_time_format(last_ns, out.format, out.frac_digits, buf, sizeof(buf)) > 0);
+	assert_int_equal(strncmp(buf, "2200-", 5), 0);
+	/* not finite or not positive: refused by the library too */
+	o.rate_scale = INFINITY;
+	assert_int_equal(trace_slice(&win, &o, &out, &err), -MS_EINVAL);
+	o.rate_scale = NAN;
+	assert_int_equal(trace_slice(&win, &o, &out, &err), -MS_EINVAL);
+	o.rate_scale = -2;
+	assert_int_equal(trace_slice(&win, &o, &out, &err), -MS_EINVAL);
+	trace_set_release(&out);
+}
+
 static void test_sample(void **state)
 {
 	struct trace_slice_opts o;
@@ -153,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_rate_scale),
+		cmocka_unit_test(test_rate_scale_range),
 		cmocka_unit_test(test_sample),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

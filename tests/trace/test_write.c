@@ -1,4 +1,5 @@
 /* trace_write: round trips on the real traces in $MS_SHARED/data and on synth. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +148,57 @@ static void test_errors(void **state)
 	trace_set_release(&a);
 }
 
+/* A time the loader cannot read back is refused, naming the row, and leaves no file. */
+static void test_time_range(void **state)
+{
+	struct trace_set a;
+	struct ms_error err;
+	char out[1024], tmp[1100];
+	const double bad[] = { 1e13, INFINITY, NAN, 1e30 };
+	int64_t max_ns;
+	size_t k;
+	(void)state;
+	assert_int_equal(trace_time_parse(TRACE_WRITE_LAST_TIME, strlen(TRACE_WRITE_LAST_TIME),
+					  &max_ns, NULL), 0);
+	snprintf(out, sizeof(out), "%s/w-range.csv", getenv("MS_TMP"));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		trace_set_init(&a);
+		a.format = TRACE_FMT_LMM2025;
+		a.frac_digits = 3;
+		a.start_ns = 1729000000LL * 1000000000LL;
+		assert_int_equal(trace_set_push(&a, 0, 1, 10, 10, &err), 0);
+		assert_int_equal(trace_set_push(&a, 1, 1, 10, 10, &err), 0);
+		a.t[1] = bad[k]; /* past what the loader reads; push would refuse NaN itself */
+		remove(out);
+		ms_error_clear(&err);
+		assert_int_equal(trace_set_write(&a, out, &err), -MS_ERANGE);
+		assert_non_null(strstr(err.msg, "row 2"));
+		assert_null(fopen(out, "r"));
+		assert_null(fopen(tmp, "r"));
+		assert_int_equal(trace_set_write(&a, "-", &err), -MS_ERANGE);
+		trace_set_release(&a);
+	}
+	/* before 1970 */
+	trace_set_init(&a);
+	a.format = TRACE_FMT_LLM2023;
+	a.start_ns = -1000000000LL;
+	assert_int_equal(trace_set_push(&a, 0, 0, 10, 10, &err), 0);
+	assert_int_equal(trace_set_write(&a, out, &err), -MS_ERANGE);
+	assert_non_null(strstr(err.msg, "row 1"));
+	/* the last instant itself is fine and loads back */
+	a.start_ns = max_ns;
+	a.frac_digits = 9;
+	assert_int_equal(trace_set_write(&a, out, &err), 0);
+	trace_set_release(&a);
+	trace_set_init(&a);
+	assert_int_equal(trace_set_load(&a, out, NULL, NULL, &err), 0);
+	assert_int_equal(a.n, 1);
+	assert_true(a.start_ns == max_ns);
+	trace_set_release(&a);
+	remove(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_llm2023),
 		cmocka_unit_test(test_synth_round_trip),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_time_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
