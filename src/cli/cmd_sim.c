@@ -108,12 +108,11 @@ static const struct option long_opts[] = {
 
 struct opts {
 	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report, *deploy_file;
-	unsigned long long synth, gpus, seed, max_images, src_tokens, budget, seqs, encb, kv;
-	double rate, slo_ttft, slo_tpot, slo_scale;
+	unsigned long long synth, gpus;
+	double slo_ttft, slo_tpot, slo_scale;
 	enum sim_deploy_kind deploy;
-	enum policy_route r_llm, r_enc;
-	enum perf_link link;
-	int skip_bad, compare, json, step, stats;
+	struct sim_config cfg; /* what the options set; perf and pools are filled per run */
+	int skip_bad, compare, json, stats;
 	int synth_set, gpus_set, deploy_set;
 };
 
@@ -166,6 +165,7 @@ static int parse_pos(const char *name, const char *v, double *out)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	struct ms_error err = { 0 };
+	unsigned long long v = 0;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -173,21 +173,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->gpu = "a100-80gb";
 	o->synth = 1000000;
 	o->gpus = 128;
-	{
-		/* the simulator's own defaults, so the CLI cannot drift from them */
-		struct sim_config def;
-		sim_config_default(&def, NULL);
-		o->seed = def.seed;
-		o->max_images = def.max_images;
-		o->src_tokens = def.src_tokens_per_image;
-		o->budget = def.token_budget;
-		o->seqs = def.max_seqs;
-		o->encb = def.enc_max_images;
-		o->rate = def.rate_scale;
-		o->link = def.link;
-		o->r_llm = def.route_llm;
-		o->r_enc = def.route_enc;
-	}
+	sim_config_default(&o->cfg, NULL); /* the simulator's own defaults: no second copy here */
 	o->slo_scale = 5;
 	o->deploy = SIM_DEPLOY_MODSERVE;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -202,10 +188,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->synth_set = 1;
 			break;
 		case O_SKIP: o->skip_bad = 1; break;
-		case O_RATE: rc = parse_pos("--rate-scale", optarg, &o->rate); break;
-		case O_MAXIMG: rc = parse_u64("--max-images", optarg, 0, 100000, &o->max_images); break;
+		case O_RATE: rc = parse_pos("--rate-scale", optarg, &o->cfg.rate_scale); break;
+		case O_MAXIMG:
+			rc = parse_u64("--max-images", optarg, 0, 100000, &v);
+			o->cfg.max_images = (uint32_t)v;
+			break;
 		case O_SRCTOK:
-			rc = parse_u64("--src-image-tokens", optarg, 0, 1000000, &o->src_tokens);
+			rc = parse_u64("--src-image-tokens", optarg, 0, 1000000, &v);
+			o->cfg.src_tokens_per_image = (uint32_t)v;
 			break;
 		case O_MODEL: o->model = optarg; break;
 		case O_GPU: o->gpu = optarg; break;
@@ -224,22 +214,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_POOLS: o->pools = optarg; break;
 		case O_COMPARE: o->compare = 1; break;
 		case O_BUDGET:
-			rc = parse_u64("--token-budget", optarg, 1, 100000000, &o->budget);
+			rc = parse_u64("--token-budget", optarg, 1, 100000000, &v);
+			o->cfg.token_budget = (uint32_t)v;
 			break;
-		case O_SEQS: rc = parse_u64("--max-seqs", optarg, 1, 1000000, &o->seqs); break;
-		case O_ENCB: rc = parse_u64("--enc-batch", optarg, 1, 1000000, &o->encb); break;
+		case O_SEQS:
+			rc = parse_u64("--max-seqs", optarg, 1, 1000000, &v);
+			o->cfg.max_seqs = (uint32_t)v;
+			break;
+		case O_ENCB:
+			rc = parse_u64("--enc-batch", optarg, 1, 1000000, &v);
+			o->cfg.enc_max_images = (uint32_t)v;
+			break;
 		case O_RLLM:
 		case O_RENC:
-			if (policy_route_parse(optarg, c == O_RLLM ? &o->r_llm : &o->r_enc, &err) < 0)
+			if (policy_route_parse(optarg, c == O_RLLM ? &o->cfg.route_llm : &o->cfg.route_enc, &err) < 0)
 				return cli_usage_error("sim", usage_text, "%s", err.msg);
 			break;
 		case O_LINK:
 			if (!strcmp(optarg, "ib"))
-				o->link = PERF_LINK_IB;
+				o->cfg.link = PERF_LINK_IB;
 			else if (!strcmp(optarg, "tcp"))
-				o->link = PERF_LINK_TCP;
+				o->cfg.link = PERF_LINK_TCP;
 			else if (!strcmp(optarg, "nvlink"))
-				o->link = PERF_LINK_NVLINK;
+				o->cfg.link = PERF_LINK_NVLINK;
 			else
 				return cli_usage_error("sim", usage_text,
 						       "--link: expected ib, tcp or nvlink, got '%s'",
@@ -248,14 +245,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_TTFT: rc = parse_pos("--slo-ttft", optarg, &o->slo_ttft); break;
 		case O_TPOT: rc = parse_pos("--slo-tpot", optarg, &o->slo_tpot); break;
 		case O_SLOSCALE: rc = parse_pos("--slo-scale", optarg, &o->slo_scale); break;
-		case O_SEED: rc = parse_u64("--seed", optarg, 0, ULLONG_MAX, &o->seed); break;
+		case O_SEED:
+			rc = parse_u64("--seed", optarg, 0, ULLONG_MAX, &v);
+			o->cfg.seed = v;
+			break;
 		case O_JSON: o->json = 1; break;
 		case O_PERREQ: o->per_request = optarg; break;
 		case O_REPORT: o->report = optarg; break;
-		case O_STEP: o->step = 1; break;
+		case O_STEP: o->cfg.step_decode = 1; break;
 		case O_STATS: o->stats = 1; break;
 		case O_KV:
-			rc = parse_u64("--kv-tokens", optarg, 1, 1000000000000ull, &o->kv);
+			rc = parse_u64("--kv-tokens", optarg, 1, 1000000000000ull, &v);
+			o->cfg.kv_tokens = v;
 			break;
 		default:
 			return cli_usage_error("sim", usage_text, "unknown option");
@@ -306,7 +307,7 @@ static int load_trace(const struct opts *o, struct trace_set *ts, char *label, s
 	}
 	trace_synth_opts_default(&so);
 	so.requests = o->synth;
-	so.seed = o->seed;
+	so.seed = o->cfg.seed;
 	snprintf(label, size, "synth:%llu", o->synth);
 	return trace_synth(ts, &so, err);
 }
@@ -372,19 +373,8 @@ int cmd_sim(int argc, char **argv)
 		struct sim_config *c = &cfg[n_runs];
 		if (!o.compare && i > 0)
 			break;
-		sim_config_default(c, &perf);
-		c->max_images = (uint32_t)o.max_images;
-		c->src_tokens_per_image = (uint32_t)o.src_tokens;
-		c->token_budget = (uint32_t)o.budget;
-		c->max_seqs = (uint32_t)o.seqs;
-		c->enc_max_images = (uint32_t)o.encb;
-		c->route_llm = o.r_llm;
-		c->route_enc = o.r_enc;
-		c->link = o.link;
-		c->rate_scale = o.rate;
-		c->seed = o.seed;
-		c->step_decode = o.step;
-		c->kv_tokens = o.kv;
+		*c = o.cfg;
+		c->perf = &perf;
 		if (o.deploy_file) {
 			if (sim_deploy_load(&c->deploy, o.deploy_file, &err) < 0)
 				goto fail;

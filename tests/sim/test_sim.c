@@ -20,39 +20,7 @@
 #include "sim/sim.h"
 #include "trace/trace_synth.h"
 
-static struct perf *perf_new(const char *model, const char *gpu)
-{
-	struct perf *p = calloc(1, sizeof(*p));
-	struct model_spec m;
-	struct gpu_spec g;
-	struct ms_error err = { 0 };
-
-	assert_non_null(p);
-	if (model_spec_load(&m, model, &err) < 0 || gpu_spec_load(&g, gpu, &err) < 0 ||
-	    perf_init(p, &m, &g, &err) < 0)
-		fail_msg("%s", err.msg);
-	return p;
-}
-
-static void perf_free(struct perf *p)
-{
-	perf_release(p);
-	free(p);
-}
-
-static void run_ok(const struct sim_config *c, const struct trace_set *ts, struct sim_result *r)
-{
-	struct ms_error err = { 0 };
-	if (sim_run(c, ts, r, &err) < 0)
-		fail_msg("sim_run: %s", err.msg);
-}
-
-static void pools(struct sim_config *c, enum sim_deploy_kind k, const char *spec)
-{
-	struct ms_error err = { 0 };
-	if (sim_deploy_parse_pools(&c->deploy, k, spec, &err) < 0)
-		fail_msg("%s: %s", spec, err.msg);
-}
+#include "sim/sim_test_util.h"
 
 static int close_to(double x, double y)
 {

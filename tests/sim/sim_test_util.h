@@ -1,0 +1,45 @@
+/*
+ * Helpers shared by the simulator's test files (tests/sim/test_*.c): build a perf for a
+ * built-in model and GPU, run a simulation or fail the test with the library's message,
+ * and set explicit pools. Include after cmocka.h, perf/perf.h and sim/sim.h.
+ */
+#ifndef SIM_TEST_UTIL_H
+#define SIM_TEST_UTIL_H
+
+#include <stdlib.h>
+
+static inline struct perf *perf_new(const char *model, const char *gpu)
+{
+	struct perf *p = calloc(1, sizeof(*p));
+	struct model_spec m;
+	struct gpu_spec g;
+	struct ms_error err = { 0 };
+
+	assert_non_null(p);
+	if (model_spec_load(&m, model, &err) < 0 || gpu_spec_load(&g, gpu, &err) < 0 ||
+	    perf_init(p, &m, &g, &err) < 0)
+		fail_msg("%s", err.msg);
+	return p;
+}
+
+static inline void perf_free(struct perf *p)
+{
+	perf_release(p);
+	free(p);
+}
+
+static inline void run_ok(const struct sim_config *c, const struct trace_set *ts, struct sim_result *r)
+{
+	struct ms_error err = { 0 };
+	if (sim_run(c, ts, r, &err) < 0)
+		fail_msg("sim_run: %s", err.msg);
+}
+
+static inline void pools(struct sim_config *c, enum sim_deploy_kind k, const char *spec)
+{
+	struct ms_error err = { 0 };
+	if (sim_deploy_parse_pools(&c->deploy, k, spec, &err) < 0)
+		fail_msg("%s: %s", spec, err.msg);
+}
+
+#endif
