@@ -7,24 +7,28 @@
 #include "report/report_trace.h"
 #include "trace/trace_stats.h"
 
+/* The part of the help both verbs share: the figures and the options. */
+#define FIGURES_AND_OPTIONS \
+	"  0-images-per-request-cdf    CDF of images per image request (log x)\n" \
+	"  1-input-tokens-cdf          CDF of input tokens, image vs text (log x)\n" \
+	"  2-generated-tokens-cdf      CDF of generated tokens, image vs text (log x)\n" \
+	"  3-invocations-per-minute    requests per UTC minute, image vs text\n" \
+	"  4-images-per-minute         images per minute\n" \
+	"  5-input-tokens-per-minute   input tokens per minute\n" \
+	"  6-output-tokens-per-minute  output tokens per minute\n" \
+	"FILE is .csv/.csv.gz or `synth`.\n" \
+	"\n" \
+	"options:\n" \
+	"  -o, --out DIR   output directory (made if missing; not `-`)\n" \
+	"  --skip-bad      skip malformed rows (counted on stderr) instead of failing\n" \
+	"  -h, --help      this help\n"
+
 static const char plot_usage[] =
 	"usage: modserve trace plot FILE --out DIR [--skip-bad]\n"
 	"\n"
 	"Draws the seven figures of the Azure LMM 2025 data set's notebook into DIR,\n"
 	"each as PNG and SVG (gnuplot; $MS_GNUPLOT overrides the program):\n"
-	"  0-images-per-request-cdf    CDF of images per image request (log x)\n"
-	"  1-input-tokens-cdf          CDF of input tokens, image vs text (log x)\n"
-	"  2-generated-tokens-cdf      CDF of generated tokens, image vs text (log x)\n"
-	"  3-invocations-per-minute    requests per UTC minute, image vs text\n"
-	"  4-images-per-minute         images per minute\n"
-	"  5-input-tokens-per-minute   input tokens per minute\n"
-	"  6-output-tokens-per-minute  output tokens per minute\n"
-	"FILE is .csv/.csv.gz or `synth`.\n"
-	"\n"
-	"options:\n"
-	"  -o, --out DIR   output directory (made if missing; not `-`)\n"
-	"  --skip-bad      skip malformed rows (counted on stderr) instead of failing\n"
-	"  -h, --help      this help\n";
+	FIGURES_AND_OPTIONS;
 
 static const char report_usage[] =
 	"usage: modserve trace report FILE --out DIR [--skip-bad]\n"
@@ -32,19 +36,7 @@ static const char report_usage[] =
 	"Writes DIR/index.html: the tables of `modserve trace stats` and the seven\n"
 	"figures of `modserve trace plot` (PNG and SVG, next to it, linked by\n"
 	"relative paths so DIR can be moved or served as is):\n"
-	"  0-images-per-request-cdf    CDF of images per image request (log x)\n"
-	"  1-input-tokens-cdf          CDF of input tokens, image vs text (log x)\n"
-	"  2-generated-tokens-cdf      CDF of generated tokens, image vs text (log x)\n"
-	"  3-invocations-per-minute    requests per UTC minute, image vs text\n"
-	"  4-images-per-minute         images per minute\n"
-	"  5-input-tokens-per-minute   input tokens per minute\n"
-	"  6-output-tokens-per-minute  output tokens per minute\n"
-	"FILE is .csv/.csv.gz or `synth`.\n"
-	"\n"
-	"options:\n"
-	"  -o, --out DIR   output directory (made if missing; not `-`)\n"
-	"  --skip-bad      skip malformed rows (counted on stderr) instead of failing\n"
-	"  -h, --help      this help\n";
+	FIGURES_AND_OPTIONS;
 
 /* Loads FILE, draws the figures into --out and, for `report`, the HTML page. */
 static int run(int argc, char **argv, const char *cmd, const char *usage_text, int html)
