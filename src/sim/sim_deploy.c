@@ -24,8 +24,21 @@ const char *sim_role_name(enum sim_role r)
 	return (unsigned)r < SIM_ROLE__COUNT ? role_names[r] : "?";
 }
 
+/* Up to 60 bytes of s for a message, other bytes than printable ASCII shown as '?'. */
+static const char *shown(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t i, n = len < size - 1 ? len : size - 1;
+	if (n > 60)
+		n = 60;
+	for (i = 0; i < n; i++)
+		buf[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+	buf[n] = '\0';
+	return buf;
+}
+
 int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_error *err)
 {
+	char b[64];
 	int i;
 
 	for (i = 0; i < SIM_DEPLOY__COUNT; i++)
@@ -33,7 +46,8 @@ int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_er
 			*out = (enum sim_deploy_kind)i;
 			return 0;
 		}
-	return ms_error_set(err, MS_EINVAL, "unknown deployment '%s' (mono, pd, modserve)", s);
+	return ms_error_set(err, MS_EINVAL, "unknown deployment '%s' (mono, pd, modserve)",
+			    shown(b, sizeof(b), s, strlen(s)));
 }
 
 static void add_pool(struct sim_deploy *d, enum sim_role role, uint32_t count, int tp)
@@ -85,8 +99,8 @@ int sim_deploy_default(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t
 	}
 	return ms_error_set(err, MS_EINVAL, "sim: unknown deployment kind %d", (int)kind);
 small:
-	return ms_error_set(err, MS_EINVAL, "%u GPUs are too few for '%s' at TP %d", gpus,
-			    sim_deploy_name(kind), tp);
+	return ms_error_set(err, MS_EINVAL, "%u GPU%s too few for '%s' at TP %d", gpus,
+			    gpus == 1 ? " is" : "s are", sim_deploy_name(kind), tp);
 }
 
 static int role_by_name(const char *s, size_t len, enum sim_role *out)
@@ -109,7 +123,8 @@ static const char *kind_needs(enum sim_deploy_kind k)
 	case SIM_DEPLOY_PD:
 		return "prefill=NxTP,decode=NxTP";
 	default:
-		return "enc=NxTP,llm=NxTP or enc=NxTP,prefill=NxTP,decode=NxTP";
+		return "enc=NxTP,llm=NxTP or enc=NxTP,prefill=NxTP,decode=NxTP "
+		       "(llm=NxTP alone for a trace without images)";
 	}
 }
 
@@ -129,32 +144,38 @@ static int kind_fits(const struct sim_deploy *d, enum sim_deploy_kind kind)
 	case SIM_DEPLOY_PD:
 		return d->n_pools == 2 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE];
 	case SIM_DEPLOY_MODSERVE:
-		return have[SIM_ROLE_ENC] &&
-		       ((d->n_pools == 2 && have[SIM_ROLE_LLM]) ||
-			(d->n_pools == 3 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE]));
+		/* no encoder pool is how the work split serves a trace without images */
+		if (!have[SIM_ROLE_ENC])
+			return d->n_pools == 1 && have[SIM_ROLE_LLM];
+		return (d->n_pools == 2 && have[SIM_ROLE_LLM]) ||
+		       (d->n_pools == 3 && have[SIM_ROLE_PREFILL] && have[SIM_ROLE_DECODE]);
 	default:
 		return 0;
 	}
 }
 
-/* who: how the kind was chosen, for the message ("--deploy" pd, "kind =" pd) */
+/* who: how the kind was chosen, for the message ("--deploy" pd, "f.conf:2: kind" pd) */
 static int check_kind(const struct sim_deploy *d, const char *who, const char *spec,
 		      struct ms_error *err)
 {
+	char b[64];
 	if (kind_fits(d, d->kind))
 		return 0;
 	return ms_error_set(err, MS_EINVAL, "%s %s takes %s; got %s", who,
-			    sim_deploy_name(d->kind), kind_needs(d->kind), spec);
+			    sim_deploy_name(d->kind), kind_needs(d->kind),
+			    shown(b, sizeof(b), spec, strlen(spec)));
 }
 
-/* Pools without a kind check. */
-static int parse_list(struct sim_deploy *d, const char *spec, struct ms_error *err)
+/* Pools without a kind check; label names the source in messages ("--pools", "f.conf:3: pools"). */
+static int parse_list(struct sim_deploy *d, const char *spec, const char *label,
+		      struct ms_error *err)
 {
 	const char *p = spec;
+	char b[64];
 
 	memset(d, 0, sizeof(*d));
 	if (!*p)
-		return ms_error_set(err, MS_EINVAL, "--pools: empty (expected NAME=COUNTxTP,...)");
+		return ms_error_set(err, MS_EINVAL, "%s: empty (expected NAME=COUNTxTP,...)", label);
 	while (*p) {
 		const char *eq = strchr(p, '='), *end = strchr(p, ',');
 		unsigned long count, tp;
@@ -163,32 +184,34 @@ static int parse_list(struct sim_deploy *d, const char *spec, struct ms_error *e
 
 		if (!end)
 			end = p + strlen(p);
+		shown(b, sizeof(b), p, (size_t)(end - p));
 		if (!eq || eq > end || role_by_name(p, (size_t)(eq - p), &role) < 0)
 			return ms_error_set(err, MS_EINVAL,
-					    "--pools: '%.*s': expected NAME=COUNTxTP, NAME one of "
-					    "mono, enc, llm, prefill, decode", (int)(end - p), p);
+					    "%s: '%s': expected NAME=COUNTxTP, NAME one of "
+					    "mono, enc, llm, prefill, decode", label, b);
 		count = strtoul(eq + 1, &x, 10);
-		if (x == eq + 1 || *x != 'x' || count < 1 || count > 100000)
-			return ms_error_set(err, MS_EINVAL,
-					    "--pools: '%.*s': bad count (1 to 100000)",
-					    (int)(end - p), p);
+		if (x == eq + 1 || *x != 'x' || eq[1] == '-' || count < 1 || count > 100000)
+			return ms_error_set(err, MS_EINVAL, "%s: '%s': bad count (1 to 100000)",
+					    label, b);
 		tp = strtoul(x + 1, &x, 10);
-		if (x != end || tp < 1 || tp > 64)
-			return ms_error_set(err, MS_EINVAL, "--pools: '%.*s': bad TP (1 to 64)",
-					    (int)(end - p), p);
+		if (x != end || x[-1] < '0' || x[-1] > '9' || tp < 1 || tp > 64)
+			return ms_error_set(err, MS_EINVAL, "%s: '%s': bad TP (1 to 64)", label, b);
 		if (d->n_pools == SIM_MAX_POOLS)
-			return ms_error_set(err, MS_EINVAL, "--pools: more than %d pools",
+			return ms_error_set(err, MS_EINVAL, "%s: more than %d pools", label,
 					    SIM_MAX_POOLS);
 		add_pool(d, role, (uint32_t)count, (int)tp);
+		if (*end == ',' && end[1] == '\0')
+			return ms_error_set(err, MS_EINVAL, "%s: trailing ',' (expected another "
+					    "NAME=COUNTxTP)", label);
 		p = *end ? end + 1 : end;
 	}
 	return 0;
 }
 
 static int parse_for(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
-		     const char *who, struct ms_error *err)
+		     const char *who, const char *label, struct ms_error *err)
 {
-	int rc = parse_list(d, spec, err);
+	int rc = parse_list(d, spec, label, err);
 
 	if (rc < 0)
 		return rc;
@@ -199,12 +222,13 @@ static int parse_for(struct sim_deploy *d, enum sim_deploy_kind kind, const char
 int sim_deploy_parse_pools(struct sim_deploy *d, enum sim_deploy_kind kind, const char *spec,
 			   struct ms_error *err)
 {
-	return parse_for(d, kind, spec, "--deploy", err);
+	return parse_for(d, kind, spec, "--deploy", "--pools", err);
 }
 
 int sim_deploy_parse_pools_infer(struct sim_deploy *d, const char *spec, struct ms_error *err)
 {
-	int k, rc = parse_list(d, spec, err);
+	char b[64];
+	int k, rc = parse_list(d, spec, "--pools", err);
 
 	if (rc < 0)
 		return rc;
@@ -215,8 +239,8 @@ int sim_deploy_parse_pools_infer(struct sim_deploy *d, const char *spec, struct 
 		}
 	return ms_error_set(err, MS_EINVAL,
 			    "--pools %s: no deployment has these pools (mono=NxTP; "
-			    "prefill=..,decode=..; enc=..,llm=..; enc=..,prefill=..,decode=..)",
-			    spec);
+			    "prefill=..,decode=..; enc=..,llm=..; enc=..,prefill=..,decode=..; llm=..)",
+			    shown(b, sizeof(b), spec, strlen(spec)));
 }
 
 uint32_t sim_deploy_gpus(const struct sim_deploy *d)
@@ -253,8 +277,9 @@ int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size)
  */
 int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_error *err)
 {
-	char path[4096];
+	char path[4096], who[4200], label[4200];
 	const char *kind_s = NULL, *pools_s = NULL;
+	int kind_line = 0, pools_line = 0;
 	enum sim_deploy_kind kind = SIM_DEPLOY_MONO;
 	struct ms_conf c;
 	struct ms_conf_line l;
@@ -271,17 +296,21 @@ int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_er
 		return rc;
 	while ((rc = ms_conf_line_next(&c, &l, err)) > 0) {
 		const char **slot;
+		int *line;
 		if (ms_conf_line_split(&l) < 0) {
 			rc = ms_error_set(err, MS_EPARSE, "%s:%d: expected key = value", path, l.no);
 			break;
 		}
 		if (!strcmp(l.key, "kind")) {
 			slot = &kind_s;
+			line = &kind_line;
 		} else if (!strcmp(l.key, "pools")) {
 			slot = &pools_s;
+			line = &pools_line;
 		} else {
+			char b[64];
 			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key (kind, pools)", path,
-					  l.no, l.key);
+					  l.no, shown(b, sizeof(b), l.key, strlen(l.key)));
 			break;
 		}
 		if (*slot) {
@@ -289,14 +318,20 @@ int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_er
 			break;
 		}
 		*slot = l.val;
+		*line = l.no;
 	}
 	if (rc == 0 && (!kind_s || !pools_s))
 		rc = ms_error_set(err, MS_EPARSE, "%s: needs both kind and pools", path);
-	if (rc == 0 && (sim_deploy_parse_kind(kind_s, &kind, err) < 0 ||
-			parse_for(d, kind, pools_s, "kind =", err) < 0)) {
+	if (rc == 0 && sim_deploy_parse_kind(kind_s, &kind, err) < 0) {
 		char msg[MS_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
-		rc = ms_error_set(err, MS_EPARSE, "%s: %s", path, msg);
+		rc = ms_error_set(err, MS_EPARSE, "%s:%d: kind: %s", path, kind_line, msg);
+	}
+	if (rc == 0) {
+		snprintf(who, sizeof(who), "%s:%d: kind", path, kind_line);
+		snprintf(label, sizeof(label), "%s:%d: pools", path, pools_line);
+		if (parse_for(d, kind, pools_s, who, label, err) < 0)
+			rc = -MS_EPARSE;
 	}
 	ms_conf_release(&c);
 	return rc < 0 ? rc : 0;
