@@ -111,6 +111,7 @@ struct parser {
 	const char *colname[COL_GEN + 1];
 	int64_t last_ns;
 	uint64_t blank_line; /* first of a run of blank lines not yet followed by a row */
+	uint64_t blank_n;    /* and how many */
 	char tcache[17];    /* minute prefix of the last timestamp parsed */
 	int64_t tcache_ns;  /* its time */
 	int tcache_ok;
@@ -392,15 +393,16 @@ static int parse_line(struct parser *p, const char *s, size_t len)
 		return parse_header(p, s, len);
 	if (len == 0) {
 		/* blank lines are fine at the end of a file (editors add them), not between rows */
-		if (!p->blank_line)
+		if (!p->blank_n++)
 			p->blank_line = p->line;
 		return 0;
 	}
-	if (p->blank_line) {
+	while (p->blank_n) {
+		/* each blank line of the run is one bad row, reported at its own line */
 		uint64_t here = p->line;
 		int rc;
-		p->line = p->blank_line;
-		p->blank_line = 0;
+		p->line = p->blank_line++;
+		p->blank_n--;
 		rc = bad_row(p, TRACE_BAD_FIELDS, NULL, s, 0);
 		p->line = here;
 		if (rc < 0)

@@ -232,15 +232,16 @@ static void test_blank_lines(void **state)
 	expect_error("TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
 		     "2024-10-15T12:00:00.000Z,1,2,3\n\n\n2024-10-15T12:00:01.000Z,1,2,3\n",
 		     "t.csv:3: wrong number of fields: expected 4, got ''");
-	/* and counted once per run of blank lines with --skip-bad, the rows around kept */
+	/* and with --skip-bad each blank line is counted, the rows around kept */
 	assert_int_equal(load_str(&ts, "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
 				       "2024-10-15T12:00:00.000Z,1,2,3\n\n\n"
 				       "2024-10-15T12:00:01.000Z,1,2,3\n\n",
 				  1, &rep, &err),
 			 0);
 	assert_int_equal(ts.n, 2);
-	assert_int_equal(rep.bad[TRACE_BAD_FIELDS], 1);
+	assert_int_equal(rep.bad[TRACE_BAD_FIELDS], 2);
 	assert_string_equal(rep.examples[0], "t.csv:3: wrong number of fields: expected 4, got ''");
+	assert_string_equal(rep.examples[1], "t.csv:4: wrong number of fields: expected 4, got ''");
 	trace_set_release(&ts);
 }
 
