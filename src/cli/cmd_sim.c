@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/ms_progress.h"
 #include "cli/cli.h"
@@ -122,6 +123,11 @@ static void progress_cb(void *arg, double done, double total)
 	(void)total;
 }
 
+/*
+ * ru_maxrss is the whole process's high-water mark: under --compare a later run
+ * inherits the earlier runs' peak (and the trace's), so it is labelled as such
+ * rather than charged to the run.
+ */
 static void print_stats(const char *name, const struct sim_result *r, double wall)
 {
 	struct rusage ru;
@@ -131,11 +137,29 @@ static void print_stats(const char *name, const struct sim_result *r, double wal
 		rss = (double)ru.ru_maxrss * 1024.0; /* Linux reports KiB */
 	fprintf(stderr,
 		"sim %s: %zu requests, %llu events in %.3f s: %.0f requests/s, %.0f events/s; "
-		"max in flight %llu; peak RSS %.1f MB (%.0f B/request, results %zu B/request)\n",
+		"max in flight %llu; results %zu B/request; process peak RSS so far %.1f MB\n",
 		name, r->n, (unsigned long long)r->events, wall,
 		wall > 0 ? (double)r->n / wall : 0, wall > 0 ? (double)r->events / wall : 0,
-		(unsigned long long)r->max_in_flight, rss / 1e6,
-		r->n ? rss / (double)r->n : 0, sizeof(struct metrics_req));
+		(unsigned long long)r->max_in_flight, sizeof(struct metrics_req), rss / 1e6);
+}
+
+/* The --gpus cap, for pools given any other way; summed wide so no count wraps. */
+#define GPUS_MAX 1000000ull
+
+static unsigned long long deploy_gpus_wide(const struct sim_deploy *d)
+{
+	unsigned long long g = 0;
+	int p;
+
+	for (p = 0; p < d->n_pools; p++)
+		g += (unsigned long long)d->pool[p].count * (unsigned long long)d->pool[p].tp;
+	return g;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcasecmp(s + n - k, suffix);
 }
 
 static int parse_u64(const char *name, const char *v, unsigned long long lo,
@@ -157,7 +181,7 @@ static const char *no_prefix(const char *msg)
 static int parse_pos(const char *name, const char *v, double *out)
 {
 	if (cli_parse_double(v, out) < 0 || !(*out > 0) || *out > 1e12)
-		return cli_usage_error("sim", usage_text, "%s: expected a number > 0, got '%s'",
+		return cli_usage_error("sim", usage_text, "%s: expected a number > 0 and <= 1e+12, got '%s'",
 				       name, v);
 	return 0;
 }
@@ -208,7 +232,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->deploy_file = optarg;
 			break;
 		case O_GPUS:
-			rc = parse_u64("--gpus", optarg, 1, 1000000, &o->gpus);
+			rc = parse_u64("--gpus", optarg, 1, GPUS_MAX, &o->gpus);
 			o->gpus_set = 1;
 			break;
 		case O_POOLS: o->pools = optarg; break;
@@ -255,7 +279,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_STEP: o->cfg.step_decode = 1; break;
 		case O_STATS: o->stats = 1; break;
 		case O_KV:
-			rc = parse_u64("--kv-tokens", optarg, 1, 1000000000000ull, &v);
+			/* sim_run needs 4 KV blocks per instance; it checks again */
+			rc = parse_u64("--kv-tokens", optarg, 4ull * o->cfg.kv_block,
+				       1000000000000ull, &v);
 			o->cfg.kv_tokens = v;
 			break;
 		default:
@@ -278,6 +304,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return cli_usage_error("sim", usage_text,
 				       "--synth %llu and --trace %s: choose one input", o->synth,
 				       o->trace);
+	if (o->per_request && ends_with(o->per_request, ".gz"))
+		return cli_usage_error("sim", usage_text,
+				       "--per-request writes plain CSV; name it .csv or pipe "
+				       "`--per-request -` through gzip");
+	if (o->per_request && !*o->per_request)
+		return cli_usage_error("sim", usage_text, "--per-request: empty file name");
+	if (o->report && (!*o->report || !strcmp(o->report, "-")))
+		return cli_usage_error("sim", usage_text,
+				       "--report '%s': the report needs a directory, not stdout",
+				       o->report);
 	if (o->per_request && !strcmp(o->per_request, "-") && o->json)
 		return cli_usage_error("sim", usage_text,
 				       "--per-request - and --json both want stdout: choose one");
@@ -288,6 +324,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		if (r < 0)
 			return cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
 		o->deploy = d.kind;
+		if (deploy_gpus_wide(&d) > GPUS_MAX)
+			return cli_usage_error("sim", usage_text,
+					       "--pools %s adds up to %llu GPUs; at most %llu",
+					       o->pools, deploy_gpus_wide(&d), GPUS_MAX);
 		if (o->gpus_set && sim_deploy_gpus(&d) != o->gpus)
 			return cli_usage_error("sim", usage_text,
 					       "--pools %s adds up to %u GPUs but --gpus says %llu: "
@@ -380,6 +420,13 @@ int cmd_sim(int argc, char **argv)
 				goto fail;
 			kind = c->deploy.kind;
 			rc = 0;
+			if (deploy_gpus_wide(&c->deploy) > GPUS_MAX) {
+				status = cli_usage_error("sim", usage_text,
+							 "--deploy %s uses %llu GPUs; at most %llu",
+							 o.deploy_file,
+							 deploy_gpus_wide(&c->deploy), GPUS_MAX);
+				goto out;
+			}
 			if (o.gpus_set && sim_deploy_gpus(&c->deploy) != o.gpus) {
 				status = cli_usage_error("sim", usage_text,
 							 "--deploy %s uses %u GPUs but --gpus says "
@@ -414,6 +461,11 @@ int cmd_sim(int argc, char **argv)
 			print_stats(sim_deploy_name(kind), &res[n_runs], t0);
 		c->progress = NULL;
 		c->progress_arg = NULL;
+		if (rc == -MS_EINVAL) {
+			/* the options (or deployment file) ask for what cannot run */
+			status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
+			goto out;
+		}
 		if (rc < 0)
 			goto fail;
 		runs[n_runs].cfg = c;

@@ -1,5 +1,6 @@
 /* `modserve trace slice`: window, time-compress or sample a trace into a new file. */
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -64,20 +65,21 @@ int cmd_trace_slice(int argc, char **argv)
 			if (cli_parse_double(optarg, &so.rate_scale) || !isfinite(so.rate_scale) ||
 			    !(so.rate_scale > 0) || so.rate_scale > 1e9)
 				return cli_usage_error("trace slice", slice_usage,
-						       "--rate-scale: want a finite number in (0, 1e9]: '%s'",
+						       "--rate-scale: expected a number > 0 and <= 1e+09, got '%s'",
 						       optarg);
 			break;
 		case 'p':
 			if (cli_parse_double(optarg, &so.sample_p) || !(so.sample_p >= 0) ||
 			    so.sample_p > 1)
 				return cli_usage_error("trace slice", slice_usage,
-						       "--sample: want a probability in [0, 1]: '%s'", optarg);
+						       "--sample: expected a number from 0 to 1, got '%s'", optarg);
 			has_sample = 1;
 			break;
 		case 's':
 			if (cli_parse_u64(optarg, &u))
 				return cli_usage_error("trace slice", slice_usage,
-						       "--seed: want a non-negative integer: '%s'", optarg);
+						       "--seed: expected an integer from 0 to %llu, got '%s'",
+						       ULLONG_MAX, optarg);
 			so.seed = u;
 			has_seed = 1;
 			break;

@@ -1,5 +1,6 @@
 /* `modserve trace synth`: writes the built-in synthetic Azure-LMM-shaped trace. */
 #include <getopt.h>
+#include <limits.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -48,20 +49,21 @@ int cmd_trace_synth(int argc, char **argv)
 		case 'n':
 			if (cli_parse_u64(optarg, &u) || u == 0 || u > 0xffffffffULL)
 				return cli_usage_error("trace synth", synth_usage,
-						       "--requests: want an integer in 1..4294967295: '%s'",
+						       "--requests: expected an integer from 1 to 4294967295, got '%s'",
 						       optarg);
 			so.requests = u;
 			break;
 		case 's':
 			if (cli_parse_u64(optarg, &u))
 				return cli_usage_error("trace synth", synth_usage,
-						       "--seed: want a non-negative integer: '%s'", optarg);
+						       "--seed: expected an integer from 0 to %llu, got '%s'",
+						       ULLONG_MAX, optarg);
 			so.seed = u;
 			break;
 		case 'd':
 			if (cli_parse_double(optarg, &d) || !(d > 0) || d > 3650)
 				return cli_usage_error("trace synth", synth_usage,
-						       "--days: want a number in (0, 3650]: '%s'", optarg);
+						       "--days: expected a number > 0 and <= 3650, got '%s'", optarg);
 			so.duration_s = d * 86400.0;
 			break;
 		case 'p':

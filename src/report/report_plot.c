@@ -86,8 +86,45 @@ static int data_write(const struct report_plot *p, const char *path, size_t *cou
 	return 0;
 }
 
+/*
+ * gnuplot widens a zero-width x range by a fraction of its magnitude: around a
+ * Unix time that is months. One x value (one point, or all points at one x) gets
+ * a window of its own size instead: +-1 minute on a time axis, x/10..x*10 on a
+ * log axis, else +-1. Returns 0 when the range is not degenerate.
+ */
+static int x_degenerate(const struct report_plot *p, double *lo, double *hi)
+{
+	size_t s, i, k = 0;
+	double x0 = 0;
+
+	for (s = 0; s < p->n_series; s++)
+		for (i = 0; i < p->series[s].n; i++) {
+			const struct report_series *se = &p->series[s];
+			if (!drawable(p, se->x[i], se->y[i]))
+				continue;
+			if (k++ && se->x[i] != x0)
+				return 0;
+			x0 = se->x[i];
+		}
+	if (!k)
+		return 0;
+	if (p->x_is_time) {
+		*lo = x0 - 60;
+		*hi = x0 + 60;
+	} else if (p->logx) {
+		*lo = x0 / 10;
+		*hi = x0 * 10;
+	} else {
+		*lo = x0 - 1;
+		*hi = x0 + 1;
+	}
+	return 1;
+}
+
 static void script_axes(FILE *f, const struct report_plot *p, int empty)
 {
+	double lo, hi;
+
 	fputs("set title ", f);
 	put_quoted(f, p->title ? p->title : "");
 	fputs(" noenhanced font ',13'\nset xlabel ", f);
@@ -111,6 +148,13 @@ static void script_axes(FILE *f, const struct report_plot *p, int empty)
 		fputs("set xdata time\nset timefmt '%s'\n"
 		      "set format x \"%Y-%m-%d\\n%H:%M\"\nset xtics out\n"
 		      "set autoscale xfix\nset rmargin 8\n", f);
+	}
+	if (!empty && x_degenerate(p, &lo, &hi)) {
+		/* time ranges are read through timefmt '%s': quoted seconds */
+		if (p->x_is_time)
+			fprintf(f, "set xrange ['%.0f':'%.0f']\n", floor(lo), ceil(hi));
+		else
+			fprintf(f, "set xrange [%.17g:%.17g]\n", lo, hi);
 	}
 	if (empty) {
 		/*

@@ -205,34 +205,52 @@ struct row_def {
 	const char *label;
 	double (*get)(const struct sim_report_run *r);
 	int digits;
+	int floor; /* shares: truncate, so 100.00 means every request, never 99.995 */
 };
 
 static const struct row_def rows[] = {
-	{ "TTFT mean (s)", g_ttft_mean, 3 },
-	{ "TTFT p50 (s)", g_ttft_p50, 3 },
-	{ "TTFT p90 (s)", g_ttft_p90, 3 },
-	{ "TTFT p99 (s)", g_ttft_p99, 3 },
-	{ "TTFT p99 image (s)", g_ttft_img_p99, 3 },
-	{ "TTFT p99 text (s)", g_ttft_txt_p99, 3 },
-	{ "TPOT mean (ms)", g_tpot_mean, 2 },
-	{ "TPOT p50 (ms)", g_tpot_p50, 2 },
-	{ "TPOT p99 (ms)", g_tpot_p99, 2 },
-	{ "E2E mean (s)", g_e2e_mean, 3 },
-	{ "E2E p99 (s)", g_e2e_p99, 3 },
-	{ "queued encode mean (s)", g_q_enc, 3 },
-	{ "queued prefill mean (s)", g_q_pf, 3 },
-	{ "queued decode mean (s)", g_q_dec, 3 },
-	{ "SLO TTFT met (%)", g_slo_ttft, 2 },
-	{ "SLO TPOT met (%)", g_slo_tpot, 2 },
-	{ "SLO both met (%)", g_slo_both, 2 },
-	{ "SLO both, image (%)", g_slo_img, 2 },
-	{ "SLO both, text (%)", g_slo_txt, 2 },
-	{ "throughput (req/s)", g_thr, 3 },
-	{ "goodput (req/s)", g_good, 3 },
-	{ "GPU-hours", g_gpu_h, 1 },
-	{ "cost (USD)", g_cost, 2 },
-	{ "preemptions", g_pre, 0 },
+	{ "TTFT mean (s)", g_ttft_mean, 3, 0 },
+	{ "TTFT p50 (s)", g_ttft_p50, 3, 0 },
+	{ "TTFT p90 (s)", g_ttft_p90, 3, 0 },
+	{ "TTFT p99 (s)", g_ttft_p99, 3, 0 },
+	{ "TTFT p99 image (s)", g_ttft_img_p99, 3, 0 },
+	{ "TTFT p99 text (s)", g_ttft_txt_p99, 3, 0 },
+	{ "TPOT mean (ms)", g_tpot_mean, 2, 0 },
+	{ "TPOT p50 (ms)", g_tpot_p50, 2, 0 },
+	{ "TPOT p99 (ms)", g_tpot_p99, 2, 0 },
+	{ "E2E mean (s)", g_e2e_mean, 3, 0 },
+	{ "E2E p99 (s)", g_e2e_p99, 3, 0 },
+	{ "queued encode mean (s)", g_q_enc, 3, 0 },
+	{ "queued prefill mean (s)", g_q_pf, 3, 0 },
+	{ "queued decode mean (s)", g_q_dec, 3, 0 },
+	{ "SLO TTFT met (%)", g_slo_ttft, 2, 1 },
+	{ "SLO TPOT met (%)", g_slo_tpot, 2, 1 },
+	{ "SLO both met (%)", g_slo_both, 2, 1 },
+	{ "SLO both, image (%)", g_slo_img, 2, 1 },
+	{ "SLO both, text (%)", g_slo_txt, 2, 1 },
+	{ "throughput (req/s)", g_thr, 3, 0 },
+	{ "goodput (req/s)", g_good, 3, 0 },
+	{ "GPU-hours", g_gpu_h, 1, 0 },
+	{ "cost (USD)", g_cost, 2, 0 },
+	{ "preemptions", g_pre, 0, 0 },
 };
+
+/*
+ * One cell of the side-by-side table, the same text in the table and the page.
+ * A share is floored at its last digit; the 1e-9 absorbs binary error in exact
+ * decimals (a share is met/n and, n < 1e8, sits >= 1e-8 from the next step).
+ */
+static void cell_fmt(char *buf, size_t size, const struct row_def *rd, double v)
+{
+	double scale = pow(10, rd->digits);
+
+	if (isnan(v))
+		snprintf(buf, size, "-");
+	else if (rd->floor && isfinite(v))
+		snprintf(buf, size, "%.*f", rd->digits, floor(v * scale + 1e-9) / scale);
+	else
+		snprintf(buf, size, "%.*f", rd->digits, v);
+}
 
 void sim_report_fmt_s(char *buf, size_t size, double s)
 {
@@ -301,11 +319,9 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 		fprintf(out, "  %-26s", rows[k].label);
 		for (i = 0; i < n; i++) {
-			double v = rows[k].get(&runs[i]);
-			if (isnan(v))
-				fprintf(out, " %14s", "-");
-			else
-				fprintf(out, " %14.*f", rows[k].digits, v);
+			char cell[64];
+			cell_fmt(cell, sizeof(cell), &rows[k], rows[k].get(&runs[i]));
+			fprintf(out, " %14s", cell);
 		}
 		fputc('\n', out);
 	}
@@ -676,12 +692,9 @@ static void html_results(FILE *f, const struct sim_report_run *runs, size_t n)
 		report__html_esc(f, rows[k].label);
 		fputs("</th>", f);
 		for (i = 0; i < n; i++) {
-			double v = rows[k].get(&runs[i]);
-			/* same text as the table: only NaN is "-" */
-			if (isnan(v))
-				fputs("<td>-</td>", f);
-			else
-				fprintf(f, "<td>%.*f</td>", rows[k].digits, v);
+			char cell[64];
+			cell_fmt(cell, sizeof(cell), &rows[k], rows[k].get(&runs[i]));
+			fprintf(f, "<td>%s</td>", cell); /* digits and '-' only: nothing to escape */
 		}
 		fputs("</tr>\n", f);
 	}

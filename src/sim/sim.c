@@ -255,10 +255,11 @@ static int arrival(struct sim__state *s, uint32_t row)
 	m->images = r->images;
 	m->prompt = r->prompt;
 	m->gen = r->gen;
+	/* the trace's content, not the options alone: a runtime failure, not EINVAL */
 	if (r->images && s->p_enc < 0 && s->pool[s->p_entry].spec.role == SIM_ROLE_LLM)
-		return ms_error_set(s->err, MS_EINVAL,
-				    "sim: row %u has images but the deployment has no encoder pool",
-				    row);
+		return ms_error_set(s->err, MS_EUNSUPPORTED,
+				    "trace row %u has images but the deployment has no encoder "
+				    "pool (add enc=NxTP)", row);
 	if (r->images == 0 || s->p_enc < 0) {
 		/* mono/pd encode inside the LLM instance after CPU preprocessing */
 		int cores = s->pool[s->p_entry].cores;
@@ -296,6 +297,42 @@ static int arrival(struct sim__state *s, uint32_t row)
 	return 0;
 }
 
+/*
+ * Tensor parallelism splits attention heads across GPUs. vLLM refuses a TP that
+ * does not divide the heads, and for KV heads asks that TP divide them or (fewer
+ * KV heads than GPUs: replicated) be a multiple of them. Encoder pools split the
+ * vision tower's heads. Checked here so deployment files are covered too.
+ */
+static int check_tp(const struct sim_config *c, struct ms_error *err)
+{
+	const struct model_spec *m = &c->perf->model;
+	int p;
+
+	for (p = 0; p < c->deploy.n_pools; p++) {
+		const struct sim_pool_spec *sp = &c->deploy.pool[p];
+		int tp = sp->tp;
+
+		if (tp < 1)
+			continue; /* an empty pool: setup_pools names it */
+		if (sp->role == SIM_ROLE_ENC) {
+			if (m->enc_heads > 0 && m->enc_heads % tp)
+				return ms_error_set(err, MS_EINVAL,
+						    "sim: pool enc at TP %d: TP must divide %s's %d "
+						    "encoder attention heads", tp, m->name,
+						    m->enc_heads);
+			continue;
+		}
+		if ((m->heads > 0 && m->heads % tp) ||
+		    (m->kv_heads > 0 && (m->kv_heads >= tp ? m->kv_heads % tp : tp % m->kv_heads)))
+			return ms_error_set(err, MS_EINVAL,
+					    "sim: pool %s at TP %d: TP must divide %s's %d attention "
+					    "heads and divide (or be a multiple of) its %d KV heads",
+					    sim_role_name(sp->role), tp, m->name, m->heads,
+					    m->kv_heads);
+	}
+	return 0;
+}
+
 static int check_config(const struct sim_config *c, const struct trace_set *ts,
 			struct ms_error *err)
 {
@@ -312,7 +349,7 @@ static int check_config(const struct sim_config *c, const struct trace_set *ts,
 		return ms_error_set(err, MS_EINVAL, "sim: --rate-scale must be > 0");
 	if (ts->n >= SIM__NIL)
 		return ms_error_set(err, MS_ERANGE, "sim: %zu requests are too many", ts->n);
-	return 0;
+	return check_tp(c, err);
 }
 
 static int setup_pools(struct sim__state *s, struct ms_error *err)

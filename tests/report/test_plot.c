@@ -132,6 +132,75 @@ static void test_plot_write(void **state)
 	check_files(base);
 }
 
+/* Every YYYY-MM-DD in the SVG (the time axis' tick labels) must be `day`. */
+static int svg_dates_only(const char *base, const char *day)
+{
+	char path[1024], *buf = calloc(1, 1 << 20);
+	size_t n, i, dates = 0;
+	FILE *f;
+
+	assert_non_null(buf);
+	snprintf(path, sizeof(path), "%s.svg", base);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	for (i = 0; i + 10 <= n; i++) {
+		const char *q = buf + i;
+		if (q[4] != '-' || q[7] != '-' || strspn(q, "0123456789") != 4 ||
+		    strspn(q + 5, "0123456789") != 2 || strspn(q + 8, "0123456789") != 2)
+			continue;
+		dates++;
+		if (strncmp(q, day, 10)) {
+			fprintf(stderr, "tick label %.10s outside %s\n", q, day);
+			free(buf);
+			return 0;
+		}
+	}
+	free(buf);
+	return dates > 0;
+}
+
+/*
+ * One point (a one-request trace's per-minute figure) or all points at one x: the
+ * time axis spans minutes around it, not the year gnuplot's autoscale would give.
+ */
+static void test_plot_single_x(void **state)
+{
+	const double x[] = { 1729067760 }, y[] = { 1 }, x2[] = { 1729067760, 1729067760 },
+		     y2[] = { 1, 4 }, nx[] = { 5 };
+	struct report_series one = { "Requests", x, y, 1 }, two[] = { { "a", x, y, 1 },
+								      { "b", x2, y2, 2 } };
+	struct report_series num = { "n", nx, y, 1 };
+	struct report_plot p = { .title = "Invocations per Minute", .xlabel = "Time",
+				 .ylabel = "Requests", .x_is_time = 1, .series = &one,
+				 .n_series = 1 };
+	struct ms_error err = { 0 };
+	char base[900];
+	(void)state;
+	snprintf(base, sizeof(base), "%s/plot_one_point", tmpdir());
+	if (report_plot_write(&p, base, &err))
+		fail_msg("%s", err.msg);
+	check_files(base);
+	assert_true(svg_dates_only(base, "2024-10-16"));
+	p.series = two;
+	p.n_series = 2;
+	snprintf(base, sizeof(base), "%s/plot_one_x", tmpdir());
+	if (report_plot_write(&p, base, &err))
+		fail_msg("%s", err.msg);
+	assert_true(svg_dates_only(base, "2024-10-16"));
+	/* plain and log axes get a range too, and still draw */
+	p = (struct report_plot){ .title = "n", .series = &num, .n_series = 1 };
+	snprintf(base, sizeof(base), "%s/plot_one_num", tmpdir());
+	if (report_plot_write(&p, base, &err))
+		fail_msg("%s", err.msg);
+	check_files(base);
+	p.logx = 1;
+	if (report_plot_write(&p, base, &err))
+		fail_msg("%s", err.msg);
+	check_files(base);
+}
+
 static void test_plot_no_gnuplot(void **state)
 {
 	const double x[] = { 1, 2 };
@@ -156,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_cdf_exact),
 		cmocka_unit_test(test_cdf_thinned),
 		cmocka_unit_test(test_plot_write),
+		cmocka_unit_test(test_plot_single_x),
 		cmocka_unit_test(test_plot_no_gnuplot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,14 @@ grep -q "interpolate linearly between order statistics" "$tmp/help" || bad "--he
 	grep -q "^modserve  *enc=2x1,prefill=1x4,decode=1x4" "$tmp/o" || bad "--pools E-P-D inferred"
 "$bin" sim --deploy pd --pools enc=2x1,llm=2x4 --synth 10 >/dev/null 2>"$tmp/err"
 grep -q "deploy pd takes prefill=NxTP,decode=NxTP; got enc=2x1,llm=2x4" "$tmp/err" || bad "pd misfit message: $(head -1 "$tmp/err")"
+# llm alone is ModServe for a trace without images (what the work split picks for one) ...
+"$bin" sim --pools llm=2x4 --synth 10 --max-images 0 >"$tmp/o" 2>"$tmp/err"; rc=$?
+[ $rc -eq 0 ] && grep -q "^modserve  *llm=2x4" "$tmp/o" || bad "llm alone, no images: rc=$rc $(head -1 "$tmp/err")"
+# ... and refused with a reason when the trace has images
 "$bin" sim --pools llm=2x4 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
-[ $rc -eq 2 ] && grep -q "no deployment has these pools" "$tmp/err" || bad "llm alone: rc=$rc"
+[ $rc -eq 1 ] && grep -q "has images but the deployment has no encoder pool (add enc=NxTP)" "$tmp/err" || bad "llm alone, images: rc=$rc"
+"$bin" sim --pools mono=1x4, --gpus 4 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "trailing ','" "$tmp/err" || bad "trailing comma: rc=$rc"
 
 # conflicting options are refused, naming both sides
 "$bin" sim --pools enc=2x1,llm=2x4 --gpus 16 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
@@ -47,8 +53,53 @@ done
 "$bin" sim --gpus 3 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "3 GPUs are too few for 'modserve'" "$tmp/err" && ! grep -q "sim: sim:" "$tmp/err" ||
 	bad "too few GPUs: rc=$rc $(head -1 "$tmp/err")"
-"$bin" sim --kv-tokens 10 --gpus 16 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
-[ $rc -ne 0 ] && grep -q -- "--kv-tokens 10 is too small" "$tmp/err" || bad "tiny --kv-tokens: $(head -1 "$tmp/err")"
+# --kv-tokens below 4 KV blocks of 16 is out of the option's range, like any other
+for k in 0 10 63; do
+	"$bin" sim --kv-tokens $k --gpus 16 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+	[ $rc -eq 2 ] && grep -q -- "--kv-tokens: expected an integer from 64 to 1000000000000, got '$k'" "$tmp/err" ||
+		bad "--kv-tokens $k: rc=$rc $(head -1 "$tmp/err")"
+done
+"$bin" sim --kv-tokens 64 --gpus 16 --synth 10 >/dev/null 2>"$tmp/err" || bad "--kv-tokens 64: $(head -1 "$tmp/err")"
+# float options name their upper limit
+for o in "--rate-scale 1e300" "--slo-ttft 1e300" "--slo-tpot 2e12" "--slo-scale 0"; do
+	# shellcheck disable=SC2086
+	"$bin" sim $o --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+	[ $rc -eq 2 ] && grep -q -- "${o%% *}: expected a number > 0 and <= 1e+12, got '${o##* }'" "$tmp/err" ||
+		bad "$o: rc=$rc $(head -1 "$tmp/err")"
+done
+"$bin" sim --rate-scale 1e12 --gpus 16 --synth 10 >/dev/null 2>&1 || bad "--rate-scale 1e12 is in range"
+# pools are held to --gpus's cap of 1,000,000 GPUs (and a deployment file too)
+"$bin" sim --pools mono=100000x64 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--pools mono=100000x64 adds up to 6400000 GPUs; at most 1000000" "$tmp/err" ||
+	bad "--pools over the cap: rc=$rc $(head -1 "$tmp/err")"
+printf 'kind = mono\npools = mono=100000x16\n' >"$tmp/big.conf"
+"$bin" sim --deploy "$tmp/big.conf" --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "uses 1600000 GPUs; at most 1000000" "$tmp/err" || bad "deploy over the cap: rc=$rc $(head -1 "$tmp/err")"
+# a pool's TP must divide the model's heads (vLLM's rule), from --pools or a file
+"$bin" sim --pools mono=1x3 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "pool mono at TP 3: TP must divide llama-3.2-11b-vision's 32 attention heads" "$tmp/err" ||
+	bad "mono TP 3: rc=$rc $(head -1 "$tmp/err")"
+"$bin" sim --model internvl-2.5-26b --pools enc=1x2,llm=1x8 --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "pool enc at TP 2: TP must divide internvl-2.5-26b's 25 encoder attention heads" "$tmp/err" ||
+	bad "enc TP 2 on InternVL: rc=$rc $(head -1 "$tmp/err")"
+printf 'kind = modserve\npools = enc=2x1,llm=2x6\n' >"$tmp/tp6.conf"
+"$bin" sim --deploy "$tmp/tp6.conf" --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "pool llm at TP 6" "$tmp/err" || bad "deploy file TP 6: rc=$rc $(head -1 "$tmp/err")"
+"$bin" sim --pools enc=1x2,llm=1x16 --synth 10 >/dev/null 2>"$tmp/err" || bad "TP 16 (KV heads replicated): $(head -1 "$tmp/err")"
+# outputs that cannot be what they are named
+(cd "$tmp" && "$bin" sim --synth 20 --gpus 16 --per-request pr.csv.gz >/dev/null 2>"$tmp/err"); rc=$?
+[ $rc -eq 2 ] && grep -q -- "--per-request writes plain CSV; name it .csv or pipe \`--per-request -\` through gzip" "$tmp/err" &&
+	[ ! -e "$tmp/pr.csv.gz" ] || bad "--per-request .gz: rc=$rc $(head -1 "$tmp/err")"
+for r in - ""; do
+	(cd "$tmp" && "$bin" sim --synth 20 --gpus 16 --report "$r" >/dev/null 2>"$tmp/err"); rc=$?
+	[ $rc -eq 2 ] && grep -q "the report needs a directory, not stdout" "$tmp/err" ||
+		bad "--report '$r': rc=$rc $(head -1 "$tmp/err")"
+done
+[ -e "$tmp/-" ] && bad "--report - made a directory named '-'"
+# --stats: the RSS is the process's so far, and says so (--compare runs share it)
+"$bin" sim --synth 200 --gpus 16 --compare --stats >/dev/null 2>"$tmp/err" || bad "--stats run"
+[ "$(grep -c "process peak RSS so far [0-9.]* MB" "$tmp/err")" -eq 3 ] && ! grep -q "B/request, results" "$tmp/err" ||
+	bad "--stats RSS label: $(grep RSS "$tmp/err" | head -1)"
 for o in "--gpus 2000000" "--max-images 100001" "--max-seqs 1000001" "--token-budget 100000001" \
 	"--enc-batch 1000001" "--src-image-tokens 1000001"; do
 	# shellcheck disable=SC2086

@@ -469,8 +469,11 @@ static void test_bad_config(void **state)
 	trace_set_init(&ts);
 	assert_int_equal(trace_set_push(&ts, 0, 0, 10, 10, &err), 0);
 	sim_config_default(&c, p);
-	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MODSERVE, "llm=2x4", &err) < 0);
+	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MODSERVE, "llm=2x4,decode=1x4",
+					   &err) < 0);
 	assert_non_null(strstr(err.msg, "enc="));
+	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "mono=2x4,", &err) < 0);
+	assert_string_equal(err.msg, "--pools: trailing ',' (expected another NAME=COUNTxTP)");
 	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "mono=0x4", &err) < 0);
 	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "mono=2x", &err) < 0);
 	assert_true(sim_deploy_parse_pools(&c.deploy, SIM_DEPLOY_MONO, "gpu=2x4", &err) < 0);
@@ -501,6 +504,60 @@ static void test_bad_config(void **state)
 	assert_non_null(strstr(err.msg, "rate-scale"));
 	trace_set_release(&ts);
 	perf_free(p);
+}
+
+/*
+ * A pool's TP must split the model's heads as vLLM does: attention heads divisible,
+ * KV heads divisible or replicated; encoder pools split the vision tower's heads.
+ * The library refuses, so deployment files are covered, naming pool, TP and heads.
+ */
+static void test_tp_divides_heads(void **state)
+{
+	struct perf *llama = perf_new("llama-3.2-11b-vision", "a100-80gb"); /* 32/8, enc 16 */
+	struct perf *ivl = perf_new("internvl-2.5-26b", "a100-80gb");       /* 48/8, enc 25 */
+	struct sim_config c;
+	struct sim_result r;
+	struct trace_set ts;
+	struct ms_error err = { 0 };
+
+	(void)state;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 1, 100, 10, &err), 0);
+	sim_config_default(&c, llama);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x3");
+	assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "pool mono at TP 3"));
+	assert_non_null(strstr(err.msg, "32 attention heads"));
+	assert_non_null(strstr(err.msg, "8 KV heads"));
+	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x3,llm=1x4");
+	assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "pool enc at TP 3"));
+	assert_non_null(strstr(err.msg, "16 encoder attention heads"));
+	/* 16 GPUs for 8 KV heads: replicated, as vLLM allows; 32 heads split evenly */
+	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x2,llm=1x16");
+	run_ok(&c, &ts, &r);
+	sim_result_release(&r);
+	pools(&c, SIM_DEPLOY_PD, "prefill=1x4,decode=1x6");
+	assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "pool decode at TP 6"));
+
+	sim_config_default(&c, ivl);
+	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x2,llm=1x8");
+	assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "internvl-2.5-26b's 25 encoder attention heads"));
+	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=1x8");
+	run_ok(&c, &ts, &r);
+	sim_result_release(&r);
+
+	/* the CLI refuses --kv-tokens below 4 blocks; the library still does */
+	sim_config_default(&c, llama);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	c.kv_tokens = 4ull * c.kv_block - 1;
+	assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "is too small"));
+	trace_set_release(&ts);
+	perf_free(llama);
+	perf_free(ivl);
 }
 
 /* A request bigger than an instance's KV is cut to fit, counted, and still served. */
@@ -626,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_closed_form_equals_stepping),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_tp_divides_heads),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_preempt_prefilling_first),
 		cmocka_unit_test(test_truncate_tiny_cache),

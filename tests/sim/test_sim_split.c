@@ -27,8 +27,9 @@ static void test_pools_infer(void **state)
 		{ "decode=1x4,prefill=3x4", SIM_DEPLOY_PD },
 		{ "enc=4x1,llm=3x4", SIM_DEPLOY_MODSERVE },
 		{ "enc=4x1,prefill=2x4,decode=1x4", SIM_DEPLOY_MODSERVE },
+		{ "llm=3x4", SIM_DEPLOY_MODSERVE }, /* a trace without images */
 	};
-	static const char *const bad[] = { "llm=2x4", "enc=2x1", "mono=1x4,llm=1x4",
+	static const char *const bad[] = { "llm=2x4,decode=1x4", "enc=2x1", "mono=1x4,llm=1x4",
 					   "prefill=1x4", "enc=1x1,enc=1x1,llm=1x4" };
 	struct sim_deploy d;
 	struct ms_error err = { 0 };

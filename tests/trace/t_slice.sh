@@ -73,6 +73,13 @@ grep -q "window-2024-10-16T0836.csv" "$T/err" || fail "rate 1e-9 message names n
 for k in inf nan -1 -inf 1e10; do
 	"$MS_BIN" trace slice "$W" --rate-scale "$k" --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "rate $k"
 done
+# range messages read like `modserve sim`'s: option, range, what was given
+"$MS_BIN" trace slice "$W" --rate-scale 1e10 --out "$T/x.csv" 2>"$T/err"
+grep -q -- "--rate-scale: expected a number > 0 and <= 1e+09, got '1e10'" "$T/err" || fail "rate message: $(cat "$T/err")"
+"$MS_BIN" trace slice "$W" --sample 2 --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "sample 2"
+grep -q -- "--sample: expected a number from 0 to 1, got '2'" "$T/err" || fail "sample message: $(cat "$T/err")"
+"$MS_BIN" trace slice "$W" --sample 0.5 --seed -3 --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "seed -3"
+grep -q -- "--seed: expected an integer from 0 to 18446744073709551615, got '-3'" "$T/err" || fail "seed message: $(cat "$T/err")"
 # an empty output name is a usage error
 "$MS_BIN" trace slice "$W" --out "" 2>"$T/err"; [ $? -eq 2 ] || fail "empty --out exit"
 grep -q "empty" "$T/err" || fail "empty --out message"

@@ -34,9 +34,13 @@ PY
 
 # usage errors: exit 2 with a message; --help exit 0 on stdout
 "$MS_BIN" trace synth --requests 0 --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "requests 0"
-grep -q -- "--requests" "$T/err" || fail "requests message"
+grep -q -- "--requests: expected an integer from 1 to 4294967295, got '0'" "$T/err" || fail "requests message: $(cat "$T/err")"
 "$MS_BIN" trace synth --requests 10 2>"$T/err"; [ $? -eq 2 ] || fail "no --out"
-"$MS_BIN" trace synth --days -1 --out "$T/x.csv" 2>/dev/null; [ $? -eq 2 ] || fail "days -1"
+"$MS_BIN" trace synth --days -1 --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "days -1"
+# range messages read like `modserve sim`'s: option, range, what was given
+grep -q -- "--days: expected a number > 0 and <= 3650, got '-1'" "$T/err" || fail "days message: $(cat "$T/err")"
+"$MS_BIN" trace synth --seed x --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "seed x"
+grep -q -- "--seed: expected an integer from 0 to 18446744073709551615, got 'x'" "$T/err" || fail "seed message: $(cat "$T/err")"
 "$MS_BIN" trace synth --requests 10 --out "" 2>"$T/err"; [ $? -eq 2 ] || fail "empty --out exit"
 grep -q "empty" "$T/err" || fail "empty --out message: $(cat "$T/err")"
 "$MS_BIN" trace synth --help >"$T/out" || fail "help exit"
