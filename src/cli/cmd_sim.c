@@ -44,7 +44,7 @@ static const char usage_text[] =
 	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
 	"  --max-seqs N          running requests per LLM instance [256]\n"
 	"  --enc-batch N         images per encoder batch [8]\n"
-	"  --kv-tokens N         KV cache tokens per LLM instance [from free HBM after weights]\n"
+	"  --kv-tokens N         KV cache tokens per LLM instance, >= 64 [free HBM after weights]\n"
 	"  --route-llm R, --route-enc R   least | rr | random [least]\n"
 	"  --link L              ib | tcp | nvlink, between instances [ib]\n"
 	"SLOs and output:\n"
