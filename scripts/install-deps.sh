@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages modserve builds, tests and plots with (run as root).
+# Installs the Debian 12 packages modserve builds, tests and plots with (scripts/debian-packages.txt).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends \
-	build-essential cmake pkg-config ca-certificates \
-	zlib1g-dev libisal-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev \
-	gnuplot-nox fonts-dejavu-core clang libclang-rt-14-dev python3 python3-pandas >/dev/null
+# shellcheck disable=SC2046
+$SUDO apt-get install -y -qq --no-install-recommends $(cat scripts/debian-packages.txt) >/dev/null
