@@ -39,6 +39,17 @@ int ms_error_set(struct ms_error *err, int code, const char *fmt, ...)
 	return -code;
 }
 
+const char *ms_error_quote(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t i, n = len < size - 1 ? len : size - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+	buf[n] = '\0';
+	if (len > n && n >= 3)
+		memcpy(buf + n - 3, "...", 3);
+	return buf;
+}
+
 const char *ms_errno_name(int code)
 {
 	if (code < 0)

@@ -42,6 +42,11 @@ void ms_error_clear(struct ms_error *err);
 int ms_error_set(struct ms_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *ms_errno_name(int code);
+/*
+ * Input quoted in a message: the first size-1 bytes of s[0..len), bytes other than
+ * printable ASCII as '?', "..." at the end when cut. Returns buf.
+ */
+const char *ms_error_quote(char *buf, size_t size, const char *s, size_t len);
 const char *ms_errno_msg(int code);
 
 void ms__bug(const char *file, int line, const char *fmt, ...)

@@ -24,18 +24,6 @@ const char *sim_role_name(enum sim_role r)
 	return (unsigned)r < SIM_ROLE__COUNT ? role_names[r] : "?";
 }
 
-/* Up to 60 bytes of s for a message, other bytes than printable ASCII shown as '?'. */
-static const char *shown(char *buf, size_t size, const char *s, size_t len)
-{
-	size_t i, n = len < size - 1 ? len : size - 1;
-	if (n > 60)
-		n = 60;
-	for (i = 0; i < n; i++)
-		buf[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
-	buf[n] = '\0';
-	return buf;
-}
-
 int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_error *err)
 {
 	char b[64];
@@ -47,7 +35,7 @@ int sim_deploy_parse_kind(const char *s, enum sim_deploy_kind *out, struct ms_er
 			return 0;
 		}
 	return ms_error_set(err, MS_EINVAL, "unknown deployment '%s' (mono, pd, modserve)",
-			    shown(b, sizeof(b), s, strlen(s)));
+			    ms_error_quote(b, sizeof(b), s, strlen(s)));
 }
 
 static void add_pool(struct sim_deploy *d, enum sim_role role, uint32_t count, int tp)
@@ -163,7 +151,7 @@ static int check_kind(const struct sim_deploy *d, const char *who, const char *s
 		return 0;
 	return ms_error_set(err, MS_EINVAL, "%s %s takes %s; got %s", who,
 			    sim_deploy_name(d->kind), kind_needs(d->kind),
-			    shown(b, sizeof(b), spec, strlen(spec)));
+			    ms_error_quote(b, sizeof(b), spec, strlen(spec)));
 }
 
 /* Pools without a kind check; label names the source in messages ("--pools", "f.conf:3: pools"). */
@@ -184,7 +172,7 @@ static int parse_list(struct sim_deploy *d, const char *spec, const char *label,
 
 		if (!end)
 			end = p + strlen(p);
-		shown(b, sizeof(b), p, (size_t)(end - p));
+		ms_error_quote(b, sizeof(b), p, (size_t)(end - p));
 		if (!eq || eq > end || role_by_name(p, (size_t)(eq - p), &role) < 0)
 			return ms_error_set(err, MS_EINVAL,
 					    "%s: '%s': expected NAME=COUNTxTP, NAME one of "
@@ -240,7 +228,7 @@ int sim_deploy_parse_pools_infer(struct sim_deploy *d, const char *spec, struct 
 	return ms_error_set(err, MS_EINVAL,
 			    "--pools %s: no deployment has these pools (mono=NxTP; "
 			    "prefill=..,decode=..; enc=..,llm=..; enc=..,prefill=..,decode=..; llm=..)",
-			    shown(b, sizeof(b), spec, strlen(spec)));
+			    ms_error_quote(b, sizeof(b), spec, strlen(spec)));
 }
 
 uint32_t sim_deploy_gpus(const struct sim_deploy *d)
@@ -310,7 +298,7 @@ int sim_deploy_load(struct sim_deploy *d, const char *name_or_path, struct ms_er
 		} else {
 			char b[64];
 			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown key (kind, pools)", path,
-					  l.no, shown(b, sizeof(b), l.key, strlen(l.key)));
+					  l.no, ms_error_quote(b, sizeof(b), l.key, strlen(l.key)));
 			break;
 		}
 		if (*slot) {

@@ -120,24 +120,12 @@ struct parser {
 static const char *const col_names[] = { "", "TIMESTAMP", "NumImages", "ContextTokens",
 					 "GeneratedTokens" };
 
-static void show(char *dst, size_t size, const char *s, size_t len)
-{
-	size_t i, n = len < size - 1 ? len : size - 1;
-	if (len > 40)
-		n = 40;
-	for (i = 0; i < n; i++)
-		dst[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
-	dst[i] = '\0';
-	if (len > n && n >= 3)
-		memcpy(dst + n - 3, "...", 3);
-}
-
 /* Records a bad row: an error, or under skip_bad a count (and an example). */
 static int bad_row(struct parser *p, enum trace_bad why, const char *col, const char *val,
 		   size_t vlen)
 {
 	char shown[48], msg[MS_ERR_MSG_MAX];
-	show(shown, sizeof(shown), val, vlen);
+	ms_error_quote(shown, sizeof(shown), val, vlen);
 	if (col)
 		snprintf(msg, sizeof(msg), "%s:%llu: %s: %s: '%s'", p->name,
 			 (unsigned long long)p->line, col, bad_msgs[why], shown);
@@ -165,7 +153,7 @@ static int parse_header(struct parser *p, const char *s, size_t len)
 
 	if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
 		i = 3; /* UTF-8 byte order mark */
-	show(shown, sizeof(shown), s + i, len - i);
+	ms_error_quote(shown, sizeof(shown), s + i, len - i);
 	while (1) {
 		size_t st = i, e;
 		while (i < len && s[i] != ',')
