@@ -700,8 +700,9 @@ static void html_results(FILE *f, const struct sim_report_run *runs, size_t n)
 	}
 	fputs("</table>\n<p class=\"note\">TTFT: arrival to first token. TPOT: (last - first "
 	      "token) / (output tokens - 1), over requests with 2+ output tokens. Percentiles: "
-	      "linear interpolation between order statistics (numpy/pandas default). SLO met: share of requests within the target (a request "
-	      "without TPOT meets any TPOT target). Goodput: requests meeting both SLOs per "
+	      "linear interpolation between order statistics (numpy/pandas default). SLO met: "
+	      "share of requests within the target (a request without TPOT meets any TPOT "
+	      "target). Goodput: requests meeting both SLOs per "
 	      "second of span. GPU-hours and cost: all GPUs of the deployment over the span. "
 	      "Queued: mean wait per stage. docs/sim.md has the model.</p>\n", f);
 }
