@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Build and run bench/perf_fit.c (grid search of perf's shared constants against the
 # paper's characterization, docs/perf.md "Calibration") against a built libmodserve.a.
-# Usage: bench/perf_fit.sh [build-dir] [text_tokens]   (default build dir: build-perfcal, then build)
+# Usage: bench/perf_fit.sh [build-dir] [flat|curve|shard] [text_tokens]
+#   (default build dir: build/, as scripts/build.sh makes it; modes: bench/perf_fit.c)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 bdir=${1:-}
 if [ -z "$bdir" ]; then
-	for b in "$here/build-perfcal" "$here/build"; do
-		[ -f "$b/libmodserve.a" ] && bdir=$b && break
-	done
+	bdir=$here/build
 fi
 [ -f "${bdir:-}/libmodserve.a" ] || { echo "bench/perf_fit.sh: build libmodserve first" >&2; exit 1; }
 shift || true

@@ -12,15 +12,10 @@
 # tests/sim checks per-request times agree to 1e-9).
 # A reference run of the full week takes ~10 s on the dev box; set MS_BENCH_SYNTH=100000 to
 # run both sides on a 100k-request slice instead.
-# Usage: bench/sim.sh [path/to/modserve]   (default: build-sim/modserve, then build/modserve)
+# Usage: bench/sim.sh [path/to/modserve]   (default: build/modserve)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${1:-}
-if [ -z "$bin" ]; then
-	for b in "$here/build-sim/modserve" "$here/build/modserve"; do
-		[ -x "$b" ] && bin=$b && break
-	done
-fi
+bin=${1:-$here/build/modserve}
 [ -x "${bin:-}" ] || { echo "bench/sim.sh: build modserve first" >&2; exit 1; }
 synth=${MS_BENCH_SYNTH:-1000000}
 tmp=$(mktemp -d)

@@ -11,9 +11,9 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-${MS_BIN:-}}
 if [ -z "$BIN" ]; then
-	for b in "$here"/../build*/modserve; do [ -x "$b" ] && BIN=$b && break; done
+	BIN=$here/../build/modserve # the release build; a sanitizer build would measure ASan
 fi
-[ -n "$BIN" ] && [ -x "$BIN" ] || { echo "usage: $0 MODSERVE_BINARY (none found in build*/)" >&2; exit 2; }
+[ -n "$BIN" ] && [ -x "$BIN" ] || { echo "usage: $0 MODSERVE_BINARY (build/modserve not built: bash scripts/build.sh)" >&2; exit 2; }
 PY=/usr/bin/python3
 ROWS=${BENCH_ROWS:-1000000}
 DIR=${BENCH_DIR:-/tmp}

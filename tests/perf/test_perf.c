@@ -8,8 +8,9 @@
  * efficiency for all encoders, the constants that meet the 16K fact give
  * InternViT-6B ~69% (NVLM) and ~87% (InternVL), so only the physical ordering
  * and a bound are checked (bench/perf_fit.sh shows no shared constants meet all
- * four of 11B, 90B, NVLM and 16K); InternViT/SigLIP 10x +-20%; NVLM encoder
- * TP4/TP8 1.3 +-0.1; decoder/cross prefill 10x within [5, 20] for a short prompt;
+ * four of 11B, 90B, NVLM and 16K, nor does a shared GEMM-width efficiency curve,
+ * which breaks InternViT/SigLIP 10x first: docs/perf.md); InternViT/SigLIP 10x
+ * +-20%; NVLM encoder TP4/TP8 1.3 +-0.1; decoder/cross prefill 10x within [5, 20] for a short prompt;
  * embedding transfer over IB <= 5 ms per reference image, TCP P50 100 ms +-20%,
  * two images <= 200 ms (P99 180 ms).
  */
