@@ -3,9 +3,9 @@
 # index.html that references every figure by relative path.
 set -u
 : "${MS_BIN:?}" "${MS_TMP:=/tmp}"
-if [ -z "${MS_SHARED:-}" ] || [ ! -d "$MS_SHARED/data" ]; then
-	echo "SKIP: MS_SHARED/data not found (${MS_SHARED:-unset})"
-	exit 0
+if [ -z "${MS_TESTDATA:-}" ] || [ ! -d "$MS_TESTDATA/data" ]; then
+	echo "FAIL: MS_TESTDATA/data not found (${MS_TESTDATA:-unset})"
+	exit 1
 fi
 work=$(mktemp -d "$MS_TMP/trace_report.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +31,7 @@ check_figs() {
 	done
 	[ "$(ls "$dir" | grep -c -E '\.(png|svg)$')" -eq 14 ] || { echo "FAIL: $dir: not 14 figures"; fail=1; }
 }
-win="$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-21T1216.csv"
+win="$MS_TESTDATA/data/azure-lmm-2025-windows/window-2024-10-21T1216.csv"
 "$MS_BIN" trace plot "$win" --out "$work/plot/sub" >"$work/plot.out" || { echo "FAIL: trace plot exited $?"; fail=1; }
 check_figs "$work/plot/sub"
 [ "$(wc -l <"$work/plot.out")" -eq 14 ] || { echo "FAIL: trace plot should list 14 files"; fail=1; }
@@ -44,7 +44,7 @@ grep -q '2024-10-21' "$work/plot/sub/3-invocations-per-minute.svg" ||
 	{ echo "FAIL: time series lacks readable dates"; fail=1; }
 
 # report on a text-only trace: the image figures are empty but present
-txt="$MS_SHARED/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv"
+txt="$MS_TESTDATA/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv"
 "$MS_BIN" trace report "$txt" --out "$work/rep" >/dev/null || { echo "FAIL: trace report exited $?"; fail=1; }
 check_figs "$work/rep"
 html="$work/rep/index.html"

@@ -116,7 +116,7 @@ grep -q "^SLO: TTFT 0.1 ms, TPOT [0-9.]* ms (TTFT from --slo-ttft, TPOT 5 x isol
 grep -q "^SLO: TTFT 2.000 s, TPOT 50 ms (--slo-ttft, --slo-tpot)" "$tmp/o" || bad "SLO line, both given: $(grep SLO: "$tmp/o")"
 
 # a header-only trace is an error, not a table of zeros
-head -1 "${MS_SHARED:?}/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv" >"$tmp/empty.csv"
+head -1 "${MS_TESTDATA:?}/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv" >"$tmp/empty.csv"
 "$bin" sim --trace "$tmp/empty.csv" >"$tmp/o" 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "empty.csv: no requests to simulate" "$tmp/err" && [ ! -s "$tmp/o" ] ||
 	bad "empty trace: rc=$rc $(cat "$tmp/err")"
@@ -133,7 +133,7 @@ grep -q "SLO both met" "$tmp/req-err" || bad "--per-request -: table not on stde
 
 # the default split follows the trace: a text-only trace gets no idle encoders, and
 # --compare runs all three on the same budget
-txt=$MS_SHARED/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv
+txt=$MS_TESTDATA/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv
 "$bin" sim --trace "$txt" --compare --gpus 16 --json >"$tmp/txt.json" 2>"$tmp/err" || bad "text compare: $(cat "$tmp/err")"
 /usr/bin/python3 - "$tmp/txt.json" <<'PY' || bad "text-only split"
 import json, sys
@@ -151,7 +151,7 @@ PY
 [ $rc -eq 1 ] || bad "unknown model: rc=$rc"
 
 # a real window of the 2025 trace, small cluster, table output names every deployment
-win=${MS_SHARED:?}/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv
+win=${MS_TESTDATA:?}/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv
 "$bin" sim --trace "$win" --compare --gpus 16 >"$tmp/cmp.txt" 2>"$tmp/err" || bad "compare on window: $(cat "$tmp/err")"
 grep -q "SLO: TTFT" "$tmp/cmp.txt" && grep -q "modserve" "$tmp/cmp.txt" || bad "compare table"
 grep -q "with images capped to 16" "$tmp/cmp.txt" || bad "capped count not reported"

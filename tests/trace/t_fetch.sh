@@ -6,7 +6,7 @@ T="$MS_TMP/t_fetch"; rm -rf "$T"; mkdir -p "$T/src"
 fail() { echo "FAIL: $*"; exit 1; }
 SRC="$T/src/AzureLMMInferenceTrace_multimodal.csv.gz"
 # a source file of ~1 MB (the real windows, gzipped, repeated)
-for i in $(seq 1 40); do cat "$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"; done | gzip -1 >"$SRC"
+for i in $(seq 1 40); do cat "$MS_TESTDATA/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"; done | gzip -1 >"$SRC"
 SIZE=$(stat -c %s "$SRC")
 
 # full fetch into --cache; stdout is exactly the path

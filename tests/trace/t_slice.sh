@@ -2,8 +2,8 @@
 # `modserve trace slice`: windows, rate scale, sampling, formats; results load again (pandas).
 set -u
 T="$MS_TMP/t_slice"; rm -rf "$T"; mkdir -p "$T"
-W="$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"
-C="$MS_SHARED/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"
+W="$MS_TESTDATA/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"
+C="$MS_TESTDATA/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"
 fail() { echo "FAIL: $*"; exit 1; }
 
 # no options: byte-identical copy

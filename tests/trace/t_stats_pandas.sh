@@ -5,9 +5,9 @@
 set -u
 PY=/usr/bin/python3
 : "${MS_BIN:?}" "${MS_SRC_DIR:?}" "${MS_TMP:=/tmp}"
-if [ -z "${MS_SHARED:-}" ] || [ ! -d "$MS_SHARED/data" ]; then
-	echo "SKIP: MS_SHARED/data not found (${MS_SHARED:-unset}): no real traces to compare"
-	exit 0
+if [ -z "${MS_TESTDATA:-}" ] || [ ! -d "$MS_TESTDATA/data" ]; then
+	echo "FAIL: MS_TESTDATA/data not found (${MS_TESTDATA:-unset}): no real traces to compare"
+	exit 1
 fi
 if ! "$PY" -c 'import pandas' 2>/dev/null; then
 	echo "FAIL: $PY has no pandas"
@@ -26,7 +26,7 @@ check() {
 	"$PY" "$MS_SRC_DIR/tests/trace/stats_ref.py" "$f" "$out" || fail=1
 }
 n=0
-for f in "$MS_SHARED"/data/azure-lmm-2025-windows/*.csv "$MS_SHARED"/data/azure-llm-2023/*.csv; do
+for f in "$MS_TESTDATA"/data/azure-lmm-2025-windows/*.csv "$MS_TESTDATA"/data/azure-llm-2023/*.csv; do
 	[ -f "$f" ] || continue
 	check "$f"
 	n=$((n + 1))
@@ -42,13 +42,13 @@ else
 	echo "NOTE: trace synth not available, synthetic case skipped: $(head -c 200 "$work/synth.err")"
 fi
 # The text table is printed too and names the busiest minute.
-if ! "$MS_BIN" trace stats "$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv" |
+if ! "$MS_BIN" trace stats "$MS_TESTDATA/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv" |
 	grep -q 'busiest minute 2024-10-16T'; then
 	echo "FAIL: text output lacks the busiest minute"
 	fail=1
 fi
 # The human table has no always-zero "text images" row, says why, and pluralizes.
-W="$MS_SHARED/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"
+W="$MS_TESTDATA/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv"
 "$MS_BIN" trace stats "$W" >"$work/table.txt"
 if grep -q '^  text images ' "$work/table.txt" || ! grep -q 'no "text images" row' "$work/table.txt"; then
 	echo "FAIL: text table: text images row or its footnote"

@@ -19,7 +19,7 @@ static int setup(void **state)
 	struct ms_error err;
 	(void)state;
 	snprintf(path, sizeof(path), "%s/data/azure-lmm-2025-windows/window-2024-10-16T0836.csv",
-		 getenv("MS_SHARED"));
+		 getenv("MS_TESTDATA"));
 	trace_set_init(&win);
 	return trace_set_load(&win, path, NULL, NULL, &err);
 }

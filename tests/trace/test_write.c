@@ -1,4 +1,4 @@
-/* trace_write: round trips on the real traces in $MS_SHARED/data and on synth. */
+/* trace_write: round trips on the real traces in tests/data ($MS_TESTDATA/data) and on synth. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,7 +47,7 @@ static void assert_same_set(const struct trace_set *a, const struct trace_set *b
 static void round_trip(const char *rel, int identical)
 {
 	char in[1024], out[1024], outgz[1024];
-	const char *shared = getenv("MS_SHARED"), *tmp = getenv("MS_TMP"), *base;
+	const char *shared = getenv("MS_TESTDATA"), *tmp = getenv("MS_TMP"), *base;
 	struct trace_set a, b, c;
 	struct ms_error err;
 	size_t la, lb;
