@@ -47,4 +47,14 @@ int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad,
 int cli_parse_u64(const char *s, unsigned long long *out);
 int cli_parse_double(const char *s, double *out);
 
+/*
+ * Option values with a range, for every command alike: 0, or a usage error (exit status
+ * CLI_EXIT_USAGE) saying `NAME: expected an integer from LO to HI, got 'V'` /
+ * `NAME: expected a number > 0 and <= HI, got 'V'`.
+ */
+int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char *v,
+		unsigned long long lo, unsigned long long hi, unsigned long long *out);
+int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char *v, double hi,
+		double *out);
+
 #endif

@@ -49,6 +49,25 @@ int cli_parse_double(const char *s, double *out)
 	return (errno || *end) ? -1 : 0;
 }
 
+int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char *v,
+		unsigned long long lo, unsigned long long hi, unsigned long long *out)
+{
+	if (cli_parse_u64(v, out) < 0 || *out < lo || *out > hi)
+		return cli_usage_error(cmd, usage, "%s: expected an integer from %llu to %llu, got '%s'",
+				       name, lo, hi, v);
+	return 0;
+}
+
+int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char *v, double hi,
+		double *out)
+{
+	/* NaN fails the > 0 test and infinity the upper bound */
+	if (cli_parse_double(v, out) < 0 || !(*out > 0) || *out > hi)
+		return cli_usage_error(cmd, usage, "%s: expected a number > 0 and <= %g, got '%s'",
+				       name, hi, v);
+	return 0;
+}
+
 int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad, struct ms_error *err)
 {
 	struct trace_load_opts opts = { .skip_bad = skip_bad, .progress = 1 };

@@ -165,11 +165,7 @@ static int ends_with(const char *s, const char *suffix)
 static int parse_u64(const char *name, const char *v, unsigned long long lo,
 		     unsigned long long hi, unsigned long long *out)
 {
-	if (cli_parse_u64(v, out) < 0 || *out < lo || *out > hi)
-		return cli_usage_error("sim", usage_text,
-				       "%s: expected an integer from %llu to %llu, got '%s'",
-				       name, lo, hi, v);
-	return 0;
+	return cli_opt_u64("sim", usage_text, name, v, lo, hi, out);
 }
 
 /* Library messages of sim/ start with "sim: "; the usage line already says it. */
@@ -180,10 +176,7 @@ static const char *no_prefix(const char *msg)
 
 static int parse_pos(const char *name, const char *v, double *out)
 {
-	if (cli_parse_double(v, out) < 0 || !(*out > 0) || *out > 1e12)
-		return cli_usage_error("sim", usage_text, "%s: expected a number > 0 and <= 1e+12, got '%s'",
-				       name, v);
-	return 0;
+	return cli_opt_pos("sim", usage_text, name, v, 1e12, out);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)

@@ -2,7 +2,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -62,11 +61,9 @@ int cmd_trace_slice(int argc, char **argv)
 			to = optarg;
 			break;
 		case 'k':
-			if (cli_parse_double(optarg, &so.rate_scale) || !isfinite(so.rate_scale) ||
-			    !(so.rate_scale > 0) || so.rate_scale > 1e9)
-				return cli_usage_error("trace slice", slice_usage,
-						       "--rate-scale: expected a number > 0 and <= 1e+09, got '%s'",
-						       optarg);
+			if (cli_opt_pos("trace slice", slice_usage, "--rate-scale", optarg, 1e9,
+					&so.rate_scale))
+				return CLI_EXIT_USAGE;
 			break;
 		case 'p':
 			if (cli_parse_double(optarg, &so.sample_p) || !(so.sample_p >= 0) ||
@@ -76,10 +73,8 @@ int cmd_trace_slice(int argc, char **argv)
 			has_sample = 1;
 			break;
 		case 's':
-			if (cli_parse_u64(optarg, &u))
-				return cli_usage_error("trace slice", slice_usage,
-						       "--seed: expected an integer from 0 to %llu, got '%s'",
-						       ULLONG_MAX, optarg);
+			if (cli_opt_u64("trace slice", slice_usage, "--seed", optarg, 0, ULLONG_MAX, &u))
+				return CLI_EXIT_USAGE;
 			so.seed = u;
 			has_seed = 1;
 			break;

@@ -47,23 +47,19 @@ int cmd_trace_synth(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:s:d:p:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (cli_parse_u64(optarg, &u) || u == 0 || u > 0xffffffffULL)
-				return cli_usage_error("trace synth", synth_usage,
-						       "--requests: expected an integer from 1 to 4294967295, got '%s'",
-						       optarg);
+			if (cli_opt_u64("trace synth", synth_usage, "--requests", optarg, 1,
+					0xffffffffULL, &u))
+				return CLI_EXIT_USAGE;
 			so.requests = u;
 			break;
 		case 's':
-			if (cli_parse_u64(optarg, &u))
-				return cli_usage_error("trace synth", synth_usage,
-						       "--seed: expected an integer from 0 to %llu, got '%s'",
-						       ULLONG_MAX, optarg);
+			if (cli_opt_u64("trace synth", synth_usage, "--seed", optarg, 0, ULLONG_MAX, &u))
+				return CLI_EXIT_USAGE;
 			so.seed = u;
 			break;
 		case 'd':
-			if (cli_parse_double(optarg, &d) || !(d > 0) || d > 3650)
-				return cli_usage_error("trace synth", synth_usage,
-						       "--days: expected a number > 0 and <= 3650, got '%s'", optarg);
+			if (cli_opt_pos("trace synth", synth_usage, "--days", optarg, 3650, &d))
+				return CLI_EXIT_USAGE;
 			so.duration_s = d * 86400.0;
 			break;
 		case 'p':
