@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ms_rand.h"
+
 static int less(const struct policy_pool *p, uint32_t a, uint32_t b)
 {
 	if (p->pending[a] != p->pending[b])
@@ -78,14 +80,6 @@ void policy_pool_release(struct policy_pool *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 uint32_t policy_pool_pick(struct policy_pool *p)
 {
 	uint32_t i;
@@ -96,8 +90,7 @@ uint32_t policy_pool_pick(struct policy_pool *p)
 		p->rr_next = (p->rr_next + 1) % p->n;
 		return i;
 	case POLICY_ROUTE_RANDOM:
-		/* 64-bit multiply-shift: unbiased enough for n << 2^32, no division */
-		return (uint32_t)(((splitmix64(&p->rng) >> 32) * (uint64_t)p->n) >> 32);
+		return ms_rand_below(&p->rng, p->n);
 	case POLICY_ROUTE_LEAST:
 	default:
 		return p->heap[0];

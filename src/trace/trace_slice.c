@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "trace/trace_slice.h"
+#include "base/ms_rand.h"
 #include "trace/trace_write.h"
 
 void trace_slice_opts_default(struct trace_slice_opts *o)
@@ -57,15 +58,6 @@ int trace_slice_time_parse(const struct trace_set *ts, const char *s, double *of
 	return 0;
 }
 
-/* splitmix64: a short, well-mixed stream is all that sampling needs. */
-static uint64_t slice_rand(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 int trace_slice(const struct trace_set *in, const struct trace_slice_opts *o,
 		struct trace_set *out, struct ms_error *err)
 {
@@ -106,7 +98,7 @@ int trace_slice(const struct trace_set *in, const struct trace_slice_opts *o,
 		if (o->has_to && in->t[i] >= o->to_s)
 			break; /* t[] is non-decreasing */
 		/* draw for every row in the window so the choice of a row does not depend on P */
-		if ((double)(slice_rand(&rs) >> 11) * 0x1.0p-53 >= o->sample_p)
+		if ((double)(ms_splitmix64(&rs) >> 11) * 0x1.0p-53 >= o->sample_p)
 			continue;
 		ns = trace_set_time_ns(in, i);
 		if (!kept)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/ms_conf.h"
+#include "base/ms_rand.h"
 #include "trace/trace_synth.h"
 
 #define SYNTH_MAX_KNOTS 64
@@ -49,18 +50,10 @@ struct synth_rng {
 	uint64_t s[4];
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void rng_seed(struct synth_rng *r, uint64_t seed)
 {
 	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
+		r->s[i] = ms_splitmix64(&seed);
 }
 
 static inline uint64_t rotl(uint64_t x, int k)
