@@ -175,42 +175,25 @@ int sim__route_llm(struct sim__state *s, int pool, uint32_t ri, double delay)
 	return 0;
 }
 
-/* Maps trace row i to the simulated request (rule in the file comment); 1 when cut to fit. */
+/* Maps trace row i to the simulated request (sim_map_row, then the KV cut); 1 when cut to fit. */
 static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 {
-	const struct trace_set *ts = s->ts;
 	const struct model_spec *m = &s->perf->model;
-	uint64_t src_img = (uint64_t)ts->images[i] * s->c->src_tokens_per_image;
-	uint64_t text, prompt, cap = s->kv_cap_tokens;
-	uint32_t images = ts->images[i];
+	struct sim_shape sh;
+	uint64_t prompt, cap = s->kv_cap_tokens;
 	int cut = 0;
 
+	sim_map_row(&s->map, s->ts, i, &sh);
 	memset(r, 0, sizeof(*r));
 	r->row = (uint32_t)i;
-	if (images > s->c->max_images) {
-		images = s->c->max_images;
-		s->res->capped_images++;
-	}
-	if (ts->ctx[i] >= src_img) {
-		text = ts->ctx[i] - src_img;
-	} else {
-		text = 0;
-		s->res->clamped_text++;
-	}
-	r->images = r->img_left = images;
-	r->img_tokens = images * s->tokens_per_image;
-	if (s->cross) {
-		prompt = text;
-		r->cross = r->img_tokens;
-		if (m->llm_layers > 0)
-			r->kv_extra = (uint32_t)(((uint64_t)r->img_tokens * (uint64_t)m->cross_layers +
-						  (uint64_t)m->llm_layers - 1) / (uint64_t)m->llm_layers);
-	} else {
-		prompt = text + r->img_tokens;
-	}
-	if (prompt < 1)
-		prompt = 1; /* a request carries at least one token (BOS) */
-	r->gen = ts->gen[i] ? ts->gen[i] : 1; /* the prefill always yields one token */
+	s->res->capped_images += sh.capped;
+	s->res->clamped_text += sh.clamped;
+	r->images = r->img_left = sh.images;
+	r->img_tokens = (uint32_t)sh.img_tokens;
+	r->cross = (uint32_t)sh.cross;
+	r->kv_extra = (uint32_t)sh.kv_extra;
+	prompt = sh.prompt;
+	r->gen = sh.gen;
 	/* one request must fit one instance's KV (and the model's context): cut, and count */
 	if (m->max_context > 0 && (uint64_t)m->max_context < cap)
 		cap = (uint64_t)m->max_context;
@@ -521,9 +504,10 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 	s->ts = ts;
 	s->res = res;
 	s->err = err;
-	s->cross = c->perf->model.arch == MODEL_ARCH_CROSS;
-	s->tiles_per_image = perf_image_tiles(c->perf);
-	s->tokens_per_image = perf_image_tokens(c->perf);
+	sim_map_init(&s->map, c);
+	s->cross = s->map.cross;
+	s->tiles_per_image = s->map.tiles_per_image;
+	s->tokens_per_image = s->map.tokens_per_image;
 	res->n = ts->n;
 	res->req = calloc(ts->n ? ts->n : 1, sizeof(*res->req));
 	s->cap_req = 1024;

@@ -87,6 +87,39 @@ uint32_t sim_deploy_gpus(const struct sim_deploy *d);
 /* Writes "enc=48x1,llm=20x4"; returns the length snprintf would. */
 int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size);
 
+struct sim_config;
+
+/*
+ * A trace row as the simulator sees it (sim_map.c; the rule is in docs/sim.md):
+ * text = ContextTokens - NumImages x src_tokens_per_image (clamped at 0),
+ * images capped to max_images, the simulated model's image tokens per image;
+ * decoder-only prompts are text + image tokens, cross-attention prompts text
+ * only, with the image tokens entering the cross-attention layers and their
+ * cached states charged to KV memory as kv_extra tokens. Before the run's KV
+ * cut (sim_run cuts a request that does not fit one instance, and counts it).
+ */
+struct sim_shape {
+	uint32_t images;       /* after max_images */
+	uint64_t text, prompt; /* prompt >= 1 */
+	uint64_t img_tokens;   /* images x tokens per image of the simulated model */
+	uint64_t cross;        /* image tokens into cross-attention (cross arch), else 0 */
+	uint64_t kv_extra;     /* KV tokens for the cached cross-attention states */
+	uint32_t gen;          /* >= 1 */
+	uint8_t capped;        /* images were cut to max_images */
+	uint8_t clamped;       /* ContextTokens was below images x src tokens */
+};
+
+struct sim_map {
+	const struct sim_config *c;
+	int cross;
+	uint32_t tiles_per_image, tokens_per_image, cross_layers, llm_layers;
+};
+
+/* Reads the mapping constants of c (c->perf must be set); c must outlive *mp. */
+void sim_map_init(struct sim_map *mp, const struct sim_config *c);
+void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
+		 struct sim_shape *out);
+
 /*
  * GPU-seconds each stage of a mapped trace needs (sim_split.c, docs/sim.md),
  * the basis of the work-proportional default split. Only the ratios matter.
@@ -101,7 +134,6 @@ struct sim_work {
 	int tp;                     /* of the LLM instances */
 };
 
-struct sim_config;
 /*
  * Estimates *w for trace ts mapped as sim_run maps it (c: perf, max_images,
  * src_tokens_per_image, token_budget, max_seqs, enc_max_images, kv_tokens),

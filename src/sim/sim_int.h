@@ -115,6 +115,7 @@ struct sim__state {
 	int p_enc;         /* encoder pool or -1 */
 	int p_after_enc;   /* LLM pool an encoded request goes to */
 	int p_decode;      /* decode pool or -1 */
+	struct sim_map map;
 	uint32_t tiles_per_image, tokens_per_image;
 	int cross;
 	uint64_t kv_cap_tokens;

@@ -17,11 +17,10 @@ int sim_work_estimate(const struct sim_config *c, const struct trace_set *ts, in
 		      struct sim_work *w, struct ms_error *err)
 {
 	const struct perf *p = c ? c->perf : NULL;
-	const struct model_spec *m;
-	uint32_t tiles, tok_img, budget, eb;
+	struct sim_map mp;
+	uint32_t tiles, budget, eb;
 	double prompt_sum = 0, attn_sum = 0, cross_sum = 0, steps_sum = 0, kv_read = 0;
 	double foot_sum = 0, n_iter, a, b, cap;
-	int cross;
 	size_t i;
 
 	memset(w, 0, sizeof(*w));
@@ -29,31 +28,21 @@ int sim_work_estimate(const struct sim_config *c, const struct trace_set *ts, in
 		return ms_error_set(err, MS_EINVAL, "sim: no perf model");
 	if (tp < 1)
 		return ms_error_set(err, MS_EINVAL, "TP must be >= 1");
-	m = &p->model;
-	cross = m->arch == MODEL_ARCH_CROSS;
 	tiles = perf_image_tiles(p);
-	tok_img = perf_image_tokens(p);
 	budget = c->token_budget ? c->token_budget : 1;
 	eb = c->enc_max_images ? c->enc_max_images : 1;
 	w->tp = tp;
+	sim_map_init(&mp, c);
 	for (i = 0; i < ts->n; i++) {
-		uint64_t src_img = (uint64_t)ts->images[i] * c->src_tokens_per_image;
-		uint32_t images = ts->images[i] < c->max_images ? ts->images[i] : c->max_images;
-		double text = ts->ctx[i] >= src_img ? (double)(ts->ctx[i] - src_img) : 0;
-		double img_tok = (double)images * tok_img, prompt, extra = 0, steps;
+		struct sim_shape sh;
+		double prompt, extra, steps;
 
-		if (cross) {
-			prompt = text;
-			cross_sum += img_tok;
-			if (m->llm_layers > 0)
-				extra = ceil(img_tok * m->cross_layers / m->llm_layers);
-		} else {
-			prompt = text + img_tok;
-		}
-		if (prompt < 1)
-			prompt = 1;
-		steps = ts->gen[i] > 1 ? (double)ts->gen[i] - 1 : 0;
-		w->images += images;
+		sim_map_row(&mp, ts, i, &sh);
+		prompt = (double)sh.prompt;
+		extra = (double)sh.kv_extra;
+		cross_sum += (double)sh.cross;
+		steps = sh.gen > 1 ? (double)sh.gen - 1 : 0;
+		w->images += sh.images;
 		prompt_sum += prompt;
 		attn_sum += prompt * prompt / 2;
 		/* decode step k (1..steps) reads prompt + extra + k tokens */
