@@ -46,10 +46,12 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
 	      struct ms_error *err)
 {
 	double side;
+	int vision;
 
 	if (!p || !m || !g)
 		return ms_error_set(err, MS_EINVAL, "perf_init: NULL argument");
-	if (m->enc_patch <= 0 || m->tile_px < m->enc_patch || m->tiles_per_image <= 0 ||
+	vision = model_has_vision(m);
+	if ((vision && (m->enc_patch <= 0 || m->tile_px < m->enc_patch || m->tiles_per_image <= 0)) ||
 	    m->llm_layers <= m->cross_layers || g->flops <= 0 || g->hbm_bw <= 0 ||
 	    g->intra_bw <= 0 || g->inter_bw <= 0)
 		return ms_error_set(err, MS_EINVAL, "perf_init: %s on %s: incomplete spec",
@@ -77,7 +79,8 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
 	p->link_lat_s[PERF_LINK_TCP] = TCP_LAT_S;
 	p->link_bw[PERF_LINK_TCP] = TCP_BW;
 
-	side = floor((double)m->tile_px / m->enc_patch);
+	/* a text model has no encoder: no tiles, no tile FLOPs (encode and preprocess are 0) */
+	side = vision ? floor((double)m->tile_px / m->enc_patch) : 0;
 	p->enc_tile_tokens = side * side;
 	/* 2 FLOPs per parameter per token, plus QK^T and AV: 4 * n^2 * d per layer */
 	p->enc_tile_flops = 2.0 * m->enc_params * p->enc_tile_tokens +
@@ -116,7 +119,7 @@ void perf_release(struct perf *p)
 
 uint32_t perf_image_tiles(const struct perf *p)
 {
-	return (uint32_t)p->model.tiles_per_image;
+	return model_has_vision(&p->model) ? (uint32_t)p->model.tiles_per_image : 0;
 }
 
 uint32_t perf_image_tokens(const struct perf *p)
@@ -145,7 +148,7 @@ static double tp_of(int tp)
 
 double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores)
 {
-	if (!n_images)
+	if (!n_images || !model_has_vision(&p->model))
 		return 0;
 	if (cores < 1)
 		cores = 1;
@@ -161,7 +164,7 @@ double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
 	const struct model_spec *m = &p->model;
 	double t = tp_of(tp), tc, tm, act;
 
-	if (!n_tiles)
+	if (!n_tiles || !model_has_vision(m))
 		return 0;
 	if (p->table && perf__table_has(p->table, PERF__ENCODE, (int)t)) {
 		double imgs = (double)n_tiles / m->tiles_per_image;

@@ -56,12 +56,14 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
 int perf_load_profile(struct perf *p, const char *csv_path, struct ms_error *err);
 void perf_release(struct perf *p);
 
-uint32_t perf_image_tiles(const struct perf *p);   /* tiles per image */
-uint32_t perf_image_tokens(const struct perf *p);  /* LLM tokens per image */
+/* Tiles and LLM tokens per image; both 0 for a text model (MODEL_ARCH_TEXT). */
+uint32_t perf_image_tiles(const struct perf *p);
+uint32_t perf_image_tokens(const struct perf *p);
 
-/* CPU preprocessing of n_images images with `cores` cores. */
+/* CPU preprocessing of n_images images with `cores` cores (0 for a text model). */
 double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores);
-/* One encoder batch of n_tiles tiles on tp GPUs. */
+/* One encoder batch of n_tiles tiles on tp GPUs. A text model has no encoder: 0 (callers
+ * refuse image requests to it; perf does not invent an encoder). */
 double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles);
 
 /* One LLM iteration: a prefill part (chunks of several requests) plus a decode part. */
