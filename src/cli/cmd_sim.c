@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  --model M             model spec name or path [llama-3.2-11b-vision]\n"
 	"  --gpu G               GPU spec name or path [a100-80gb]\n"
 	"  --profile CSV         measured stage profile (overrides the roofline)\n"
+	"  --engine E            engine constants (data/engines/): NAME for every stage or\n"
+	"                        llm=NAME,enc=NAME [llm=vllm,enc=hf-eager, the paper's]\n"
 	"  --deploy D            mono | pd | modserve [modserve, or read off --pools],\n"
 	"                        or a deployment file: a path or a name in data/deploy/\n"
 	"                        (paper-128-modserve: the paper's static 48x1 + 20x4)\n"
@@ -68,6 +70,7 @@ enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_SRCTOK, O_MODEL, O_GPU, O_PROFILE,
 	O_DEPLOY, O_GPUS, O_POOLS, O_COMPARE, O_BUDGET, O_SEQS, O_ENCB, O_RLLM, O_RENC, O_LINK,
 	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP, O_STATS, O_KV,
+	O_ENGINE,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +83,7 @@ static const struct option long_opts[] = {
 	{ "model", required_argument, NULL, O_MODEL },
 	{ "gpu", required_argument, NULL, O_GPU },
 	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "deploy", required_argument, NULL, O_DEPLOY },
 	{ "gpus", required_argument, NULL, O_GPUS },
 	{ "pools", required_argument, NULL, O_POOLS },
@@ -108,7 +112,8 @@ static const struct option long_opts[] = {
 #define PARSE_HELP 100
 
 struct opts {
-	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report, *deploy_file;
+	const char *trace, *model, *gpu, *profile, *engine, *pools, *per_request, *report;
+	const char *deploy_file;
 	unsigned long long synth, gpus;
 	double slo_ttft, slo_tpot, slo_scale;
 	enum sim_deploy_kind deploy;
@@ -217,6 +222,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_MODEL: o->model = optarg; break;
 		case O_GPU: o->gpu = optarg; break;
 		case O_PROFILE: o->profile = optarg; break;
+		case O_ENGINE: o->engine = optarg; break;
 		case O_DEPLOY:
 			/* not a kind: a deployment file (name under data/deploy/ or path) */
 			o->deploy_file = NULL;
@@ -370,7 +376,7 @@ int cmd_sim(int argc, char **argv)
 	trace_set_init(&ts);
 	memset(res, 0, sizeof(res));
 	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
-	    perf_init(&perf, &model, &gpu, &err) < 0)
+	    perf_init_engine(&perf, &model, &gpu, o.engine, &err) < 0)
 		goto fail;
 	have_perf = 1;
 	if (o.profile && perf_load_profile(&perf, o.profile, &err) < 0)

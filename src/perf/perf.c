@@ -11,42 +11,30 @@
 #include "perf/perf.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "perf/perf_int.h"
 
 /*
- * Shared efficiency factors (docs/perf.md, "calibration"). The encoder runs in
- * Hugging Face Transformers (eager attention, unfused kernels, no CUDA graphs,
- * a host sync per TP all-reduce), the LLM in vLLM (FlashAttention, fused kernels,
- * CUDA graphs): that is why the encoder gets a far lower share of peak, not a
- * per-model fudge. EFF_FLOPS_ENC, EFF_FLOPS_LLM and ENC_TP_COMM_S are fitted
- * together (bench/perf_fit.sh) to the paper's Llama-11B 16K-context 1.5x, the
- * Llama encode shares of TTFT and the two encoder TP facts.
+ * Every efficiency and overhead constant comes from an engine file (perf_engine.c,
+ * data/engines/): the LLM runs in one engine (vLLM by default), the vision encoder in
+ * another (Hugging Face eager by default, the paper's image instances). Which public
+ * measurement or paper fact each number is fitted to is in the file and docs/perf.md.
  */
-#define EFF_FLOPS_ENC 0.055
-#define EFF_FLOPS_LLM 0.70
-#define EFF_BW 0.80
-#define EFF_LINK 0.85
-#define LAUNCH_S 3.0e-3      /* scheduler, sampling, Python per call */
-#define LAYER_S 40e-6        /* ~8 kernels per layer at ~5 us launch each */
-#define TP_COMM_S 15e-6      /* vLLM: per layer per TP doubling (custom all-reduce, CUDA graphs) */
-#define ENC_TP_COMM_S 4.35e-3 /* HF eager TP: per layer per doubling, fitted (docs/perf.md) */
-#define PREP_S_PER_PX 4e-9   /* decode + resize + normalize, one core, per output pixel */
-#define KV_RESERVE 0.10      /* vLLM gpu_memory_utilization 0.9 */
-
-/* Transfers over TCP: GPU -> host copy, serialization and one TCP stream, not the
- * wire speed, set the cost; calibrated to the paper's TCP P50 (docs/perf.md). */
-#define TCP_LAT_S 20e-3
-#define TCP_BW 0.2e9
-#define NVLINK_LAT_S 20e-6
-#define IB_LAT_S 0.3e-3
 
 int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 	      struct ms_error *err)
 {
+	return perf_init_engine(p, m, g, NULL, err);
+}
+
+int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
+		     const char *engine, struct ms_error *err)
+{
+	struct perf_engine le, ee;
 	double side;
-	int vision;
+	int vision, rc;
 
 	if (!p || !m || !g)
 		return ms_error_set(err, MS_EINVAL, "perf_init: NULL argument");
@@ -56,28 +44,37 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
 	    g->intra_bw <= 0 || g->inter_bw <= 0)
 		return ms_error_set(err, MS_EINVAL, "perf_init: %s on %s: incomplete spec",
 				    m->name, g->name);
+	rc = perf__engines_pick(engine, g->name, vision, &le, &ee, err);
+	if (rc)
+		return rc;
 	memset(p, 0, sizeof(*p));
 	p->model = *m;
 	p->gpu = *g;
-	p->eff_flops_enc = EFF_FLOPS_ENC;
-	p->eff_flops_llm = EFF_FLOPS_LLM;
-	p->eff_bw = EFF_BW;
-	p->eff_link = EFF_LINK;
-	p->launch_s = LAUNCH_S;
-	p->layer_s = LAYER_S;
-	p->tp_comm_s = TP_COMM_S;
-	p->enc_tp_comm_s = ENC_TP_COMM_S;
-	p->preprocess_s_per_tile = PREP_S_PER_PX * (double)m->tile_px * m->tile_px;
-	p->kv_reserve = KV_RESERVE;
+	snprintf(p->llm_engine, sizeof(p->llm_engine), "%s", le.name);
+	snprintf(p->enc_engine, sizeof(p->enc_engine), "%s", vision ? ee.name : "-");
+	/* the LLM's engine reads weights and KV; the encoder's its own weights */
+	p->eff_flops_llm = le.llm_flops_share;
+	p->eff_bw = le.bw_share;
+	p->launch_s = le.llm_launch_s;
+	p->layer_s = le.llm_layer_s;
+	p->tp_comm_s = le.llm_tp_comm_s;
+	p->kv_reserve = le.kv_reserve;
+	p->eff_link = le.link_share;
+	p->eff_bw_enc = ee.bw_share;
+	p->eff_flops_enc = ee.enc_flops_share;
+	p->enc_launch_s = ee.enc_launch_s;
+	p->enc_layer_s = ee.enc_layer_s;
+	p->enc_tp_comm_s = ee.enc_tp_comm_s;
+	p->preprocess_s_per_tile = ee.prep_s_per_px * (double)m->tile_px * m->tile_px;
 
 	p->link_lat_s[PERF_LINK_LOCAL] = 0;
 	p->link_bw[PERF_LINK_LOCAL] = 0;
-	p->link_lat_s[PERF_LINK_NVLINK] = NVLINK_LAT_S;
-	p->link_bw[PERF_LINK_NVLINK] = g->intra_bw * EFF_LINK;
-	p->link_lat_s[PERF_LINK_IB] = IB_LAT_S;
-	p->link_bw[PERF_LINK_IB] = g->inter_bw * EFF_LINK;
-	p->link_lat_s[PERF_LINK_TCP] = TCP_LAT_S;
-	p->link_bw[PERF_LINK_TCP] = TCP_BW;
+	p->link_lat_s[PERF_LINK_NVLINK] = le.nvlink_lat_s;
+	p->link_bw[PERF_LINK_NVLINK] = g->intra_bw * le.link_share;
+	p->link_lat_s[PERF_LINK_IB] = le.ib_lat_s;
+	p->link_bw[PERF_LINK_IB] = g->inter_bw * le.link_share;
+	p->link_lat_s[PERF_LINK_TCP] = le.tcp_lat_s;
+	p->link_bw[PERF_LINK_TCP] = le.tcp_bw;
 
 	/* a text model has no encoder: no tiles, no tile FLOPs (encode and preprocess are 0) */
 	side = vision ? floor((double)m->tile_px / m->enc_patch) : 0;
@@ -172,9 +169,9 @@ double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
 					  n_tiles);
 	}
 	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * p->eff_flops_enc);
-	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw_enc);
 	act = n_tiles * p->enc_tile_tokens * m->enc_hidden * 2.0;
-	return fmax(tc, tm) + p->launch_s + m->enc_layers * p->layer_s +
+	return fmax(tc, tm) + p->enc_launch_s + m->enc_layers * p->enc_layer_s +
 	       tp_comm(p, p->enc_tp_comm_s, (int)t, m->enc_layers, act);
 }
 

@@ -138,7 +138,7 @@ static void test_encode_compute_bound_and_linear(void **state)
 		tiles = perf_image_tiles(&p);
 		/* batch 1: compute time well above weight-read time (DRAM use < 30%) */
 		tc = tiles * p.enc_tile_flops / (p.gpu.flops * p.eff_flops_enc);
-		tm = p.enc_w_bytes / (p.gpu.hbm_bw * p.eff_bw);
+		tm = p.enc_w_bytes / (p.gpu.hbm_bw * p.eff_bw_enc);
 		assert_true(tm < 0.3 * tc);
 		t1 = perf_encode_s(&p, 1, tiles);
 		for (k = 2; k <= 16; k *= 2) {
