@@ -39,8 +39,10 @@ struct perf_engine {
 	double bw_share;          /* achieved share of HBM bandwidth (weight and KV reads) */
 	double llm_flops_share;   /* achieved share of peak FLOP/s in LLM GEMMs */
 	double llm_launch_s;      /* fixed cost per iteration: scheduler, sampling, host */
-	double llm_layer_s;       /* kernel-launch cost per layer per iteration */
+	double llm_layer_s;       /* kernel-time floor per layer per iteration (GPU) */
 	double llm_tp_comm_s;     /* per layer per TP doubling (all-reduce latency) */
+	double llm_gemm_k;        /* smooth-roofline exponent of the GEMMs, 0 = max */
+	double llm_elem_share;    /* HBM share of elementwise kernels, 0 = not modelled */
 	double kv_reserve;        /* share of HBM kept from the KV cache */
 	double link_share;        /* share of NVLink / IB bandwidth transfers reach */
 	double nvlink_lat_s, ib_lat_s, tcp_lat_s, tcp_bw;
@@ -75,6 +77,14 @@ struct perf {
 	double enc_tp_comm_s;     /* tp_comm_s of the encoder's engine (eager, per layer per doubling) */
 	double enc_launch_s, enc_layer_s; /* launch_s and layer_s of the encoder's engine */
 	double eff_bw_enc;        /* eff_bw of the encoder's engine */
+	/* the LLM's parameters split (llm_split in perf.c) and the engine's kernel shape */
+	double layer_params;      /* all layers' parameters: GEMM FLOPs and weight bytes */
+	double head_params;       /* LM head (vocab x hidden), 0 when the spec gives no vocab */
+	double elem_bytes_tok;    /* elementwise activation bytes per token, all layers, per GPU */
+	double elem_shard_tok;    /* the part split across TP GPUs (rope, activation) */
+	double layer_gpu_s;       /* kernel-time floor per layer per iteration */
+	double gemm_k;            /* smooth-roofline exponent (0 = max of compute and memory) */
+	double elem_share;        /* HBM share of the elementwise kernels (0 = not modelled) */
 	/* precomputed from the specs so the hot calls do no work twice */
 	double enc_tile_tokens;   /* encoder sequence length per tile (patches) */
 	double enc_tile_flops;    /* FLOPs of one tile through the encoder */
@@ -118,6 +128,12 @@ double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
 /* Decode-only iteration of `batch` requests reading kv_tokens: a + b * kv_tokens. */
 void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, double *b);
 double perf_decode_step_s(const struct perf *p, int tp, uint32_t batch, uint64_t kv_tokens);
+
+/* Parts of an iteration, for calibration against per-operator measurements: the
+ * kernel time of the layers' linear and elementwise work (and LM head) over `rows`
+ * token rows, and one all-reduce of `bytes` across tp GPUs (a layer does two). */
+double perf_llm_linear_s(const struct perf *p, int tp, double rows);
+double perf_allreduce_s(const struct perf *p, int tp, double bytes);
 
 /* Moving a request's image embeddings (encoder -> LLM) and KV cache (prefill -> decode). */
 double perf_embed_transfer_s(const struct perf *p, uint32_t image_tokens, enum perf_link link);

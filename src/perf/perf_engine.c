@@ -38,6 +38,8 @@ static const struct ekey ekeys[] = {
 	EK(llm_launch_s, G_LLM, 0, 10),
 	EK(llm_layer_s, G_LLM, 0, 1),
 	EK(llm_tp_comm_s, G_LLM, 0, 1),
+	EK(llm_gemm_k, G_LLM, 0, 64),
+	EK(llm_elem_share, G_LLM, 0, 1),
 	EK(kv_reserve, G_LLM, 0, 0.99),
 	EK(link_share, G_LLM, 0.01, 1),
 	EK(nvlink_lat_s, G_LLM, 0, 10),

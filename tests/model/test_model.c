@@ -50,6 +50,7 @@ static void test_builtins_load(void **state)
 		{ "llama-3.1-8b", 0, MODEL_ARCH_TEXT, 1 },
 		{ "llama-3.1-70b", 0, MODEL_ARCH_TEXT, 4 },
 		{ "qwen2.5-7b", 0, MODEL_ARCH_TEXT, 1 },
+		{ "qwen2.5-vl-7b", 324, MODEL_ARCH_DECODER, 1 }, /* assumed 504x504: 18 x 18 */
 	};
 	const char *const *names = model_builtin_names();
 	size_t i, n = 0;

@@ -20,8 +20,11 @@ cmp -s "$tmp/default.json" "$tmp/named.json" || bad "naming the default engines 
 
 run --engine hf-eager >/dev/null 2>"$tmp/err"
 grep -q "engine hf-eager: no llm_\* constants" "$tmp/err" || bad "hf-eager as LLM: $(head -1 "$tmp/err")"
-run --engine vllm >/dev/null 2>"$tmp/err"
-grep -q "engine vllm: no enc_\* constants" "$tmp/err" || bad "vllm without enc: $(head -1 "$tmp/err")"
+grep -v '^enc_\|^prep_' "$src/data/engines/vllm.conf" >"$tmp/llm-only.conf"
+run --engine "$tmp/llm-only.conf" >/dev/null 2>"$tmp/err"
+grep -q "no enc_\* constants: it cannot run the vision encoder" "$tmp/err" ||
+	bad "LLM-only engine for a vision model: $(head -1 "$tmp/err")"
+run --engine vllm >/dev/null 2>"$tmp/err" || bad "vllm for both stages: $(head -1 "$tmp/err")"
 run --engine llm=nope >/dev/null 2>"$tmp/err"
 grep -q "nope: unknown engine" "$tmp/err" || bad "unknown engine: $(head -1 "$tmp/err")"
 
@@ -41,7 +44,7 @@ PY
 # a plain LLM on the LLM trace with an engine that has only llm_* constants
 trace=${MS_TESTDATA:?}/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv
 "$bin" sim --trace "$trace" --model llama-3.1-8b --gpu h100-80gb --deploy mono --gpus 8 \
-	--engine vllm >"$tmp/o" 2>"$tmp/err" && grep -q "model llama-3.1-8b" "$tmp/o" ||
+	--engine "$tmp/llm-only.conf" >"$tmp/o" 2>"$tmp/err" && grep -q "model llama-3.1-8b" "$tmp/o" ||
 	bad "text model: $(head -1 "$tmp/err")"
 
 # --kv-block bounds --kv-tokens (4 blocks) in either order
