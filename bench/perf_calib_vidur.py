@@ -49,7 +49,10 @@ def main():
     out = csv.writer(sys.stdout, lineterminator="\n")
     print("# Source: github.com/microsoft/vidur at %s, data/profiling/ (measured by the" % head)
     print("# Vidur authors on A100-80GB and H100-80GB; per-operator CUDA kernel times).")
-    print("# Licence: MIT (Copyright (c) Microsoft Corporation), see the repository's LICENSE.")
+    print("# Licence: MIT. The repository's notice, which applies to these derived numbers:")
+    lic = show(gitdir, "LICENSE") or ""
+    for line in lic.strip().splitlines():
+        print("#   " + line.strip())
     print("# Extracted by bench/perf_calib_vidur.py; stage meanings in that script and docs/perf.md.")
     out.writerow(["stage", "gpu", "model", "tp", "tokens", "hidden", "heads", "kv_heads", "ffn",
                   "measured_s", "source"])

@@ -51,6 +51,7 @@ static void test_builtins_load(void **state)
 		{ "llama-3.1-70b", 0, MODEL_ARCH_TEXT, 4 },
 		{ "qwen2.5-7b", 0, MODEL_ARCH_TEXT, 1 },
 		{ "qwen2.5-vl-7b", 324, MODEL_ARCH_DECODER, 1 }, /* assumed 504x504: 18 x 18 */
+		{ "qwen2.5-vl-72b", 324, MODEL_ARCH_DECODER, 4 },
 	};
 	const char *const *names = model_builtin_names();
 	size_t i, n = 0;
@@ -102,6 +103,26 @@ static void test_text_models(void **state)
 	assert_int_equal(m.kv_heads, 4);
 	assert_int_equal(m.vocab, 152064);
 	assert_int_equal(m.max_context, 131072);
+}
+
+/* Qwen2.5-VL: image tokens follow pixels. A tile is one 28 px merged group of 2x2
+ * patches of 14 px, one LLM token each: a 504x504 image (the assumed default) is 18 x 18
+ * tiles, a 1092x1932 image (1080p resized to multiples of 28) would be 39 x 69. */
+static void test_qwen_vl_tiling(void **state)
+{
+	struct model_spec m;
+	struct ms_error err;
+	(void)state;
+
+	assert_int_equal(model_spec_load(&m, "qwen2.5-vl-7b", &err), 0);
+	assert_int_equal(m.tile_px, 2 * m.enc_patch);
+	assert_int_equal(m.tokens_per_tile, 1);
+	assert_int_equal(m.tiles_per_image, (504 / m.tile_px) * (504 / m.tile_px));
+	assert_true((1092 / m.tile_px) * (1932 / m.tile_px) == 2691); /* the vLLM issue's 1080p */
+	assert_true(m.max_tiles >= 2691);
+	assert_int_equal(model_spec_load(&m, "qwen2.5-vl-72b", &err), 0);
+	assert_int_equal(m.hidden, 8192);
+	assert_int_equal(m.enc_hidden, 1280);
 }
 
 static void test_llama_cross_numbers(void **state)
@@ -283,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_path_and_env),
 		cmocka_unit_test(test_text_models),
 		cmocka_unit_test(test_text_arch),
+		cmocka_unit_test(test_qwen_vl_tiling),
 		cmocka_unit_test(test_image_tokens_wide),
 		cmocka_unit_test(test_bad_files),
 	};
