@@ -85,10 +85,10 @@ static const char *const model_names[] = {
 	"llama-3.2-11b-vision", "llama-3.2-90b-vision", "llava-onevision-7b",
 	"llava-onevision-72b", "internvl-2.5-26b", "nvlm-d-72b", "llama-3.1-8b",
 	"llama-3.1-70b", "qwen2.5-7b", "qwen2.5-vl-7b",
-	"qwen2.5-vl-72b", NULL,
+	"qwen2.5-vl-72b", "qwen3-8b", NULL,
 };
 
-static const char *const gpu_names[] = { "a100-80gb", "h100-80gb", NULL };
+static const char *const gpu_names[] = { "a100-80gb", "h100-80gb", "a100-80gb-pcie", NULL };
 
 const char *model_data_dir(void)
 {

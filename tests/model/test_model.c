@@ -52,6 +52,7 @@ static void test_builtins_load(void **state)
 		{ "qwen2.5-7b", 0, MODEL_ARCH_TEXT, 1 },
 		{ "qwen2.5-vl-7b", 324, MODEL_ARCH_DECODER, 1 }, /* assumed 504x504: 18 x 18 */
 		{ "qwen2.5-vl-72b", 324, MODEL_ARCH_DECODER, 4 },
+		{ "qwen3-8b", 0, MODEL_ARCH_TEXT, 1 },
 	};
 	const char *const *names = model_builtin_names();
 	size_t i, n = 0;
@@ -156,7 +157,7 @@ static void test_gpus_load(void **state)
 		assert_true(g.flops > 1e14 && g.hbm_bw > 1e12 && g.price_hour > 0);
 		assert_true(g.intra_bw > g.inter_bw);
 	}
-	assert_int_equal(i, 2);
+	assert_int_equal(i, 3);
 	assert_int_equal(gpu_spec_load(&g, "a100-80gb", &err), 0);
 	assert_true(g.flops == 312e12);
 	assert_true(g.hbm_bytes == 80e9);
