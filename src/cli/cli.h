@@ -43,7 +43,10 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad,
 		   struct ms_error *err);
 
-/* Parses a non-negative integer / double option value; 0 on success. */
+/*
+ * Parses a non-negative integer (digits only: no sign, no leading space) / a double (no
+ * leading space) option value, all of it; 0 on success.
+ */
 int cli_parse_u64(const char *s, unsigned long long *out);
 int cli_parse_double(const char *s, double *out);
 

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,10 +30,16 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+/*
+ * strtoull and strtod skip leading white space and take a sign, and strtoull negates a
+ * '-' after the spaces: " -1" came back as 2^64-1 and was reported as seed -1. An integer
+ * option value must start with a digit; a double may not start with a space (its sign is
+ * then judged by the caller's range check).
+ */
 int cli_parse_u64(const char *s, unsigned long long *out)
 {
 	char *end;
-	if (!s || !*s || *s == '-')
+	if (!s || (unsigned)(*s - '0') > 9)
 		return -1;
 	errno = 0;
 	*out = strtoull(s, &end, 10);
@@ -42,7 +49,7 @@ int cli_parse_u64(const char *s, unsigned long long *out)
 int cli_parse_double(const char *s, double *out)
 {
 	char *end;
-	if (!s || !*s)
+	if (!s || !*s || isspace((unsigned char)*s))
 		return -1;
 	errno = 0;
 	*out = strtod(s, &end);
