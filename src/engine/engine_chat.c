@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/engine_chat.h"
+#include "base/ms_base64.h"
 #include "engine/engine_image.h"
 
 static int fail(struct engine_chat_error *e, const char *param, const char *fmt, ...)
@@ -93,7 +94,7 @@ static int image_part(struct engine_chat *c, json_t *part, const struct model_sp
 	if (strncmp(url, "data:", 5) || !(comma = strchr(url, ',')) ||
 	    !strstr(url, ";base64") || strstr(url, ";base64") > comma)
 		return fail(e, "image_url", "image_url: expected a data:image/...;base64, URL");
-	if (engine_b64_decode(comma + 1, strlen(comma + 1), &bytes, &nb, &err))
+	if (ms_base64_decode(comma + 1, strlen(comma + 1), &bytes, &nb, &err))
 		return fail(e, "image_url", "image_url: %s", err.msg);
 	rc = engine_image_dims(bytes, nb, &it->w, &it->h, &err);
 	if (!rc)

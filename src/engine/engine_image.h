@@ -1,6 +1,6 @@
 /*
- * engine_image: what the engine needs from an image part: the bytes of a data: URL
- * (base64 decoded), the image's real width and height read from its PNG or JPEG
+ * engine_image: what the engine needs from an image part (its bytes decoded from a
+ * data: URL by base/ms_base64): the image's real width and height read from its PNG or JPEG
  * header (libpng's simplified API, libjpeg's header reader: no pixels decoded), a
  * content hash for the encoder cache, and the model's tiling rule.
  * Callers: engine_chat (request parsing), fuzz_image_header. No I/O, no globals.
@@ -15,15 +15,6 @@
 #include "model/model.h"
 
 #define ENGINE_IMAGE_MAX_SIDE 32768
-
-/*
- * Decodes standard base64 (padding optional, no whitespace) from in[0..n) into a new
- * buffer (*out, *out_len; caller frees). -MS_EPARSE naming the offset of a bad byte.
- */
-int engine_b64_decode(const char *in, size_t n, unsigned char **out, size_t *out_len,
-		      struct ms_error *err);
-/* Standard base64 with padding of in[0..n) into out (room for 4 * ((n + 2) / 3) + 1). */
-size_t engine_b64_encode(const unsigned char *in, size_t n, char *out);
 
 /*
  * Width and height of a PNG or JPEG held in buf (found by magic bytes). -MS_EPARSE

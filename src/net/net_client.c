@@ -52,12 +52,15 @@ static void on_chunk(struct evhttp_request *req, void *arg)
 	struct net_client *c = arg;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct evbuffer_iovec v[8];
+	ev_ssize_t len = (ev_ssize_t)evbuffer_get_length(in);
 	int i, n;
 
-	n = evbuffer_peek(in, -1, NULL, v, 8);
+	/* with a length, evbuffer_peek tells how many extents hold it (with -1 it only
+	 * fills what fits, so a long chunk would be cut at 8 extents) */
+	n = evbuffer_peek(in, len, NULL, v, 8);
 	if (n > 8) {
 		evbuffer_pullup(in, -1);
-		n = evbuffer_peek(in, -1, NULL, v, 1);
+		n = evbuffer_peek(in, len, NULL, v, 1);
 	}
 	for (i = 0; i < n && c->ops->on_body; i++)
 		c->ops->on_body(c->arg, v[i].iov_base, v[i].iov_len);

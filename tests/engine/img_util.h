@@ -11,6 +11,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "base/ms_base64.h"
 #include "engine/engine_image.h"
 
 static inline unsigned char *test_png(unsigned w, unsigned h, size_t *n)
@@ -64,7 +65,7 @@ static inline char *test_data_url(const unsigned char *b, size_t n, const char *
 {
 	char *u = malloc(32 + 4 * (n + 2) / 3 + 4);
 	int k = sprintf(u, "data:%s;base64,", mime);
-	engine_b64_encode(b, n, u + k);
+	ms_base64_encode(b, n, u + k);
 	return u;
 }
 

@@ -1,5 +1,5 @@
 /*
- * engine: image headers and base64, the tiling rule, the chat request parser, and the
+ * engine: image headers, the tiling rule, the chat request parser, and the
  * scheduler's iterations against perf/'s stage times.
  */
 #include <stdarg.h>
@@ -13,29 +13,6 @@
 #include "engine/engine_chat.h"
 #include "engine/engine_sched.h"
 #include "engine/img_util.h"
-
-static void test_b64(void **state)
-{
-	static const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-	static const char *enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
-	struct ms_error err;
-	unsigned char *out;
-	size_t n, i;
-	char buf[32];
-
-	(void)state;
-	for (i = 0; i < 7; i++) {
-		engine_b64_encode((const unsigned char *)plain[i], strlen(plain[i]), buf);
-		assert_string_equal(buf, enc[i]); /* RFC 4648 section 10 vectors */
-		assert_int_equal(engine_b64_decode(enc[i], strlen(enc[i]), &out, &n, &err), 0);
-		assert_int_equal(n, strlen(plain[i]));
-		assert_memory_equal(out, plain[i], n);
-		free(out);
-	}
-	assert_int_equal(engine_b64_decode("Zm9v!A", 6, &out, &n, &err), -MS_EPARSE);
-	assert_non_null(strstr(err.msg, "offset 4"));
-	assert_int_equal(engine_b64_decode("Z", 1, &out, &n, &err), -MS_EPARSE);
-}
 
 /* The image's size is read back, and its header cut at `cut` bytes is refused. */
 static void check_dims(unsigned char *b, size_t n, uint32_t want_w, uint32_t want_h, size_t cut)
@@ -247,7 +224,6 @@ static void test_sched_queue_and_abort(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_image_dims),
 		cmocka_unit_test(test_tiles),
 		cmocka_unit_test(test_chat_parse),

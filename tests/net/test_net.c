@@ -23,7 +23,7 @@ struct ctx {
 	int ticks, closed, body_len_seen, too_large_seen;
 	/* client side */
 	int status, err, done;
-	char got[8192];
+	char got[120000];
 	size_t got_len;
 	char hdr[64];
 	size_t stop_at;
@@ -87,6 +87,18 @@ static void h_stream(struct net_req *r, void *arg)
 	net_timer_start(c->tick, 0.002);
 }
 
+/* One chunk larger than eight evbuffer extents: the client must hand all of it over. */
+static void h_big(struct net_req *r, void *arg)
+{
+	static char big[100000];
+
+	(void)arg;
+	memset(big, 'b', sizeof(big));
+	net_req_stream_start(r, 200, "text/plain");
+	net_req_stream_write(r, big, sizeof(big));
+	net_req_stream_end(r);
+}
+
 static void h_fallback(struct net_req *r, void *arg)
 {
 	(void)arg;
@@ -137,6 +149,7 @@ static void setup_ctx(struct ctx *c)
 	assert_true(net_server_port(c->srv) > 0);
 	assert_int_equal(net_server_route(c->srv, "POST", "/echo", h_echo, c, &err), 0);
 	assert_int_equal(net_server_route(c->srv, "GET", "/stream", h_stream, c, &err), 0);
+	assert_int_equal(net_server_route(c->srv, "GET", "/big", h_big, c, &err), 0);
 	assert_int_equal(net_server_route(c->srv, NULL, NULL, h_fallback, c, &err), 0);
 	c->tick = net_timer_new(c->loop, tick, c);
 	assert_non_null(c->tick);
@@ -211,6 +224,10 @@ static void test_stream_and_close(void **state)
 	c.got[c.got_len] = 0;
 	assert_string_equal(c.got, "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: [DONE]\n\n");
 	assert_int_equal(c.closed, 0);
+	assert_int_equal(net_client_get(cl, "/big", &ops, &c, &err), 0);
+	run_call(&c);
+	assert_int_equal(c.err, 0);
+	assert_int_equal(c.got_len, 100000);
 	/* a client that goes away mid-stream: the handler hears of it at once */
 	c.stop_at = 18; /* two events read */
 	assert_int_equal(net_client_get(cl, "/stream", &ops, &c, &err), 0);
