@@ -309,13 +309,10 @@ static int pick_kind(struct engine__rq *q)
 		}
 		q->kind = ENGINE__ENCODE;
 		return 0;
-	case ENGINE_ROLE_PREFILL:
-		q->kind = c->do_remote_decode ? ENGINE__PREFILL : ENGINE__FULL;
-		break;
 	case ENGINE_ROLE_DECODE:
 		q->kind = c->do_remote_prefill ? ENGINE__DECODE : ENGINE__FULL;
 		break;
-	default:
+	default: /* prefill, llm, all */
 		if (c->do_remote_prefill) {
 			engine__error(q->r, 400, "kv_transfer_params", "do_remote_prefill: this instance is not a decode instance (--role decode)");
 			return -1;

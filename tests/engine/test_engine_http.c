@@ -355,6 +355,9 @@ static void test_epd_handover(void **state)
 	/* an unknown uuid is refused, not silently encoded from nothing */
 	do_call(&fp, &c, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_embeds\",\"uuid\":\"nope\"}]}]}", NULL);
 	check_error(&c, 400);
+	/* a prefill instance is not a decode instance */
+	do_call(&fp, &c, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"kv_transfer_params\":{\"do_remote_prefill\":true}}", NULL);
+	check_error(&c, 400);
 	/* decode: the original request plus the prefill's params, streamed */
 	body = realloc(body, strlen(kv) + strlen(url) + 600);
 	sprintf(body, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"%s\"},\"uuid\":\"item-1\"},{\"type\":\"text\",\"text\":\"describe it\"}]}],"
