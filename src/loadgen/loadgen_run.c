@@ -188,6 +188,8 @@ static size_t build_body(struct lg *g, struct loadgen_req *rq)
 /* Appends n gaps to v (growing it by doubling); -1 when out of memory. */
 static int push_gaps(double **v, size_t *len, size_t *cap, const double *g, size_t n)
 {
+	if (!n)
+		return 0; /* g may be NULL then */
 	if (*len + n > *cap) {
 		size_t c = *cap ? *cap : 64;
 		double *p;
@@ -321,11 +323,8 @@ static void on_done(void *arg, int status, int err, const char *reason)
 	g->ended++;
 	g->open--;
 	ms_progress_update(&g->prog, (double)g->ended);
-	if (err) {
-		/* the connection is unusable: a fresh one next time */
-		net_client_free(c->cl);
-		c->cl = NULL;
-	}
+	/* after an error evhttp has reset the connection; the next call reconnects it
+	 * (it must not be freed here, inside its own callback) */
 	c->next_idle = g->idle;
 	g->idle = c;
 	send_due(g);

@@ -96,6 +96,8 @@ struct net_call_ops {
 /* One keep-alive connection to a numeric IPv4/IPv6 host; timeout_s: inactivity. */
 int net_client_new(struct net_client **out, struct net_loop *l, const char *host, int port,
 		   double timeout_s, struct ms_error *err);
+/* Not from inside the client's own callbacks (a bug: libevent still uses it then).
+ * After a failed call the client reconnects on its next call. */
 void net_client_free(struct net_client *c);
 /* Response header of the call in progress (inside on_head / on_body only). */
 const char *net_client_header(struct net_client *c, const char *name);

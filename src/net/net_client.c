@@ -123,6 +123,8 @@ void net_client_free(struct net_client *c)
 {
 	if (!c)
 		return;
+	if (c->in_done)
+		MS_BUG("net_client_free inside the client's own callback");
 	/* freeing the connection cancels the call in flight; its callbacks must not run */
 	if (c->req) {
 		c->ops = NULL;
