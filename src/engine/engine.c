@@ -225,6 +225,15 @@ static void submit(struct engine__rq *q)
 		rq_put(q);
 		return;
 	}
+	/* A whole (non-streamed) reply sends its headers now and its body as one chunk
+	 * at the end: evhttp watches a connection for the client's close only while it
+	 * writes a reply, so this is what lets a client that gives up free its slot at
+	 * once, streamed or not. The status can no longer change: from here the only
+	 * outcomes are the completion or the engine shutting down. */
+	if (!q->chat.stream) {
+		net_req_stream_start(q->r, 200, "application/json");
+		q->whole_started = 1;
+	}
 	kick(e);
 }
 
@@ -539,6 +548,8 @@ void engine_free(struct engine *e)
 		net_req_on_close(q->r, NULL, NULL);
 		if (q->streaming)
 			engine__stream_error(q, "the engine is shutting down");
+		else if (q->whole_started)
+			engine__whole_error(q, "the engine is shutting down");
 		else
 			engine__error(q->r, 503, NULL, "the engine is shutting down");
 		rq_put(q);

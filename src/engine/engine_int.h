@@ -28,6 +28,7 @@ struct engine__rq {
 	uint32_t prompt_report;   /* usage.prompt_tokens */
 	int kind;                 /* enum engine__kind */
 	int streaming;            /* stream headers sent */
+	int whole_started;        /* a whole reply whose headers went out early (see submit) */
 	int dirty;                /* obuf holds bytes not yet written */
 	char *obuf;               /* stream bytes of this loop pass (kept across reuse) */
 	size_t olen, ocap;
@@ -71,5 +72,7 @@ void engine__flush(struct engine__rq *q);
 void engine__stream_done(struct engine__rq *q);
 void engine__reply_whole(struct engine__rq *q);
 void engine__stream_error(struct engine__rq *q, const char *msg);
+/* Ends a whole reply started early with an error body (its status is already 200). */
+void engine__whole_error(struct engine__rq *q, const char *msg);
 
 #endif

@@ -253,7 +253,10 @@ void engine__reply_whole(struct engine__rq *q)
 	char *b = scratch(e, cap), u[128];
 
 	if (!b) {
-		engine__error(q->r, 503, NULL, "out of memory building the reply");
+		if (q->whole_started)
+			engine__whole_error(q, "out of memory building the reply");
+		else
+			engine__error(q->r, 503, NULL, "out of memory building the reply");
 		return;
 	}
 	usage_json(q, u, sizeof(u));
@@ -268,8 +271,25 @@ void engine__reply_whole(struct engine__rq *q)
 	k = transfer_params(q, b, cap, k);
 	k = put(b, cap, k, "}");
 	if (k >= cap) {
-		engine__error(q->r, 500, NULL, "reply larger than its buffer");
+		if (q->whole_started)
+			engine__whole_error(q, "reply larger than its buffer");
+		else
+			engine__error(q->r, 500, NULL, "reply larger than its buffer");
 		return;
 	}
-	net_req_reply(q->r, 200, "application/json", b, k);
+	if (q->whole_started) {
+		net_req_stream_write(q->r, b, k);
+		net_req_stream_end(q->r);
+	} else {
+		net_req_reply(q->r, 200, "application/json", b, k);
+	}
+}
+
+void engine__whole_error(struct engine__rq *q, const char *msg)
+{
+	char body[1024];
+	size_t n = error_json(body, sizeof(body), 503, NULL, msg);
+
+	net_req_stream_write(q->r, body, n);
+	net_req_stream_end(q->r);
 }

@@ -300,6 +300,34 @@ static void test_queue_429_and_disconnect(void **state)
 	fix_down(&f);
 }
 
+static void test_whole_reply_disconnect(void **state)
+{
+	/* a non-streamed request that would take seconds: its client gives up */
+	struct engine_config cfg = { .speed = 1 };
+	struct fix f;
+	struct call a = { 0 };
+	struct net_client *ca;
+	struct ms_error err;
+	const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2000}";
+	double t0 = net_now();
+
+	(void)state;
+	fix_up(&f, &cfg);
+	a.loop = f.loop;
+	assert_int_equal(net_client_new(&ca, f.loop, "127.0.0.1", f.port, 10, &err), 0);
+	assert_int_equal(net_client_post(ca, "/v1/chat/completions", "application/json", body, strlen(body), NULL, &ops, &a, &err), 0);
+	while (metric(&f, "vllm:num_requests_running{") < 1 && net_now() - t0 < 10)
+		;
+	net_client_free(ca);
+	while (metric(&f, "vllm:num_requests_running{") > 0 && net_now() - t0 < 10)
+		;
+	assert_true(metric(&f, "finished_reason=\"abort\"}") == 1);
+	assert_true(net_now() - t0 < 5);
+	assert_int_equal(a.done, 0);
+	free(a.body);
+	fix_down(&f);
+}
+
 static void test_epd_handover(void **state)
 {
 	char dir[256], path[400];
@@ -384,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_stream_format),
 		cmocka_unit_test(test_whole_and_errors),
 		cmocka_unit_test(test_queue_429_and_disconnect),
+		cmocka_unit_test(test_whole_reply_disconnect),
 		cmocka_unit_test(test_epd_handover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
