@@ -31,13 +31,14 @@ static const char usage_text[] =
 	"  --image-tokens N       image tokens per image inside ContextTokens [85]\n"
 	"  --max-images N         images per request, capped as sim caps them [16]\n"
 	"  --image-pool N         distinct generated images [64]\n"
+	"  --image-dir DIR        send the PNG/JPEG files of DIR instead of generated images\n"
 	"  --timeout S            inactivity timeout per request [300]\n"
 	"  --out FILE             results as JSON (vllm bench serve keys; '-' = stdout)\n"
 	"  --per-request FILE     per-request CSV\n"
 	"  -h, --help\n";
 
 enum { O_EP = 256, O_TRACE, O_SKIP, O_MODEL, O_RS, O_RATE, O_MC, O_NR, O_DUR, O_SEED, O_IT, O_MI,
-       O_POOL, O_TO, O_OUT, O_PR };
+       O_POOL, O_TO, O_OUT, O_PR, O_IDIR };
 
 static const struct option long_opts[] = {
 	{ "endpoint", required_argument, NULL, O_EP },
@@ -53,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "image-tokens", required_argument, NULL, O_IT },
 	{ "max-images", required_argument, NULL, O_MI },
 	{ "image-pool", required_argument, NULL, O_POOL },
+	{ "image-dir", required_argument, NULL, O_IDIR },
 	{ "timeout", required_argument, NULL, O_TO },
 	{ "out", required_argument, NULL, O_OUT },
 	{ "per-request", required_argument, NULL, O_PR },
@@ -128,6 +130,7 @@ int cmd_bench(int argc, char **argv)
 			if (cli_opt_pos(cmd, usage_text, "--timeout", optarg, 1e6, &cfg.timeout_s))
 				return CLI_EXIT_USAGE;
 			break;
+		case O_IDIR: cfg.image_dir = optarg; break;
 		case O_OUT: out = optarg; break;
 		case O_PR: per = optarg; break;
 		case 'h':

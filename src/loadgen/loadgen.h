@@ -7,7 +7,8 @@
  * trace asks for (or --max-concurrency allows). Each trace row becomes one streamed
  * chat request: a prompt of exactly its text tokens (ContextTokens minus NumImages x
  * image_tokens_in_trace, the rule sim documents in docs/sim.md; one word per token),
- * min(NumImages, max_images) generated PNG images (loadgen_img.h), max_tokens =
+ * min(NumImages, max_images) generated PNG images (loadgen_img.h; or the files of
+ * image_dir), max_tokens =
  * GeneratedTokens (at least 1) with ignore_eos; sent at the row's time / rate_scale,
  * or at Poisson times of rate R. Times are measured from the stream as it is read.
  * Every request sent ends completed or failed with a reason; none is dropped.
@@ -37,6 +38,7 @@ struct loadgen_config {
 	uint32_t image_tokens_in_trace; /* per image inside ContextTokens [85] */
 	uint32_t max_images;       /* [16] */
 	uint32_t image_pool;       /* distinct generated images [64] */
+	const char *image_dir;     /* PNG/JPEG files to send instead of generated ones */
 	double timeout_s;          /* inactivity timeout per request [300] */
 	int progress;
 };

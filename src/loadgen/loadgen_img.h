@@ -28,6 +28,12 @@ struct loadgen_img_pool {
 
 int loadgen_img_pool_make(struct loadgen_img_pool *p, size_t n, uint64_t seed,
 			  struct ms_error *err);
+/*
+ * The PNG and JPEG files of dir (found by their magic bytes; other files skipped), in
+ * name order, as data: URLs; w and h stay 0 (the server reads them). -MS_ENOTFOUND when
+ * dir holds none.
+ */
+int loadgen_img_pool_load_dir(struct loadgen_img_pool *p, const char *dir, struct ms_error *err);
 void loadgen_img_pool_release(struct loadgen_img_pool *p);
 
 #endif

@@ -496,9 +496,13 @@ int loadgen_run(const struct trace_set *ts, const struct loadgen_config *cfg,
 		rc = ms_error_set(err, MS_EINVAL, "bench: no request to send (empty trace or --duration too short)");
 		goto out;
 	}
-	if ((rc = loadgen_img_pool_make(&g.pool, cfg->image_pool ? cfg->image_pool : 1, cfg->seed, err)))
+	res->image_px_median = res->image_px_p95 = NAN; /* known for generated images only */
+	if (cfg->image_dir)
+		rc = loadgen_img_pool_load_dir(&g.pool, cfg->image_dir, err);
+	else if (!(rc = loadgen_img_pool_make(&g.pool, cfg->image_pool ? cfg->image_pool : 1, cfg->seed, err)))
+		pool_sizes(&g.pool, res);
+	if (rc)
 		goto out;
-	pool_sizes(&g.pool, res);
 	if ((rc = net_loop_new(&g.loop, err)))
 		goto out_pool;
 	if (!(g.arrive = net_timer_new(g.loop, on_arrive, &g))) {

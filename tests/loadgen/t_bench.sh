@@ -51,6 +51,16 @@ assert len(rows) == 200 and all(int(x["output_tokens"]) == int(x["max_tokens"]) 
 print("t_bench: json and csv ok")
 PY
 
+# images from a directory: both the PNG and the JPEG reach the engine as images
+mkdir -p "$tmp/img" "$tmp/noimg"
+cp "$MS_SRC_DIR/fuzz/corpus/image_header/png_3x2.png" "$MS_SRC_DIR/fuzz/corpus/image_header/jpeg_5x4.jpg" "$tmp/img/"
+echo "not an image" >"$tmp/img/notes.txt"
+timeout 60 "$bin" bench --endpoint "http://127.0.0.1:$port" --trace synth --num-requests 40 --rate-scale 50 \
+	--image-dir "$tmp/img" --out "$tmp/i.json" >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: image-dir bench exit $?"; cat "$tmp/err"; fail=1; }
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['failed']==0 and r['per_modality']['image']['completed']>0, r['failures']" "$tmp/i.json" || fail=1
+timeout 10 "$bin" bench --endpoint "http://127.0.0.1:$port" --num-requests 5 --image-dir "$tmp/noimg" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "no PNG or JPEG" "$tmp/err" || { echo "FAIL: empty image dir"; cat "$tmp/err"; fail=1; }
+
 # a full queue: refusals are counted as status 429, nothing is dropped
 start_engine slow --speed 1 --max-seqs 1 --max-queue 1
 timeout 60 "$bin" bench --endpoint "http://127.0.0.1:$port" --trace synth --num-requests 20 \
