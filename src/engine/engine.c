@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "engine/engine_ec.h"
+#include "engine/engine_fetch.h"
 #include "engine/engine_int.h"
 
 #define SPEED0_ITERS 256 /* iterations per loop pass at --speed 0 */
@@ -66,11 +67,12 @@ static struct engine__rq *rq_get(struct engine *e)
 		q->delay = NULL;
 	}
 	{
-		struct net_timer *d = q->delay;
+		struct net_timer *d = q->delay, *ft = q->fetch_timer;
 		char *ob = q->obuf;
 		size_t oc = q->ocap;
 		memset(q, 0, offsetof(struct engine__rq, next_free));
 		q->delay = d;
+		q->fetch_timer = ft;
 		q->obuf = ob;
 		q->ocap = oc;
 	}
@@ -88,6 +90,9 @@ static void rq_put(struct engine__rq *q)
 
 	if (q->delay)
 		net_timer_stop(q->delay);
+	if (q->n_fetch)
+		engine__fetch_cancel(q);
+	engine_chat_release(&q->chat);
 	q->prev_live->next_live = q->next_live;
 	q->next_live->prev_live = q->prev_live;
 	q->r = NULL;
@@ -197,6 +202,8 @@ static void on_client_close(struct net_req *r, void *arg)
 
 	(void)r;
 	/* the slot and the KV are freed now, not when the job would have ended */
+	if (q->n_fetch)
+		engine__fetch_cancel(q);
 	engine_sched_abort(&e->sched, &q->job);
 	e->met.success[ENGINE_FIN_ABORT]++;
 	rq_put(q);
@@ -362,36 +369,13 @@ static void set_ids(struct engine__rq *q)
 				      q->id, q->created, e->model_json);
 }
 
-static void h_chat(struct net_req *r, void *arg)
+/* The request is parsed and its images known: role checks, work, then the queue. */
+static void admit_request(struct engine__rq *q)
 {
-	struct engine *e = arg;
-	struct engine_chat_error ce;
-	struct engine__rq *q;
-	const char *body;
-	size_t len;
+	struct engine *e = q->eng;
+	struct net_req *r = q->r;
 	double delay = 0;
 
-	if (net_req_body_too_large(r)) {
-		engine__error(r, 413, NULL, "request body larger than %zu bytes", e->cfg.max_body);
-		return;
-	}
-	q = rq_get(e);
-	if (!q) {
-		engine__error(r, 503, NULL, "out of memory");
-		return;
-	}
-	q->r = r;
-	q->t_arrive = net_now();
-	set_ids(q);
-	body = net_req_body(r, &len);
-	if (engine_chat_parse(&q->chat, body, len, &e->perf.model, &ce)) {
-		engine__error(r, ce.status, ce.param, "%s", ce.msg);
-		goto drop;
-	}
-	if (q->chat.model[0] && strcmp(q->chat.model, e->perf.model.name)) {
-		engine__error(r, 404, "model", "The model `%.100s` does not exist.", q->chat.model);
-		goto drop;
-	}
 	if (pick_kind(q) || plan_images(q, &delay))
 		goto drop;
 	q->job.user = q;
@@ -417,6 +401,63 @@ static void h_chat(struct net_req *r, void *arg)
 	}
 	submit(q);
 	return;
+drop:
+	e->met.errors_4xx++;
+	rq_put(q);
+}
+
+static void after_fetch(struct engine__rq *q, int ok)
+{
+	if (ok) {
+		admit_request(q);
+		return;
+	}
+	net_req_on_close(q->r, NULL, NULL);
+	engine__error(q->r, q->chat_err.status, q->chat_err.param, "%s", q->chat_err.msg);
+	q->eng->met.errors_4xx++;
+	rq_put(q);
+}
+
+static void h_chat(struct net_req *r, void *arg)
+{
+	struct engine *e = arg;
+	struct engine_chat_error ce;
+	struct engine__rq *q;
+	const char *body;
+	size_t len;
+
+	if (net_req_body_too_large(r)) {
+		engine__error(r, 413, NULL, "request body larger than %zu bytes", e->cfg.max_body);
+		return;
+	}
+	q = rq_get(e);
+	if (!q) {
+		engine__error(r, 503, NULL, "out of memory");
+		return;
+	}
+	q->r = r;
+	q->t_arrive = net_now();
+	set_ids(q);
+	body = net_req_body(r, &len);
+	if (engine_chat_parse(&q->chat, body, len, &e->perf.model, &ce)) {
+		engine__error(r, ce.status, ce.param, "%s", ce.msg);
+		goto drop;
+	}
+	if (q->chat.model[0] && strcmp(q->chat.model, e->perf.model.name)) {
+		engine__error(r, 404, "model", "The model `%.100s` does not exist.", q->chat.model);
+		goto drop;
+	}
+	switch (engine__fetch_start(q, after_fetch)) {
+	case 0:
+		net_req_on_close(r, on_client_close, q);
+		return; /* after_fetch continues */
+	case 1:
+		admit_request(q);
+		return;
+	default:
+		engine__error(r, q->chat_err.status, q->chat_err.param, "%s", q->chat_err.msg);
+		goto drop;
+	}
 drop:
 	e->met.errors_4xx++;
 	rq_put(q);
@@ -559,6 +600,7 @@ void engine_free(struct engine *e)
 	while ((q = e->free_rq)) {
 		e->free_rq = q->next_free;
 		net_timer_free(q->delay);
+		net_timer_free(q->fetch_timer);
 		free(q->obuf);
 		free(q);
 	}

@@ -89,8 +89,19 @@ static int image_part(struct engine_chat *c, json_t *part, const struct model_sp
 	url = json_string_value(json_is_object(iu) ? json_object_get(iu, "url") : iu);
 	if (!url)
 		return fail(e, "image_url", "image_url: expected {\"url\": string}");
-	if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8))
-		return fail(e, "image_url", "image_url: http(s) URLs are not fetched by the emulated engine; send a data: URL");
+	if (!strncmp(url, "https://", 8))
+		return fail(e, "image_url", "image_url: https URLs are not fetched by the emulated engine (no TLS); send http:// or a data: URL");
+	if (!strncmp(url, "http://", 7)) {
+		json_t *u = json_object_get(part, "uuid");
+		if (u && !json_is_null(u) && set_key(it, part, NULL, e))
+			return -1;
+		if (strlen(url) > 2048)
+			return fail(e, "image_url", "image_url: URL longer than 2048 bytes");
+		if (!(it->url = strdup(url)))
+			return fail(e, "image_url", "image_url: out of memory");
+		c->n_images++;
+		return 0;
+	}
 	if (strncmp(url, "data:", 5) || !(comma = strchr(url, ',')) ||
 	    !strstr(url, ";base64") || strstr(url, ";base64") > comma)
 		return fail(e, "image_url", "image_url: expected a data:image/...;base64, URL");
@@ -107,6 +118,30 @@ static int image_part(struct engine_chat *c, json_t *part, const struct model_sp
 		return -1;
 	c->n_images++;
 	return 0;
+}
+
+int engine_chat_image_bytes(struct engine_image_item *it, const unsigned char *b, size_t n,
+			    const struct model_spec *m, struct engine_chat_error *e)
+{
+	struct ms_error err;
+
+	if (engine_image_dims(b, n, &it->w, &it->h, &err))
+		return fail(e, "image_url", "image_url: bad image data at %.200s: %s",
+			    it->url ? it->url : "?", err.msg);
+	it->tiles = engine_image_tiles(m, it->w, it->h);
+	if (!it->key[0])
+		engine_image_hash(b, n, it->key);
+	return 0;
+}
+
+void engine_chat_release(struct engine_chat *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n_images; i++) {
+		free(c->images[i].url);
+		c->images[i].url = NULL;
+	}
 }
 
 static int embeds_part(struct engine_chat *c, json_t *part, struct engine_chat_error *e)

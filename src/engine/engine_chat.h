@@ -9,8 +9,9 @@
  * gets N prompt tokens. Each image part carries its real size (read from its header),
  * its tiles under the model's rule and its cache key (the part's uuid, else a hash of
  * its bytes). Refused with an HTTP status and a message naming the field: malformed
- * JSON, wrong types, bad image data (400), an http(s) image URL (400: not fetched),
- * more than ENGINE_CHAT_MAX_IMAGES images.
+ * JSON, wrong types, bad image data (400), an https image URL (400: no TLS here), more
+ * than ENGINE_CHAT_MAX_IMAGES images. An http:// image URL is kept (url) for the engine
+ * to fetch (engine_fetch.h); its size, tiles and hash are filled in after the fetch.
  */
 #ifndef ENGINE_CHAT_H
 #define ENGINE_CHAT_H
@@ -28,6 +29,7 @@ struct engine_image_item {
 	uint32_t w, h;      /* px; 0 for an image_embeds reference */
 	uint32_t tiles;     /* 0 for a reference: known from the encoder cache */
 	int is_ref;         /* an image_embeds part naming an encoded item by uuid */
+	char *url;          /* http:// URL still to fetch (malloc'd), NULL otherwise */
 	char key[ENGINE_CHAT_KEY_MAX]; /* uuid, or the content hash */
 };
 
@@ -51,8 +53,14 @@ struct engine_chat_error {
 	char msg[256];
 };
 
-/* 0, or -1 with e filled. m gives the tiling rule. */
+/* 0, or -1 with e filled. m gives the tiling rule. Either way, engine_chat_release
+ * frees what the parse kept (URLs to fetch). */
 int engine_chat_parse(struct engine_chat *c, const char *body, size_t len,
 		      const struct model_spec *m, struct engine_chat_error *e);
+void engine_chat_release(struct engine_chat *c);
+/* Fills a fetched item from its bytes (size, tiles, content hash unless a uuid was
+ * given); 0 or -1 with e filled (400, bad image data). */
+int engine_chat_image_bytes(struct engine_image_item *it, const unsigned char *b, size_t n,
+			    const struct model_spec *m, struct engine_chat_error *e);
 
 #endif

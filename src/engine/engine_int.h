@@ -13,6 +13,7 @@
 #include "perf/perf.h"
 
 struct engine;
+struct engine__fetch;
 
 struct engine__rq {
 	struct engine *eng;
@@ -32,6 +33,13 @@ struct engine__rq {
 	int dirty;                /* obuf holds bytes not yet written */
 	char *obuf;               /* stream bytes of this loop pass (kept across reuse) */
 	size_t olen, ocap;
+	/* image URLs being fetched (engine_fetch) */
+	struct engine__fetch *fetch;
+	uint32_t n_fetch, fetch_left;
+	int fetch_failed;
+	struct engine_chat_error chat_err;
+	void (*fetch_cb)(struct engine__rq *q, int ok);
+	struct net_timer *fetch_timer; /* kept across reuse, like delay */
 	struct engine__rq *next_free, *prev_live, *next_live;
 };
 

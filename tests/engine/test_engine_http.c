@@ -328,6 +328,51 @@ static void test_whole_reply_disconnect(void **state)
 	fix_down(&f);
 }
 
+static unsigned char *img_bytes;
+static size_t img_len;
+
+static void h_img(struct net_req *r, void *arg)
+{
+	(void)arg;
+	net_req_reply(r, 200, "image/png", (const char *)img_bytes, img_len);
+}
+
+static void test_fetch_image_url(void **state)
+{
+	/* InternVL: image tokens join the prompt, so the fetched image's tiles show in usage */
+	struct engine_config cfg = { .speed = 0, .model = "internvl-2.5-26b" };
+	struct fix f;
+	struct call c = { 0 };
+	struct net_server *img;
+	struct ms_error err;
+	char body[512];
+	json_t *j;
+
+	(void)state;
+	fix_up(&f, &cfg);
+	img_bytes = test_png(900, 400, &img_len); /* 3 x 1 tiles of 448 + thumbnail = 4 */
+	assert_int_equal(net_server_new(&img, f.loop, "127.0.0.1", 0, 1024, &err), 0);
+	assert_int_equal(net_server_route(img, "GET", "/a.png", h_img, NULL, &err), 0);
+	snprintf(body, sizeof(body), "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"see\"},"
+		 "{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://127.0.0.1:%d/a.png\"}}]}],\"max_tokens\":2}", net_server_port(img));
+	do_call(&f, &c, "/v1/chat/completions", body, NULL);
+	assert_int_equal(c.status, 200);
+	j = parse(c.body, c.len);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")), 1 + 4 * 256);
+	json_decref(j);
+	/* a URL that does not answer 200, and one with a name to resolve: 400 */
+	snprintf(body, sizeof(body), "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://127.0.0.1:%d/nope.png\"}}]}]}", net_server_port(img));
+	do_call(&f, &c, "/v1/chat/completions", body, NULL);
+	check_error(&c, 400);
+	assert_non_null(strstr(c.body, "cannot fetch"));
+	do_call(&f, &c, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://example.com/a.png\"}}]}]}", NULL);
+	check_error(&c, 400);
+	net_server_free(img);
+	free(img_bytes);
+	free(c.body);
+	fix_down(&f);
+}
+
 static void test_epd_handover(void **state)
 {
 	char dir[256], path[400];
@@ -413,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_whole_and_errors),
 		cmocka_unit_test(test_queue_429_and_disconnect),
 		cmocka_unit_test(test_whole_reply_disconnect),
+		cmocka_unit_test(test_fetch_image_url),
 		cmocka_unit_test(test_epd_handover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

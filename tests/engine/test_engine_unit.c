@@ -98,6 +98,15 @@ static void test_chat_parse(void **state)
 	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}]}]}";
 	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), -1);
 	assert_string_equal(e.param, "image_url");
+	engine_chat_release(&c);
+	/* an http:// URL is kept for the engine to fetch */
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://127.0.0.1:9/a.png\"}}]}]}";
+	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), 0);
+	assert_int_equal(c.n_images, 1);
+	assert_string_equal(c.images[0].url, "http://127.0.0.1:9/a.png");
+	assert_int_equal(c.images[0].tiles, 0);
+	engine_chat_release(&c);
+	assert_null(c.images[0].url);
 	/* a real PNG: its size, tiles and content hash; a uuid replaces the hash */
 	png = test_png(1000, 600, &n);
 	url = test_data_url(png, n, "image/png");
