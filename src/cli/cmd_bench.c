@@ -28,6 +28,8 @@ static const char usage_text[] =
 	"  --num-requests N       first N rows (synth: N requests) [all; synth 1000]\n"
 	"  --duration S           send only rows arriving in the first S seconds\n"
 	"  --seed S               images picked and Poisson times [1]\n"
+	"  --warmup N             first send N requests shaped like the first N rows, all\n"
+	"                         at once, and discard them (not in any result) [0]\n"
 	"  --image-tokens N       image tokens per image inside ContextTokens [85]\n"
 	"  --max-images N         images per request, capped as sim caps them [16]\n"
 	"  --image-pool N         distinct generated images [64]\n"
@@ -38,7 +40,7 @@ static const char usage_text[] =
 	"  -h, --help\n";
 
 enum { O_EP = 256, O_TRACE, O_SKIP, O_MODEL, O_RS, O_RATE, O_MC, O_NR, O_DUR, O_SEED, O_IT, O_MI,
-       O_POOL, O_TO, O_OUT, O_PR, O_IDIR };
+       O_POOL, O_TO, O_OUT, O_PR, O_IDIR, O_WARM };
 
 static const struct option long_opts[] = {
 	{ "endpoint", required_argument, NULL, O_EP },
@@ -55,12 +57,42 @@ static const struct option long_opts[] = {
 	{ "max-images", required_argument, NULL, O_MI },
 	{ "image-pool", required_argument, NULL, O_POOL },
 	{ "image-dir", required_argument, NULL, O_IDIR },
+	{ "warmup", required_argument, NULL, O_WARM },
 	{ "timeout", required_argument, NULL, O_TO },
 	{ "out", required_argument, NULL, O_OUT },
 	{ "per-request", required_argument, NULL, O_PR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The first n rows' shapes, all due at once, results discarded: warms the endpoint's
+ * connections and caches before anything is measured. */
+static int run_warmup(const struct trace_set *ts, const struct loadgen_config *cfg,
+		      unsigned long long n, struct ms_error *err)
+{
+	struct loadgen_config w = *cfg;
+	struct loadgen_result r;
+	struct trace_set wt;
+	size_t i;
+	int rc = 0;
+
+	trace_set_init(&wt);
+	for (i = 0; i < ts->n && i < n && !rc; i++)
+		rc = trace_set_push(&wt, 0, ts->images[i], ts->ctx[i], ts->gen[i], err);
+	w.rate = 0;
+	w.rate_scale = 1;
+	w.num_requests = 0;
+	w.duration_s = 0;
+	w.progress = 0;
+	if (!rc && !(rc = loadgen_run(&wt, &w, &r, err))) {
+		fprintf(stderr, "modserve bench: warm-up: %zu requests, %llu failed\n", r.n,
+			(unsigned long long)(r.fails[LOADGEN_FAIL_STATUS] + r.fails[LOADGEN_FAIL_TIMEOUT] +
+					     r.fails[LOADGEN_FAIL_CONNECT] + r.fails[LOADGEN_FAIL_STREAM]));
+		loadgen_result_release(&r);
+	}
+	trace_set_release(&wt);
+	return rc;
+}
 
 int cmd_bench(int argc, char **argv)
 {
@@ -71,7 +103,7 @@ int cmd_bench(int argc, char **argv)
 	struct ms_error err;
 	const char *endpoint = NULL, *trace = "synth", *out = NULL, *per = NULL;
 	char model[256];
-	unsigned long long v;
+	unsigned long long v, warmup = 0;
 	int c, skip = 0, have_rate = 0, have_scale = 0, rc = CLI_EXIT_FAIL;
 
 	loadgen_config_default(&cfg);
@@ -131,6 +163,10 @@ int cmd_bench(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			break;
 		case O_IDIR: cfg.image_dir = optarg; break;
+		case O_WARM:
+			if (cli_opt_u64(cmd, usage_text, "--warmup", optarg, 0, 100000, &warmup))
+				return CLI_EXIT_USAGE;
+			break;
 		case O_OUT: out = optarg; break;
 		case O_PR: per = optarg; break;
 		case 'h':
@@ -172,6 +208,10 @@ int cmd_bench(int argc, char **argv)
 			goto cleanup;
 		}
 		cfg.model = model;
+	}
+	if (warmup && run_warmup(&ts, &cfg, warmup, &err)) {
+		cli_fail(&err);
+		goto cleanup;
 	}
 	if (loadgen_run(&ts, &cfg, &res, &err)) {
 		cli_fail(&err);

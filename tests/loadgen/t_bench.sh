@@ -27,10 +27,11 @@ start_engine() { # start_engine NAME ARGS...: sets $port
 
 start_engine fast --speed 0
 timeout 60 "$bin" bench --endpoint "http://127.0.0.1:$port" --trace synth --num-requests 200 \
-	--rate-scale 50 --out "$tmp/r.json" --per-request "$tmp/r.csv" >"$tmp/out" 2>"$tmp/err" ||
+	--rate-scale 50 --warmup 5 --out "$tmp/r.json" --per-request "$tmp/r.csv" >"$tmp/out" 2>"$tmp/err" ||
 	{ echo "FAIL: bench exit $?"; cat "$tmp/err"; fail=1; }
 grep -q "^Successful requests: *200" "$tmp/out" || { echo "FAIL: summary"; cat "$tmp/out"; fail=1; }
 grep -q "^Mean TTFT (ms):" "$tmp/out" || { echo "FAIL: no TTFT line"; fail=1; }
+grep -q "warm-up: 5 requests, 0 failed" "$tmp/err" || { echo "FAIL: warm-up"; cat "$tmp/err"; fail=1; }
 python3 - "$tmp/r.json" "$tmp/r.csv" <<'PY' || fail=1
 import csv, json, sys
 r = json.load(open(sys.argv[1]))
