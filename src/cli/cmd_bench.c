@@ -125,9 +125,8 @@ int cmd_bench(int argc, char **argv)
 			have_rate = 1;
 			break;
 		case O_MC:
-			if (cli_opt_u64(cmd, usage_text, "--max-concurrency", optarg, 0, 1000000, &v))
+			if (cli_opt_u32(cmd, usage_text, "--max-concurrency", optarg, 0, 1000000, &cfg.max_concurrency))
 				return CLI_EXIT_USAGE;
-			cfg.max_concurrency = (uint32_t)v;
 			break;
 		case O_NR:
 			if (cli_opt_u64(cmd, usage_text, "--num-requests", optarg, 1, 100000000, &v))
@@ -144,19 +143,16 @@ int cmd_bench(int argc, char **argv)
 			cfg.seed = v;
 			break;
 		case O_IT:
-			if (cli_opt_u64(cmd, usage_text, "--image-tokens", optarg, 0, 100000, &v))
+			if (cli_opt_u32(cmd, usage_text, "--image-tokens", optarg, 0, 100000, &cfg.image_tokens_in_trace))
 				return CLI_EXIT_USAGE;
-			cfg.image_tokens_in_trace = (uint32_t)v;
 			break;
 		case O_MI:
-			if (cli_opt_u64(cmd, usage_text, "--max-images", optarg, 0, 64, &v))
+			if (cli_opt_u32(cmd, usage_text, "--max-images", optarg, 0, 64, &cfg.max_images))
 				return CLI_EXIT_USAGE;
-			cfg.max_images = (uint32_t)v;
 			break;
 		case O_POOL:
-			if (cli_opt_u64(cmd, usage_text, "--image-pool", optarg, 1, 100000, &v))
+			if (cli_opt_u32(cmd, usage_text, "--image-pool", optarg, 1, 100000, &cfg.image_pool))
 				return CLI_EXIT_USAGE;
-			cfg.image_pool = (uint32_t)v;
 			break;
 		case O_TO:
 			if (cli_opt_pos(cmd, usage_text, "--timeout", optarg, 1e6, &cfg.timeout_s))

@@ -104,20 +104,17 @@ int cmd_engine(int argc, char **argv)
 				return cli_usage_error(cmd, usage_text, "--role: expected all, llm, encode, prefill or decode, got '%s'", optarg);
 			break;
 		case O_QUEUE:
-			if (cli_opt_u64(cmd, usage_text, "--max-queue", optarg, 0, 10000000, &v))
+			if (cli_opt_u32(cmd, usage_text, "--max-queue", optarg, 0, 10000000, &cfg.max_queue))
 				return CLI_EXIT_USAGE;
-			cfg.max_queue = (uint32_t)v;
 			break;
 		case O_EC: cfg.ec_dir = optarg; break;
 		case O_SEQS:
-			if (cli_opt_u64(cmd, usage_text, "--max-seqs", optarg, 1, 1000000, &v))
+			if (cli_opt_u32(cmd, usage_text, "--max-seqs", optarg, 1, 1000000, &cfg.max_seqs))
 				return CLI_EXIT_USAGE;
-			cfg.max_seqs = (uint32_t)v;
 			break;
 		case O_BUDGET:
-			if (cli_opt_u64(cmd, usage_text, "--token-budget", optarg, 1, 10000000, &v))
+			if (cli_opt_u32(cmd, usage_text, "--token-budget", optarg, 1, 10000000, &cfg.token_budget))
 				return CLI_EXIT_USAGE;
-			cfg.token_budget = (uint32_t)v;
 			break;
 		case O_KV:
 			if (cli_opt_u64(cmd, usage_text, "--kv-tokens", optarg, 64, 1ULL << 40, &v))

@@ -142,12 +142,21 @@ static void count(void *ctx, struct engine_job *j, enum engine_ev ev)
 		n_done++;
 }
 
-static void test_sched_single(void **state)
+/* Llama 3.2 11B on an A100: the perf/ the scheduler tests ask. */
+static void perf_11b(struct perf *p, struct gpu_spec *g)
 {
 	struct model_spec m;
+	struct ms_error err;
+
+	assert_int_equal(model_spec_load(&m, "llama-3.2-11b-vision", &err), 0);
+	assert_int_equal(gpu_spec_load(g, "a100-80gb", &err), 0);
+	assert_int_equal(perf_init(p, &m, g, &err), 0);
+}
+
+static void test_sched_single(void **state)
+{
 	struct gpu_spec g;
 	struct perf p;
-	struct ms_error err;
 	struct engine_sched s;
 	struct engine_sched_cfg cfg;
 	struct engine_job j = { .prompt = 1000, .enc_tiles = 4, .n_enc_images = 1, .max_tokens = 3 };
@@ -155,9 +164,7 @@ static void test_sched_single(void **state)
 	double d, want;
 
 	(void)state;
-	assert_int_equal(model_spec_load(&m, "llama-3.2-11b-vision", &err), 0);
-	assert_int_equal(gpu_spec_load(&g, "a100-80gb", &err), 0);
-	assert_int_equal(perf_init(&p, &m, &g, &err), 0);
+	perf_11b(&p, &g);
 	cfg = (struct engine_sched_cfg){ &p, 1, 8, 4096, 100000, 1 };
 	engine_sched_init(&s, &cfg);
 	assert_int_equal(engine_sched_submit(&s, &j), 0);
@@ -185,18 +192,15 @@ static void test_sched_single(void **state)
 
 static void test_sched_queue_and_abort(void **state)
 {
-	struct model_spec m;
 	struct gpu_spec g;
 	struct perf p;
-	struct ms_error err;
 	struct engine_sched s;
 	struct engine_sched_cfg cfg;
-	struct engine_job a = { .prompt = 100, .max_tokens = 10 }, b = a, c = a, big = { .prompt = 5000, .max_tokens = 1 };
+	struct engine_job a = { .prompt = 100, .max_tokens = 10 }, b = a, c = a;
+	struct engine_job big = { .prompt = 5000, .max_tokens = 1 };
 
 	(void)state;
-	assert_int_equal(model_spec_load(&m, "llama-3.2-11b-vision", &err), 0);
-	assert_int_equal(gpu_spec_load(&g, "a100-80gb", &err), 0);
-	assert_int_equal(perf_init(&p, &m, &g, &err), 0);
+	perf_11b(&p, &g);
 	/* one running slot, one waiting place, 250 KV tokens */
 	cfg = (struct engine_sched_cfg){ &p, 1, 1, 64, 250, 1 };
 	engine_sched_init(&s, &cfg);
