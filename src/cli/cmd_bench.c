@@ -178,9 +178,11 @@ int cmd_bench(int argc, char **argv)
 	if (!endpoint)
 		return cli_usage_error(cmd, usage_text, "--endpoint is required");
 	if (have_rate && have_scale)
-		return cli_usage_error(cmd, usage_text, "--rate and --rate-scale exclude each other");
+		return cli_usage_error(cmd, usage_text, "--rate and --rate-scale exclude each "
+			"other");
 	if (out && per && !strcmp(out, "-") && !strcmp(per, "-"))
-		return cli_usage_error(cmd, usage_text, "--out and --per-request cannot both be '-'");
+		return cli_usage_error(cmd, usage_text, "--out and --per-request cannot both be "
+			"'-'");
 	if (loadgen_endpoint_parse(&cfg, endpoint, &err))
 		return cli_usage_error(cmd, usage_text, "%s", err.msg);
 	signal(SIGPIPE, SIG_IGN);

@@ -96,12 +96,14 @@ int cmd_engine(int argc, char **argv)
 		case O_PROFILE: cfg.profile = optarg; break;
 		case O_SPEED:
 			if (cli_parse_double(optarg, &d) || d < 0 || d > 1e9)
-				return cli_usage_error(cmd, usage_text, "--speed: expected a number from 0 to 1e9, got '%s'", optarg);
+				return cli_usage_error(cmd, usage_text, "--speed: expected a "
+					"number from 0 to 1e9, got '%s'", optarg);
 			cfg.speed = d;
 			break;
 		case O_ROLE:
 			if (engine_role_parse(optarg, &cfg.role))
-				return cli_usage_error(cmd, usage_text, "--role: expected all, llm, encode, prefill or decode, got '%s'", optarg);
+				return cli_usage_error(cmd, usage_text, "--role: expected all, llm,"
+					" encode, prefill or decode, got '%s'", optarg);
 			break;
 		case O_QUEUE:
 			if (cli_opt_u32(cmd, usage_text, "--max-queue", optarg, 0, 10000000, &cfg.max_queue))

@@ -218,7 +218,8 @@ static void submit(struct engine__rq *q)
 	if (rc == -MS_ERANGE) {
 		e->met.refused_429++;
 		net_req_on_close(q->r, NULL, NULL);
-		engine__error(q->r, 429, NULL, "the engine's queue is full (%u waiting); retry later",
+		engine__error(q->r, 429, NULL, "the engine's queue is full (%u waiting); retry "
+			"later",
 			      e->sched.n_wait);
 		rq_put(q);
 		return;
@@ -264,7 +265,8 @@ static int plan_images(struct engine__rq *q, double *delay_s)
 
 		if (it->is_ref && q->kind != ENGINE__DECODE) {
 			if (!hit) {
-				engine__error(q->r, 400, "uuid", "image_embeds: no encoder-cache entry for uuid '%s'%s",
+				engine__error(q->r, 400, "uuid", "image_embeds: no encoder-cache "
+					"entry for uuid '%s'%s",
 					      it->key, e->cfg.ec_dir ? "" : " (no --ec-storage)");
 				return -1;
 			}
@@ -312,7 +314,8 @@ static int pick_kind(struct engine__rq *q)
 	switch (e->cfg.role) {
 	case ENGINE_ROLE_ENCODE:
 		if (!c->n_images) {
-			engine__error(q->r, 400, "messages", "encode instance: the request holds no image item");
+			engine__error(q->r, 400, "messages", "encode instance: the request holds "
+				"no image item");
 			return -1;
 		}
 		if (c->stream) {
@@ -320,7 +323,8 @@ static int pick_kind(struct engine__rq *q)
 			return -1;
 		}
 		if (c->has_max_tokens && c->max_tokens != 1) {
-			engine__error(q->r, 400, "max_tokens", "encode instance: max_tokens must be 1 or absent");
+			engine__error(q->r, 400, "max_tokens", "encode instance: max_tokens must "
+				"be 1 or absent");
 			return -1;
 		}
 		q->kind = ENGINE__ENCODE;
@@ -330,14 +334,16 @@ static int pick_kind(struct engine__rq *q)
 		break;
 	default: /* prefill, llm, all */
 		if (c->do_remote_prefill) {
-			engine__error(q->r, 400, "kv_transfer_params", "do_remote_prefill: this instance is not a decode instance (--role decode)");
+			engine__error(q->r, 400, "kv_transfer_params", "do_remote_prefill: this "
+				"instance is not a decode instance (--role decode)");
 			return -1;
 		}
 		q->kind = c->do_remote_decode ? ENGINE__PREFILL : ENGINE__FULL;
 		break;
 	}
 	if (q->kind == ENGINE__PREFILL && c->stream) {
-		engine__error(q->r, 400, "stream", "prefill for a remote decode: stream must be false");
+		engine__error(q->r, 400, "stream", "prefill for a remote decode: stream must be "
+			"false");
 		return -1;
 	}
 	return 0;
@@ -365,7 +371,8 @@ static void set_ids(struct engine__rq *q)
 			 (unsigned long long)++e->next_id);
 	q->created = (long)time(NULL);
 	q->pre_len = (size_t)snprintf(q->pre, sizeof(q->pre),
-				      "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,",
+				      "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\","
+					"\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,",
 				      q->id, q->created, e->model_json);
 }
 
@@ -468,7 +475,9 @@ static void h_models(struct net_req *r, void *arg)
 	struct engine *e = arg;
 	char b[600];
 	int n = snprintf(b, sizeof(b),
-			 "{\"object\":\"list\",\"data\":[{\"id\":%s,\"object\":\"model\",\"created\":0,\"owned_by\":\"modserve\",\"root\":%s,\"parent\":null,\"max_model_len\":%d}]}",
+			 "{\"object\":\"list\",\"data\":[{\"id\":%s,\"object\":\"model\","
+				"\"created\":0,\"owned_by\":\"modserve\",\"root\":%s,"
+					"\"parent\":null,\"max_model_len\":%d}]}",
 			 e->model_json, e->model_json, e->perf.model.max_context);
 
 	net_req_reply(r, 200, "application/json", b, (size_t)n);
@@ -533,7 +542,8 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 					cfg->kv_tokens ? cfg->kv_tokens : perf_kv_capacity_tokens(&e->perf, e->cfg.tp),
 					cfg->max_queue };
 	if (!sc.kv_tokens && cfg->role != ENGINE_ROLE_ENCODE) {
-		rc = ms_error_set(err, MS_ERANGE, "engine: %s does not fit on %d x %s (no room for a KV cache); raise --tp",
+		rc = ms_error_set(err, MS_ERANGE, "engine: %s does not fit on %d x %s (no room for "
+			"a KV cache); raise --tp",
 				  m.name, e->cfg.tp, g.name);
 		goto fail_profile;
 	}

@@ -60,7 +60,8 @@ static int set_key(struct engine_image_item *it, json_t *part, const char *hash,
 			if (!(s[i] == '-' || s[i] == '_' || s[i] == '.' ||
 			      (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
 			      (s[i] >= 'A' && s[i] <= 'Z')) || (i == 0 && s[i] == '.'))
-				return fail(e, "uuid", "uuid: only letters, digits, '-', '_', '.' (not first) are allowed");
+				return fail(e, "uuid", "uuid: only letters, digits, '-', '_', '.' "
+					"(not first) are allowed");
 		memcpy(it->key, s, n + 1);
 	} else if (hash) {
 		snprintf(it->key, sizeof(it->key), "%s", hash);
@@ -83,14 +84,16 @@ static int image_part(struct engine_chat *c, json_t *part, const struct model_sp
 	int rc;
 
 	if (c->n_images >= ENGINE_CHAT_MAX_IMAGES)
-		return fail(e, "messages", "more than %d images in one request", ENGINE_CHAT_MAX_IMAGES);
+		return fail(e, "messages", "more than %d images in one "
+			"request", ENGINE_CHAT_MAX_IMAGES);
 	it = &c->images[c->n_images];
 	memset(it, 0, sizeof(*it));
 	url = json_string_value(json_is_object(iu) ? json_object_get(iu, "url") : iu);
 	if (!url)
 		return fail(e, "image_url", "image_url: expected {\"url\": string}");
 	if (!strncmp(url, "https://", 8))
-		return fail(e, "image_url", "image_url: https URLs are not fetched by the emulated engine (no TLS); send http:// or a data: URL");
+		return fail(e, "image_url", "image_url: https URLs are not fetched by the emulated "
+			"engine (no TLS); send http:// or a data: URL");
 	if (!strncmp(url, "http://", 7)) {
 		json_t *u = json_object_get(part, "uuid");
 		if (u && !json_is_null(u) && set_key(it, part, NULL, e))
@@ -149,7 +152,8 @@ static int embeds_part(struct engine_chat *c, json_t *part, struct engine_chat_e
 	struct engine_image_item *it;
 
 	if (c->n_images >= ENGINE_CHAT_MAX_IMAGES)
-		return fail(e, "messages", "more than %d images in one request", ENGINE_CHAT_MAX_IMAGES);
+		return fail(e, "messages", "more than %d images in one "
+			"request", ENGINE_CHAT_MAX_IMAGES);
 	it = &c->images[c->n_images];
 	memset(it, 0, sizeof(*it));
 	it->is_ref = 1;
@@ -176,7 +180,8 @@ static int content(struct engine_chat *c, json_t *ct, const struct model_spec *m
 	json_array_foreach(ct, i, part) {
 		const char *type = json_string_value(json_object_get(part, "type"));
 		if (!json_is_object(part) || !type)
-			return fail(e, "content", "content[%zu]: expected an object with a type", i);
+			return fail(e, "content", "content[%zu]: expected an object with a "
+				"type", i);
 		if (!strcmp(type, "text")) {
 			json_t *t = json_object_get(part, "text");
 			if (!json_is_string(t))
@@ -189,7 +194,8 @@ static int content(struct engine_chat *c, json_t *ct, const struct model_spec *m
 			if (embeds_part(c, part, e))
 				return -1;
 		} else {
-			return fail(e, "type", "content[%zu].type: '%.32s' is not supported (text, image_url, image_embeds)", i, type);
+			return fail(e, "type", "content[%zu].type: '%.32s' is not supported (text, "
+				"image_url, image_embeds)", i, type);
 		}
 	}
 	return 0;
@@ -235,7 +241,8 @@ static int transfer_params(struct engine_chat *c, json_t *root, struct engine_ch
 	    get_bool(kv, "do_remote_prefill", &c->do_remote_prefill, e))
 		return -1;
 	if (c->do_remote_decode && c->do_remote_prefill)
-		return fail(e, "kv_transfer_params", "kv_transfer_params: do_remote_decode and do_remote_prefill both true");
+		return fail(e, "kv_transfer_params", "kv_transfer_params: do_remote_decode and "
+			"do_remote_prefill both true");
 	if (json_is_array(json_object_get(kv, "remote_block_ids")))
 		c->remote_blocks = (uint32_t)json_array_size(json_object_get(kv, "remote_block_ids"));
 	return 0;

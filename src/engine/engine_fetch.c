@@ -54,7 +54,8 @@ static void fetch_done(void *arg, int status, int err, const char *reason)
 			q->fetch_failed = 1;
 			snprintf(q->chat_err.msg, sizeof(q->chat_err.msg),
 				 "image_url: cannot fetch %.200s: %s", f->it->url,
-				 err ? reason : f->too_big ? "larger than --max-body" : "status not 200");
+				 err ? reason : f->too_big ? "larger than "
+					"--max-body" : "status not 200");
 			snprintf(q->chat_err.param, sizeof(q->chat_err.param), "image_url");
 			q->chat_err.status = 400;
 		} else if (engine_chat_image_bytes(f->it, (unsigned char *)f->buf, f->len,
@@ -146,7 +147,8 @@ int engine__fetch_start(struct engine__rq *q, void (*done)(struct engine__rq *q,
 			continue;
 		if (split_url(it->url, host, sizeof(host), &port, &path)) {
 			snprintf(q->chat_err.msg, sizeof(q->chat_err.msg),
-				 "image_url: %.150s: expected http://IPV4[:PORT]/PATH (no resolver here)", it->url);
+				 "image_url: %.150s: expected http://IPV4[:PORT]/PATH (no resolver "
+					"here)", it->url);
 			release(q);
 			return -1;
 		}
@@ -163,7 +165,8 @@ int engine__fetch_start(struct engine__rq *q, void (*done)(struct engine__rq *q,
 oom_release:
 	release(q);
 oom:
-	snprintf(q->chat_err.msg, sizeof(q->chat_err.msg), "image_url: cannot start a fetch (out of memory or sockets)");
+	snprintf(q->chat_err.msg, sizeof(q->chat_err.msg), "image_url: cannot start a fetch (out "
+		"of memory or sockets)");
 	return -1;
 }
 

@@ -77,7 +77,8 @@ static void hist(struct out *o, const char *name, const char *help, const struct
 			put(o, "%s_bucket{%s,le=\"%g\"} %llu\n", name, lab, h->bounds[i],
 			    (unsigned long long)cum);
 		else
-			put(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, lab, (unsigned long long)cum);
+			put(o, "%s_bucket{%s,le=\"+Inf\"} "
+				"%llu\n", name, lab, (unsigned long long)cum);
 	}
 	put(o, "%s_sum{%s} %.9g\n%s_count{%s} %llu\n", name, lab, h->sum, name, lab,
 	    (unsigned long long)h->total);
@@ -116,7 +117,8 @@ size_t engine_metrics_render(const struct engine_metrics *m, const struct engine
 		"# TYPE vllm:prompt_tokens_total counter\nvllm:prompt_tokens_total{%s} %llu\n",
 	    lab, (unsigned long long)m->prompt_tokens);
 	put(&o, "# HELP vllm:generation_tokens_total Number of generation tokens processed.\n"
-		"# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{%s} %llu\n",
+		"# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{%s} "
+			"%llu\n",
 	    lab, (unsigned long long)m->gen_tokens);
 	hist(&o, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
 	     &m->ttft, lab);
@@ -126,7 +128,8 @@ size_t engine_metrics_render(const struct engine_metrics *m, const struct engine
 	     "Histogram of e2e request latency in seconds.", &m->e2e, lab);
 	/* not vLLM metrics: what the emulation refused, under a modserve: prefix */
 	put(&o, "# HELP modserve:requests_refused_total Requests answered 429 (queue full).\n"
-		"# TYPE modserve:requests_refused_total counter\nmodserve:requests_refused_total{%s} %llu\n",
+		"# TYPE modserve:requests_refused_total "
+			"counter\nmodserve:requests_refused_total{%s} %llu\n",
 	    lab, (unsigned long long)m->refused_429);
 	put(&o, "# HELP modserve:ec_lookups_total Encoder-cache lookups by result.\n"
 		"# TYPE modserve:ec_lookups_total counter\n"

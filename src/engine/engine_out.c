@@ -53,10 +53,12 @@ static size_t error_json(char *buf, size_t cap, int status, const char *param, c
 	json_esc(msg, m, sizeof(m));
 	json_esc(param ? param : "", p, sizeof(p));
 	if (param && *param)
-		n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"param\":\"%s\",\"code\":%d}}",
+		n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
+			"\"param\":\"%s\",\"code\":%d}}",
 			     m, err_type(status), p, status);
 	else
-		n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\",\"param\":null,\"code\":%d}}",
+		n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
+			"\"param\":null,\"code\":%d}}",
 			     m, err_type(status), status);
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
@@ -114,7 +116,8 @@ static void start_stream(struct engine__rq *q)
 	q->streaming = 1;
 	APPEND_LIT(q, "data: ");
 	append(q, q->pre, q->pre_len);
-	APPEND_LIT(q, "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]");
+	APPEND_LIT(q, "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+		"\"finish_reason\":null}]");
 	if (q->chat.include_usage)
 		APPEND_LIT(q, ",\"usage\":null");
 	APPEND_LIT(q, "}\n\n");
@@ -160,7 +163,8 @@ void engine__stream_done(struct engine__rq *q)
 		usage_json(q, u, sizeof(u));
 		/* pre ends inside "choices":[{ : rebuild the head up to "choices" */
 		n = snprintf(buf, sizeof(buf),
-			     "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":%s,\"choices\":[],\"usage\":%s}\n\n",
+			     "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\","
+				"\"created\":%ld,\"model\":%s,\"choices\":[],\"usage\":%s}\n\n",
 			     q->id, q->created, q->eng->model_json, u);
 		append(q, buf, (size_t)n);
 	}
@@ -221,22 +225,26 @@ static size_t transfer_params(struct engine__rq *q, char *b, size_t cap, size_t 
 	if (q->kind == ENGINE__PREFILL) {
 		/* NIXL-shaped: what a decode instance needs to pull the KV blocks */
 		blocks = (q->job.prompt + 15) / 16;
-		k = put(b, cap, k, ",\"kv_transfer_params\":{\"do_remote_prefill\":true,\"do_remote_decode\":false,\"remote_block_ids\":[");
+		k = put(b, cap, k, ",\"kv_transfer_params\":{\"do_remote_prefill\":true,"
+			"\"do_remote_decode\":false,\"remote_block_ids\":[");
 		for (i = 0; i < blocks; i++)
 			k = put(b, cap, k, i ? ",%u" : "%u", i);
-		k = put(b, cap, k, "],\"remote_engine_id\":\"%s\",\"remote_host\":\"%s\",\"remote_port\":%d,\"tp_size\":%d,\"remote_request_id\":\"%s\"}",
+		k = put(b, cap, k, "],\"remote_engine_id\":\"%s\",\"remote_host\":\"%s\","
+			"\"remote_port\":%d,\"tp_size\":%d,\"remote_request_id\":\"%s\"}",
 			e->engine_id, e->cfg.host, engine_port(e), e->cfg.tp, q->id);
 	} else {
 		k = put(b, cap, k, ",\"kv_transfer_params\":null");
 	}
 	if (q->kind == ENGINE__ENCODE) {
 		const struct model_spec *m = &e->perf.model;
-		k = put(b, cap, k, ",\"ec_transfer_params\":{\"connector\":\"modserve-ec-dir\",\"items\":[");
+		k = put(b, cap, k, ",\"ec_transfer_params\":{\"connector\":\"modserve-ec-dir\","
+			"\"items\":[");
 		for (i = 0; i < q->chat.n_images; i++) {
 			const struct engine_image_item *it = &q->chat.images[i];
 			uint32_t gw = (it->w + (uint32_t)m->tile_px - 1) / (uint32_t)m->tile_px;
 			uint32_t gh = (it->h + (uint32_t)m->tile_px - 1) / (uint32_t)m->tile_px;
-			k = put(b, cap, k, "%s{\"mm_hash\":\"%s\",\"num_tiles\":%u,\"num_tokens\":%u,\"image_grid_thw\":[1,%u,%u]}",
+			k = put(b, cap, k, "%s{\"mm_hash\":\"%s\",\"num_tiles\":%u,"
+				"\"num_tokens\":%u,\"image_grid_thw\":[1,%u,%u]}",
 				i ? "," : "", it->key, it->tiles, it->tiles * (uint32_t)m->tokens_per_tile, gh, gw);
 		}
 		k = put(b, cap, k, "]}");
@@ -260,13 +268,16 @@ void engine__reply_whole(struct engine__rq *q)
 		return;
 	}
 	usage_json(q, u, sizeof(u));
-	k = put(b, cap, k, "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"",
+	k = put(b, cap, k, "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%ld,"
+		"\"model\":%s,\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+			"\"content\":\"",
 		q->id, q->created, e->model_json);
 	for (i = 0; i < n && k + sizeof(TOKEN_TEXT) < cap; i++) {
 		memcpy(b + k, TOKEN_TEXT, sizeof(TOKEN_TEXT) - 1);
 		k += sizeof(TOKEN_TEXT) - 1;
 	}
-	k = put(b, cap, k, "\"},\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}],\"usage\":%s",
+	k = put(b, cap, k, "\"},\"logprobs\":null,\"finish_reason\":\"%s\",\"stop_reason\":null}],"
+		"\"usage\":%s",
 		finish_reason(q), u);
 	k = transfer_params(q, b, cap, k);
 	k = put(b, cap, k, "}");

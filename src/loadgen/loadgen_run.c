@@ -94,7 +94,8 @@ int loadgen_endpoint_parse(struct loadgen_config *c, const char *url, struct ms_
 	long port = 80;
 
 	if (strncmp(p, "http://", 7))
-		return ms_error_set(err, MS_EINVAL, "--endpoint: expected http://HOST:PORT[/path], got '%.80s'", url);
+		return ms_error_set(err, MS_EINVAL, "--endpoint: expected http://HOST:PORT[/path], "
+			"got '%.80s'", url);
 	p += 7;
 	slash = strchr(p, '/');
 	colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
@@ -159,7 +160,8 @@ static size_t build_body(struct lg *g, struct loadgen_req *rq)
 	}
 	if (grow(g, need))
 		return 0;
-	n = snprintf(g->body, g->body_cap, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":[",
+	n = snprintf(g->body, g->body_cap, "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\","
+		"\"content\":[",
 		     g->cfg->model);
 	k = (size_t)n;
 	if (rq->prompt_tokens) {
@@ -177,7 +179,8 @@ static size_t build_body(struct lg *g, struct loadgen_req *rq)
 		k += im->len;
 		k = put_lit(g->body, k, "\"}}");
 	}
-	n = snprintf(tail, sizeof(tail), "]}],\"max_tokens\":%u,\"ignore_eos\":true,\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+	n = snprintf(tail, sizeof(tail), "]}],\"max_tokens\":%u,\"ignore_eos\":true,"
+		"\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
 		     rq->max_tokens);
 	memcpy(g->body + k, tail, (size_t)n);
 	return k + (size_t)n;
@@ -378,7 +381,8 @@ static void send_one(struct lg *g, size_t ri)
 			c->next_idle = g->idle;
 			g->idle = c;
 		}
-		ms_error_set(g->err, MS_ENOMEM, "bench: cannot send request %zu (out of memory or sockets)", ri);
+		ms_error_set(g->err, MS_ENOMEM, "bench: cannot send request %zu (out of memory or "
+			"sockets)", ri);
 		g->failed = 1;
 		net_loop_stop(g->loop);
 		return;
@@ -493,7 +497,8 @@ int loadgen_run(const struct trace_set *ts, const struct loadgen_config *cfg,
 	if ((rc = plan(&g)))
 		goto out;
 	if (!res->n) {
-		rc = ms_error_set(err, MS_EINVAL, "bench: no request to send (empty trace or --duration too short)");
+		rc = ms_error_set(err, MS_EINVAL, "bench: no request to send (empty trace or "
+			"--duration too short)");
 		goto out;
 	}
 	res->image_px_median = res->image_px_p95 = NAN; /* known for generated images only */
@@ -596,14 +601,16 @@ int loadgen_fetch_model(const struct loadgen_config *cfg, char *out, size_t cap,
 	while (!m.done)
 		net_loop_run(m.loop);
 	if (m.err || m.status != 200) {
-		rc = ms_error_set(err, MS_ENET, "http://%s:%d/v1/models: %s %d", cfg->host, cfg->port,
+		rc = ms_error_set(err, MS_ENET, "http://%s:%d/v1/models: %s "
+			"%d", cfg->host, cfg->port,
 				  m.err ? "no answer" : "status", m.status);
 		goto out;
 	}
 	j = json_loadb(m.body, m.len, 0, NULL);
 	id = json_string_value(json_object_get(json_array_get(json_object_get(j, "data"), 0), "id"));
 	if (!id || strlen(id) >= cap || strpbrk(id, "\"\\")) {
-		rc = ms_error_set(err, MS_EPARSE, "http://%s:%d/v1/models: no usable model id; pass --model",
+		rc = ms_error_set(err, MS_EPARSE, "http://%s:%d/v1/models: no usable model id; "
+			"pass --model",
 				  cfg->host, cfg->port);
 		goto out;
 	}

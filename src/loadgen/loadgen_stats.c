@@ -121,18 +121,24 @@ void loadgen_print_summary(FILE *o, const struct loadgen_result *res)
 		if (!m)
 			fprintf(o, "%s\n", "============ Serving Benchmark Result ============");
 		else
-			fprintf(o, "=============== %-5s requests only ==============\n", mod_names[m]);
+			fprintf(o, "=============== %-5s requests only "
+				"==============\n", mod_names[m]);
 		fprintf(o, "%-40s%-10zu\n", "Successful requests:", s.completed);
 		fprintf(o, "%-40s%-10zu\n", "Failed requests:", s.failed);
 		if (!m && res->max_concurrency)
-			fprintf(o, "%-40s%-10u\n", "Maximum request concurrency:", res->max_concurrency);
+			fprintf(o, "%-40s%-10u\n", "Maximum request "
+				"concurrency:", res->max_concurrency);
 		if (!m)
 			fprintf(o, "%-40s%-10.2f\n", "Benchmark duration (s):", res->duration_s);
 		fprintf(o, "%-40s%-10llu\n", "Total input tokens:", (unsigned long long)s.in_tok);
-		fprintf(o, "%-40s%-10llu\n", "Total generated tokens:", (unsigned long long)s.out_tok);
-		fprintf(o, "%-40s%-10.2f\n", "Request throughput (req/s):", s.completed / res->duration_s);
-		fprintf(o, "%-40s%-10.2f\n", "Output token throughput (tok/s):", s.out_tok / res->duration_s);
-		fprintf(o, "%-40s%-10.2f\n", "Total token throughput (tok/s):", (s.in_tok + s.out_tok) / res->duration_s);
+		fprintf(o, "%-40s%-10llu\n", "Total generated "
+			"tokens:", (unsigned long long)s.out_tok);
+		fprintf(o, "%-40s%-10.2f\n", "Request throughput "
+			"(req/s):", s.completed / res->duration_s);
+		fprintf(o, "%-40s%-10.2f\n", "Output token throughput "
+			"(tok/s):", s.out_tok / res->duration_s);
+		fprintf(o, "%-40s%-10.2f\n", "Total token throughput "
+			"(tok/s):", (s.in_tok + s.out_tok) / res->duration_s);
 #define SECTION(title, abbr, d)                                                              \
 	fprintf(o, "%s\n", title);                                                          \
 	snprintf(lab, sizeof(lab), "Mean %s (ms):", abbr);                                 \
@@ -276,7 +282,8 @@ int loadgen_write_json(const struct loadgen_result *res, const char *path, struc
 			       : json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	if (rc)
-		return ms_error_set(err, MS_EIO, "%s: cannot write the results: %s", path, strerror(errno));
+		return ms_error_set(err, MS_EIO, "%s: cannot write the results: "
+			"%s", path, strerror(errno));
 	return 0;
 }
 
@@ -287,7 +294,8 @@ int loadgen_write_csv(const struct loadgen_result *res, const char *path, struct
 
 	if (!f)
 		return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
-	fprintf(f, "row,sched_s,start_s,images,prompt_tokens,max_tokens,output_tokens,status,error,ttft_ms,tpot_ms,e2el_ms\n");
+	fprintf(f, "row,sched_s,start_s,images,prompt_tokens,max_tokens,output_tokens,status,error,"
+		"ttft_ms,tpot_ms,e2el_ms\n");
 	for (i = 0; i < res->n; i++) {
 		const struct loadgen_req *r = &res->req[i];
 		fprintf(f, "%u,%.6f,%.6f,%u,%u,%u,%u,%d,%s,", r->row, r->sched, r->start, r->images,
