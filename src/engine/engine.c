@@ -137,7 +137,7 @@ static void emit(void *ctx, struct engine_job *j, enum engine_ev ev)
 {
 	struct engine *e = ctx;
 	struct engine__rq *q = j->user;
-	double now = net_now();
+	double now = e->iter_now; /* tokens leave at the iteration's end */
 
 	if (ev == ENGINE_EV_TOKEN) {
 		if (q->kind == ENGINE__FULL || q->kind == ENGINE__DECODE || q->kind == ENGINE__PREFILL)
@@ -168,6 +168,7 @@ static void on_iter(void *arg)
 	int i;
 
 	e->iter_pending = 0;
+	e->iter_now = net_now();
 	engine_sched_end(&e->sched, emit, e);
 	if (e->cfg.speed > 0) {
 		flush_dirty(e);
@@ -370,10 +371,19 @@ static void set_ids(struct engine__rq *q)
 		snprintf(q->id, sizeof(q->id), "chatcmpl-%s-%llx", e->engine_id,
 			 (unsigned long long)++e->next_id);
 	q->created = (long)time(NULL);
-	q->pre_len = (size_t)snprintf(q->pre, sizeof(q->pre),
-				      "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\","
-					"\"created\":%ld,\"model\":%s,\"choices\":[{\"index\":0,",
-				      q->id, q->created, e->model_json);
+	/* the chunk head after the id changes once a second: formatted then, copied here */
+	if (q->created != e->tail_sec) {
+		e->tail_sec = q->created;
+		e->tail_len = (size_t)snprintf(e->tail, sizeof(e->tail),
+					       "\",\"object\":\"chat.completion.chunk\",\"created\":%ld,"
+					       "\"model\":%s,\"choices\":[{\"index\":0,",
+					       q->created, e->model_json);
+	}
+	k = strlen(q->id);
+	memcpy(q->pre, "{\"id\":\"", 7);
+	memcpy(q->pre + 7, q->id, k);
+	memcpy(q->pre + 7 + k, e->tail, e->tail_len);
+	q->pre_len = 7 + k + e->tail_len;
 }
 
 /* The request is parsed and its images known: role checks, work, then the queue. */

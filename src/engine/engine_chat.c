@@ -260,7 +260,8 @@ int engine_chat_parse(struct engine_chat *c, const char *body, size_t len,
 
 	memset(c, 0, sizeof(*c));
 	memset(e, 0, sizeof(*e));
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	/* duplicate keys: the last wins, as Python's json (and so vLLM) reads them */
+	root = json_loadb(body, len, 0, &je);
 	if (!root)
 		return fail(e, "", "malformed JSON at line %d column %d: %s", je.line, je.column,
 			    je.text);

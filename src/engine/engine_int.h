@@ -59,6 +59,10 @@ struct engine {
 	struct engine_sched sched;
 	struct engine_metrics met;
 	char model_json[200];     /* model name as a JSON string, quotes included */
+	char tail[300];           /* chunk head after the id, for second tail_sec */
+	size_t tail_len;
+	long tail_sec;
+	double iter_now;          /* when the iteration being ended ended */
 	char engine_id[40];
 	int iter_pending;
 	uint64_t next_id;

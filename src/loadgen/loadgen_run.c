@@ -238,6 +238,16 @@ static const char *find(const char *h, size_t n, const char *needle, size_t k)
 	return NULL;
 }
 
+static const char *rfind(const char *h, size_t n, const char *needle, size_t k)
+{
+	size_t i;
+
+	for (i = n >= k ? n - k + 1 : 0; i-- > 0;)
+		if (h[i] == needle[0] && !memcmp(h + i, needle, k))
+			return h + i;
+	return NULL;
+}
+
 static void on_line(void *arg, const char *d, size_t n)
 {
 	struct lg_conn *c = arg;
@@ -255,8 +265,9 @@ static void on_line(void *arg, const char *d, size_t n)
 		c->stream_err = 1;
 		return;
 	}
-	/* a non-empty content delta is one token (the role chunk's content is "") */
-	p = find(d, n, "\"content\":\"", 11);
+	/* a non-empty content delta is one token (the role chunk's content is ""); looked
+	 * for from the end, where OpenAI-style chunks carry the delta */
+	p = rfind(d, n, "\"content\":\"", 11);
 	if (p && (size_t)(p - d) + 11 < n && p[11] != '"') {
 		note_token(c, net_now());
 		return;
