@@ -83,6 +83,10 @@ static void test_chat_parse(void **state)
 	assert_int_equal(c.text_tokens, 5);
 	assert_int_equal(c.max_tokens, 9); /* max_completion_tokens wins */
 	assert_true(c.stream && c.ignore_eos && c.include_usage);
+	/* a duplicate key: the last one wins, as Python's json reads it */
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"max_tokens\":3,\"max_tokens\":5}";
+	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), 0);
+	assert_int_equal(c.max_tokens, 5);
 	/* bad inputs: status 400 and the field named */
 	assert_int_equal(engine_chat_parse(&c, "{\"messages\":", 12, &m, &e), -1);
 	assert_int_equal(e.status, 400);
