@@ -61,9 +61,19 @@ static struct net_loop *g_loop;
 static void on_signal(int sig)
 {
 	(void)sig;
+	/* Later signals are ignored (setting SIG_IGN also drops one already pending):
+	 * `timeout` and shells send SIGTERM to the process and to its group, and a second
+	 * one landing while LeakSanitizer stops the world at exit hangs the process. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	/* event_base_loopbreak is safe here: it only sets a flag and writes to the
 	 * loop's notification pipe when one exists; the loop wakes at its next event */
 	net_loop_stop(g_loop);
+}
+
+static void stop_loop(void *arg)
+{
+	net_loop_stop(arg);
 }
 
 int cmd_engine(int argc, char **argv)
@@ -156,6 +166,16 @@ int cmd_engine(int argc, char **argv)
 		ms_error_set(&err, MS_ENET, "engine: the event loop failed");
 		cli_fail(&err);
 		goto cleanup;
+	}
+	/* answer what is open and give the bytes 200 ms to leave */
+	engine_drain(e);
+	{
+		struct net_timer *t = net_timer_new(g_loop, stop_loop, g_loop);
+		if (t) {
+			net_timer_start(t, 0.2);
+			net_loop_run(g_loop);
+			net_timer_free(t);
+		}
 	}
 	rc = CLI_EXIT_OK;
 cleanup:

@@ -597,12 +597,10 @@ fail_perf:
 	return rc;
 }
 
-void engine_free(struct engine *e)
+void engine_drain(struct engine *e)
 {
 	struct engine__rq *q;
 
-	if (!e)
-		return;
 	/* requests still open get an answer: an error chunk mid-stream, 503 otherwise */
 	while ((q = e->live.next_live) != &e->live) {
 		engine_sched_abort(&e->sched, &q->job);
@@ -615,6 +613,15 @@ void engine_free(struct engine *e)
 			engine__error(q->r, 503, NULL, "the engine is shutting down");
 		rq_put(q);
 	}
+}
+
+void engine_free(struct engine *e)
+{
+	struct engine__rq *q;
+
+	if (!e)
+		return;
+	engine_drain(e);
 	net_server_free(e->srv);
 	net_timer_free(e->iter);
 	while ((q = e->free_rq)) {

@@ -52,7 +52,13 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 int engine_port(const struct engine *e);
 /* Name clients must use in "model" (the model spec's name). */
 const char *engine_model_name(const struct engine *e);
-/* Ends open streams with an error chunk and [DONE], then frees. */
+/*
+ * Answers every open request now: an error chunk then [DONE] mid-stream, 503 before.
+ * The bytes still have to leave: run the loop a little (until the clients close or a
+ * short timer) before engine_free, which would otherwise drop what is unsent.
+ */
+void engine_drain(struct engine *e);
+/* Drains (without the loop run) and frees. */
 void engine_free(struct engine *e);
 
 #endif

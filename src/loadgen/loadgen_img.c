@@ -185,7 +185,8 @@ int loadgen_img_pool_load_dir(struct loadgen_img_pool *p, const char *dir, struc
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	if (!(p->img = calloc(n ? n : 1, sizeof(*p->img)))) {
 		rc = ms_error_set(err, MS_ENOMEM, "%s: out of memory", dir);
 		goto out;

@@ -300,6 +300,38 @@ static void test_queue_429_and_disconnect(void **state)
 	fix_down(&f);
 }
 
+static void test_drain_mid_stream(void **state)
+{
+	/* shutting down with a stream open: an error chunk, then [DONE] */
+	struct engine_config cfg = { .speed = 1 };
+	struct fix f;
+	struct call a = { 0 };
+	struct net_client *ca;
+	struct ms_error err;
+	const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":2000,\"stream\":true}";
+	double t0 = net_now();
+
+	(void)state;
+	fix_up(&f, &cfg);
+	a.loop = f.loop;
+	a.stop_on_body = 1;
+	assert_int_equal(net_client_new(&ca, f.loop, "127.0.0.1", f.port, 10, &err), 0);
+	assert_int_equal(net_client_post(ca, "/v1/chat/completions", "application/json", body, strlen(body), NULL, &ops, &a, &err), 0);
+	while (!a.len && net_now() - t0 < 10)
+		net_loop_run(f.loop);
+	a.stop_on_body = 0;
+	engine_drain(f.eng);
+	while (!a.done && net_now() - t0 < 10)
+		net_loop_run(f.loop);
+	assert_true(a.done);
+	assert_int_equal(a.status, 200);
+	assert_non_null(strstr(a.body, "data: {\"error\":{\"message\":\"the engine is shutting down\""));
+	assert_non_null(strstr(a.body, "\"code\":503}}\n\ndata: [DONE]\n\n"));
+	net_client_free(ca);
+	free(a.body);
+	fix_down(&f);
+}
+
 static void test_whole_reply_disconnect(void **state)
 {
 	/* a non-streamed request that would take seconds: its client gives up */
@@ -457,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_stream_format),
 		cmocka_unit_test(test_whole_and_errors),
 		cmocka_unit_test(test_queue_429_and_disconnect),
+		cmocka_unit_test(test_drain_mid_stream),
 		cmocka_unit_test(test_whole_reply_disconnect),
 		cmocka_unit_test(test_fetch_image_url),
 		cmocka_unit_test(test_epd_handover),
