@@ -20,19 +20,6 @@
 
 #include "sim/sim_test_util.h"
 
-static void synth(struct trace_set *ts, uint64_t n, uint64_t seed)
-{
-	struct trace_synth_opts so;
-	struct ms_error err = { 0 };
-
-	trace_set_init(ts);
-	trace_synth_opts_default(&so);
-	so.requests = n;
-	so.seed = seed;
-	if (trace_synth(ts, &so, &err) < 0)
-		fail_msg("synth: %s", err.msg);
-}
-
 struct churn {
 	int ticks, added, drained, removed_seen;
 	uint32_t started[64];
