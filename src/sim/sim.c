@@ -9,7 +9,8 @@
  * (perf_image_tokens per image). Decoder-only models prefill text + image
  * tokens; cross-attention models prefill text tokens and feed image tokens to
  * the cross-attention layers, whose cached states are charged to KV memory
- * as image_tokens x cross_layers / llm_layers tokens.
+ * as image_tokens x cross_layers / self-attention layers tokens (a KV token
+ * spans the self-attention layers).
  */
 #include <math.h>
 #include <stdio.h>
