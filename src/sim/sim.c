@@ -143,8 +143,9 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 	m->queued[METRICS_PREFILL] = (float)(pf_span - pf_served);
 	if (r->gen >= 2) {
 		double ds = r->t_dec_start > r->t_first ? r->t_dec_start : r->t_first;
-		m->served[METRICS_DECODE] = (float)(s->now - ds);
-		m->queued[METRICS_DECODE] = (float)(ds - r->t_first);
+		/* ds: the last time it joined a decode batch; before, served only while decoding */
+		m->served[METRICS_DECODE] = (float)((s->now - ds) + r->dec_served);
+		m->queued[METRICS_DECODE] = (float)((ds - r->t_first) - r->dec_served);
 	}
 	if (policy_finished(&s->pol, &r->tk, s->now, m->ttft, m->tpot) < 0)
 		MS_BUG("policy: row %u released more than pending", r->row);

@@ -133,6 +133,7 @@ static int preempt_running(struct sim__state *s, struct sim__inst *in, uint32_t 
 
 	list_remove(in->run, &in->n_run, i);
 	in->run_kv -= r->kv;
+	r->dec_served += s->now - r->t_dec_start; /* decoded until now: served, not queued */
 	r->prompt = r->kv - r->kv_extra;
 	r->prefilled = 0;
 	r->kv = 0;

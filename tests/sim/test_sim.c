@@ -671,6 +671,51 @@ static void test_preempt_prefilling_first(void **state)
  * The smallest cache an instance may have (4 blocks): a cross-attention image
  * request is cut but keeps at least one output token and one prompt token.
  */
+/*
+ * Two equal requests on a cache that holds 64 blocks: both decode until the
+ * blocks run out (about 400 tokens each), then the newer is preempted, waits
+ * for the older to finish, recomputes and decodes the rest alone. Its decode
+ * time served covers every one of its decode steps, the ones before the
+ * preemption too (they used to be reported as queued).
+ */
+static void test_preempted_decode_served(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	const uint32_t gen = 800;
+	double floor_s;
+	int i;
+
+	(void)state;
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	c.kv_tokens = 64 * 16;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 100, gen, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 100, gen, &err), 0);
+	run_ok(&c, &ts, &r);
+	assert_int_equal(r.truncated, 0);
+	assert_int_equal(r.req[0].preempted, 0);
+	assert_int_equal(r.req[1].preempted, 1);
+	/* no decode step is cheaper than one of a batch of 1 over the bare prompt */
+	floor_s = (gen - 1) * perf_decode_step_s(p, 4, 1, 100);
+	for (i = 0; i < 2; i++) {
+		const struct metrics_req *m = &r.req[i];
+		assert_true(m->served[METRICS_DECODE] >= floor_s);
+		assert_true(m->queued[METRICS_DECODE] >= 0);
+		assert_true(fabs(m->served[METRICS_DECODE] + m->queued[METRICS_DECODE] -
+				 (m->e2e - m->ttft)) < 1e-4 * m->e2e);
+	}
+	/* the newer one waited (and recomputed) while the older finished */
+	assert_true(r.req[1].queued[METRICS_DECODE] > 0.3 * r.req[0].served[METRICS_DECODE]);
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
 static void test_truncate_tiny_cache(void **state)
 {
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
@@ -718,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_tp_divides_heads),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_preempt_prefilling_first),
+		cmocka_unit_test(test_preempted_decode_served),
 		cmocka_unit_test(test_truncate_tiny_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
