@@ -229,8 +229,14 @@ static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 		uint64_t rem;
 		cut = 1;
 		s->res->truncated++;
-		if (r->kv_extra > cap / 2)
+		if (r->kv_extra > cap / 2) {
 			r->kv_extra = (uint32_t)(cap / 2);
+			/* the image tokens whose cross-attention states fit what is left */
+			if (s->map.cross_layers &&
+			    (uint64_t)r->kv_extra * s->map.self_layers / s->map.cross_layers < r->cross)
+				r->cross = (uint32_t)((uint64_t)r->kv_extra * s->map.self_layers /
+						      s->map.cross_layers);
+		}
 		rem = cap - r->kv_extra; /* >= 1 */
 		if (r->gen > rem / 2)
 			r->gen = (uint32_t)(rem / 2);

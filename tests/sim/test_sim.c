@@ -627,6 +627,53 @@ static void test_truncate(void **state)
 }
 
 /*
+ * A cross-attention request whose image states do not fit: the cut keeps half
+ * the room for them, and the image tokens that enter the cross-attention
+ * layers are cut to what those states hold (the KV charge alone used to be
+ * cut, the prefill still attended over every image token).
+ */
+static void test_truncate_cross_tokens(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	const uint32_t images = 16, text = 20, kv = 4096;
+	const int tp = 4;
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct perf_iter it;
+	struct ms_error err = { 0 };
+	uint64_t room = (kv - 2 * 16) / 2, cross = 0, per_img_tok, kv_tok;
+	double ttft;
+
+	(void)state;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, images, text + 85 * images, 2, &err), 0);
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	c.kv_tokens = kv;
+	run_ok(&c, &ts, &r);
+	assert_int_equal(r.req[0].truncated, 1);
+	assert_int_equal(r.req[0].prompt, text);
+	assert_true(cross_kv_tokens(p, (uint64_t)images * perf_image_tokens(p)) > room);
+	/* the most image tokens whose states fit in `room` KV tokens, from bytes */
+	per_img_tok = (uint64_t)p->model.cross_layers * 2 * (uint64_t)p->model.kv_heads *
+		      (uint64_t)p->model.head_dim * (uint64_t)p->model.bytes_per_param;
+	kv_tok = (uint64_t)perf_kv_bytes_per_token(p);
+	cross = room * kv_tok / per_img_tok;
+	assert_true(cross_kv_tokens(p, cross) <= room && cross_kv_tokens(p, cross + 1) > room);
+	memset(&it, 0, sizeof(it));
+	it.prefill_tokens = text;
+	it.prefill_attn = (double)text * (double)text / 2.0;
+	it.cross_tokens = (uint32_t)cross;
+	ttft = perf_preprocess_s(p, images, p->gpu.cpu_cores_per_gpu * tp) +
+	       perf_encode_s(p, tp, images * perf_image_tiles(p)) + perf_llm_iter_s(p, tp, &it);
+	assert_true(close_to(r.req[0].ttft, ttft));
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
  * A decoding request that runs out of KV blocks while a newer request holds the
  * rest of the cache half-prefilled: the newer one must give way (vLLM preempts the
  * tail of its running list, chunked prefills included). Preempting the decoding one
@@ -762,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_tp_divides_heads),
 		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_truncate_cross_tokens),
 		cmocka_unit_test(test_preempt_prefilling_first),
 		cmocka_unit_test(test_preempted_decode_served),
 		cmocka_unit_test(test_truncate_tiny_cache),
