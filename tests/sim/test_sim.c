@@ -493,6 +493,49 @@ static void test_closed_form_equals_stepping(void **state)
 	closed_vs_stepping("internvl-2.5-26b");     /* decoder-only: long chunked prefills */
 }
 
+/*
+ * A model without a vision encoder (enc_params = 0, as text-only specs have)
+ * simulates text rows; an image row is a run error naming the row and model.
+ */
+static void test_image_on_text_only_model(void **state)
+{
+	struct model_spec m;
+	struct gpu_spec g;
+	struct perf p;
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	int k;
+
+	(void)state;
+	assert_int_equal(model_spec_load(&m, "internvl-2.5-26b", &err), 0);
+	assert_int_equal(gpu_spec_load(&g, "a100-80gb", &err), 0);
+	m.enc_params = 0;
+	assert_int_equal(perf_init(&p, &m, &g, &err), 0);
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 500, 20, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 1, 0, 900, 20, &err), 0);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		sim_config_default(&c, &p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		run_ok(&c, &ts, &r); /* text only: fine */
+		sim_result_release(&r);
+	}
+	assert_int_equal(trace_set_push(&ts, 2, 3, 900, 20, &err), 0);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		sim_config_default(&c, &p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EUNSUPPORTED);
+		assert_string_equal(err.msg, "trace row 2 has 3 images but model internvl-2.5-26b has "
+					     "no vision encoder (a text-only model serves text "
+					     "requests only)");
+	}
+	trace_set_release(&ts);
+	perf_release(&p);
+}
+
 static void test_bad_config(void **state)
 {
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
@@ -806,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_closed_form_equals_stepping),
+		cmocka_unit_test(test_image_on_text_only_model),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_tp_divides_heads),
 		cmocka_unit_test(test_truncate),
