@@ -422,8 +422,7 @@ static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
 	in->w_head = in->w_tail = SIM__NIL;
 	in->blocks_total = in->blocks_free = pool->blocks;
 	if (pool->spec.role != SIM_ROLE_ENC) {
-		/* run can briefly exceed max_seqs on decode instances (pf joining it) */
-		in->run = malloc(2 * s->c->max_seqs * sizeof(*in->run));
+		in->run = malloc(s->c->max_seqs * sizeof(*in->run));
 		in->pf = malloc(s->c->max_seqs * sizeof(*in->pf));
 		in->enc = malloc(s->c->max_seqs * sizeof(*in->enc));
 		in->chunk = malloc(s->c->max_seqs * sizeof(*in->chunk));

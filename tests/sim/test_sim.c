@@ -806,6 +806,33 @@ static void test_preempted_decode_served(void **state)
 	perf_free(p);
 }
 
+/*
+ * A decode instance at --max-seqs 2 under load, with preempted requests
+ * recomputing: arrivals with their KV used to join the batch counting only the
+ * decoding requests, so the prefilling ones joined it beyond max_seqs (and past
+ * the end of its array). sim_run asserts the bound each time one joins.
+ */
+static void test_decode_max_seqs(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+
+	(void)state;
+	synth(&ts, 5000, 1);
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_PD, "prefill=6x4,decode=1x4");
+	c.max_seqs = 2;
+	c.kv_tokens = 10000;
+	c.rate_scale = 50;
+	run_ok(&c, &ts, &r);
+	assert_true(r.preemptions > 0);
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
 static void test_truncate_tiny_cache(void **state)
 {
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
@@ -856,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_cross_tokens),
 		cmocka_unit_test(test_preempt_prefilling_first),
 		cmocka_unit_test(test_preempted_decode_served),
+		cmocka_unit_test(test_decode_max_seqs),
 		cmocka_unit_test(test_truncate_tiny_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
