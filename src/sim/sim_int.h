@@ -118,6 +118,8 @@ struct sim__state {
 	const struct trace_set *ts;
 	struct sim_result *res;
 	struct sim__heap heap;
+	struct sim__event arr;         /* the next arrival, outside the heap (has_arr) */
+	int has_arr;
 	struct sim__req *req;
 	uint32_t n_req, cap_req, free_req, in_flight, finished, arrived;
 	struct sim__item *item;
@@ -151,7 +153,11 @@ int sim__llm_wake(struct sim__state *s, uint32_t inst);
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
 int sim__enc_done(struct sim__state *s, uint32_t inst);
 /* An instance became idle: a draining one that holds nothing is removed. */
-int sim__idle(struct sim__state *s, uint32_t inst);
+int sim__idle_drain(struct sim__state *s, uint32_t inst);
+static inline int sim__idle(struct sim__state *s, uint32_t inst)
+{
+	return s->pol.inst[inst].state == POLICY_INST_DRAINING ? sim__idle_drain(s, inst) : 0;
+}
 /* sim.c */
 void sim__req_finish(struct sim__state *s, uint32_t req);
 /* Routes req to its next LLM stage (policy_route_llm), reaching it after delay. */
