@@ -386,10 +386,34 @@ static void accrue(struct sim__state *s)
 	s->cost_t = s->now;
 }
 
-static void pool_size(struct sim__pool *p, int64_t delta)
+/*
+ * Pool p grows or shrinks by delta instances. Its series are normalised by its
+ * size at each moment: busy time so far of its busy instances and its KV level
+ * are recorded at the old weight first (a walk of the instances, only when
+ * membership changes, never per event). Static pools never get here mid-run.
+ */
+static int pool_size(struct sim__state *s, int p, int64_t delta)
 {
-	p->live = (uint32_t)((int64_t)p->live + delta);
-	p->norm_w = p->live ? (double)p->spec.count / (double)p->live : 1.0;
+	struct sim__pool *pool = &s->pool[p];
+	struct metrics_series *se = &s->res->pool[p].series;
+	uint32_t i;
+
+	if (s->running) {
+		for (i = 0; i < s->n_inst; i++) {
+			struct sim__inst *in = &s->inst[i];
+			if (in->pool != (uint32_t)p || !in->busy)
+				continue;
+			if (metrics_series_add(se, METRICS_SER_BUSY, in->t_acc, s->now, pool->norm_w) < 0)
+				return -MS_ENOMEM;
+			in->t_acc = s->now;
+		}
+	}
+	pool->live = (uint32_t)((int64_t)pool->live + delta);
+	pool->norm_w = pool->live ? (double)pool->spec.count / (double)pool->live : 1.0;
+	if (s->running && metrics_series_level(se, METRICS_SER_KV, s->now,
+					       (double)pool->blocks_used * pool->norm_w) < 0)
+		return -MS_ENOMEM;
+	return 0;
 }
 
 /*
@@ -432,7 +456,8 @@ static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
 	}
 	accrue(s);
 	s->gpus_live += (uint32_t)pool->spec.tp;
-	pool_size(pool, 1);
+	if (pool_size(s, p, 1) < 0)
+		return ms_error_set(s->err, MS_ENOMEM, "sim: time series");
 	if (out)
 		*out = id;
 	return 0;
@@ -466,8 +491,8 @@ int sim__idle_drain(struct sim__state *s, uint32_t ii)
 	inst_free(in);
 	accrue(s);
 	s->gpus_live -= (uint32_t)in->tp;
-	pool_size(&s->pool[in->pool], -1);
-	return 0;
+	return pool_size(s, (int)in->pool, -1) < 0 ? ms_error_set(s->err, MS_ENOMEM, "sim: time series")
+						   : 0;
 }
 
 int sim_ctl_add(struct sim_ctl *ctl, int pool, double startup_s, uint32_t *id)
@@ -777,6 +802,7 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 		goto fail;
 	}
 	s->t_work = s->now;
+	s->running = 1;
 	while (!s->stop && next_event(s, &e)) {
 		s->now = e.t;
 		res->events++;

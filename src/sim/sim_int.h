@@ -82,6 +82,7 @@ struct sim__inst {
 	int tp, busy;
 	uint32_t version;
 	double t0, t_end, enc_part;
+	double t_acc;                    /* busy time from here on is not in the series yet */
 	/* encoder: queue of items, items in service */
 	uint32_t q_head, q_tail, q_len, b_head;
 	/*
@@ -139,6 +140,7 @@ struct sim__state {
 	double cost_t;                 /* gpu_s is accrued up to here */
 	double t_work;                 /* time of the last event that was not a tick */
 	int stop;                      /* early stop asked */
+	int running;                   /* setup done: pools are static until here */
 	double now;
 	struct ms_error *err;
 };
