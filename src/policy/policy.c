@@ -418,13 +418,13 @@ int policy_route_llm(struct policy *pol, const struct policy_req *rq, struct pol
 	id = pick(pol, p);
 	if (id == POLICY_NONE)
 		return -MS_ENOTFOUND;
+	if (!pol->conf.no_windows)
+		policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens,
+				   (double)rq->prompt_tokens);
 	if (p->conf.stage == POLICY_STAGE_DECODE) {
 		tk->pend_prefill = 0;
 		tk->pend_rest = rq->prompt_tokens + rq->output_tokens;
 	} else {
-		if (!pol->conf.no_windows)
-			policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens,
-					   (double)rq->prompt_tokens);
 		tk->pend_prefill = rq->prompt_tokens + (pol->entry_encodes ? rq->image_tokens : 0);
 		tk->pend_rest = p->conf.stage == POLICY_STAGE_PREFILL ? 0 : rq->output_tokens;
 	}
