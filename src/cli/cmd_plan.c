@@ -16,7 +16,6 @@
 #include "perf/perf.h"
 #include "plan/plan.h"
 #include "sim/sim.h"
-#include "trace/trace_synth.h"
 
 static const char usage_text[] =
 	"usage: modserve plan [options]\n"
@@ -260,22 +259,6 @@ static void on_progress(void *arg, unsigned done)
 	ms_progress_update(&s->prog, (double)done);
 }
 
-static int load_trace(const struct opts *o, struct trace_set *ts, char *label, size_t size,
-		      struct ms_error *err)
-{
-	struct trace_synth_opts so;
-
-	if (o->trace && strcmp(o->trace, "synth")) {
-		snprintf(label, size, "%s", o->trace);
-		return cli_trace_load(ts, o->trace, o->skip_bad, err);
-	}
-	trace_synth_opts_default(&so);
-	so.requests = o->synth;
-	so.seed = o->seed;
-	snprintf(label, size, "synth:%llu", o->synth);
-	return trace_synth(ts, &so, err);
-}
-
 static json_t *deploy_json(const struct sim_deploy *d)
 {
 	json_t *a = json_array();
@@ -407,8 +390,6 @@ int cmd_plan(int argc, char **argv)
 {
 	struct opts o;
 	struct ms_error err = { 0 };
-	struct model_spec model;
-	struct gpu_spec gpu;
 	struct perf perf;
 	struct trace_set ts;
 	struct sim_config base;
@@ -426,13 +407,11 @@ int cmd_plan(int argc, char **argv)
 		return rc == PARSE_HELP ? CLI_EXIT_OK : rc;
 	trace_set_init(&ts);
 	plan_slo_init(&slo);
-	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
-	    perf_init(&perf, &model, &gpu, &err) < 0)
+	if (cli_perf_load(&perf, o.model, o.gpu, o.profile, &err) < 0)
 		goto fail;
 	have_perf = 1;
-	if (o.profile && perf_load_profile(&perf, o.profile, &err) < 0)
-		goto fail;
-	if (load_trace(&o, &ts, label, sizeof(label), &err) < 0)
+	if (cli_trace_or_synth(&ts, o.trace, o.synth, o.seed, o.skip_bad, label, sizeof(label),
+			       &err) < 0)
 		goto fail;
 	if (ts.n == 0) {
 		ms_error_set(&err, MS_EPARSE, "%s: no requests to plan for", label);
