@@ -22,6 +22,7 @@
 int cmd_trace(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 
 /* trace verbs, in cmd_trace_<verb>.c */
 int cmd_trace_stats(int argc, char **argv);

@@ -150,4 +150,15 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 		  const uint32_t *budgets, int n_budgets, double tol, struct plan_capacity *out,
 		  struct ms_error *err);
 
+/*
+ * The same for fixed deployments ds[0..n) (no split: the pools as given),
+ * rates[i] for ds[i]; the deployments run in parallel.
+ */
+int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, int n,
+			double tol, double *rates, struct ms_error *err);
+
+/* dst = src with every target multiplied by k (dst freshly initialised; owns its copy). */
+int plan_slo_scaled(struct plan_slo *dst, const struct plan_slo *src, double k,
+		    struct ms_error *err);
+
 #endif

@@ -36,6 +36,7 @@ struct plan__job {
 	enum sim_deploy_kind kind;
 	int tp;
 	uint32_t budget;        /* plan_max_rate only */
+	const struct sim_deploy *fixed; /* plan_max_rate_fixed: the pools, not a split */
 	struct plan__memo *memo;
 	int n_memo;
 	unsigned evals;
@@ -294,6 +295,10 @@ static int split_at(struct plan__job *j, double rate, struct sim_deploy *d, int 
 
 	c.rate_scale = rate;
 	*ok = 1;
+	if (j->fixed) {
+		*d = *j->fixed;
+		return 0;
+	}
 	rc = sim_work_estimate(&c, o->ts, j->tp, &w, &err);
 	if (rc == 0)
 		rc = sim_deploy_by_work(d, j->kind, j->budget, &w, &err);
@@ -534,6 +539,34 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 		out[k].deploy = jobs[k].best;
 		out[k].evals = jobs[k].evals;
 	}
+	pthread_mutex_destroy(&sh.mu);
+	free(jobs);
+	return rc;
+}
+
+int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, int n,
+			double tol, double *rates, struct ms_error *err)
+{
+	struct plan__shared sh;
+	struct plan__job *jobs;
+	int k, rc;
+
+	if (!(tol > 0))
+		return ms_error_set(err, MS_EINVAL, "plan: rate tolerance must be > 0");
+	jobs = calloc(n ? (size_t)n : 1, sizeof(*jobs));
+	if (!jobs)
+		return ms_error_set(err, MS_ENOMEM, "plan: jobs");
+	memset(&sh, 0, sizeof(sh));
+	sh.o = o;
+	pthread_mutex_init(&sh.mu, NULL);
+	for (k = 0; k < n; k++) {
+		jobs[k].kind = ds[k].kind;
+		jobs[k].fixed = &ds[k];
+		jobs[k].budget = sim_deploy_gpus(&ds[k]);
+	}
+	rc = run_jobs(&sh, jobs, n, 1, tol, err);
+	for (k = 0; rc == 0 && k < n; k++)
+		rates[k] = jobs[k].found ? jobs[k].best_rate : 0;
 	pthread_mutex_destroy(&sh.mu);
 	free(jobs);
 	return rc;

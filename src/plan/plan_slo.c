@@ -184,3 +184,31 @@ int plan_judge(const struct plan_slo *s, const struct sim_result *res, int tails
 		free(buf[k]);
 	return rc;
 }
+
+int plan_slo_scaled(struct plan_slo *dst, const struct plan_slo *src, double k,
+		    struct ms_error *err)
+{
+	size_t i;
+	int c;
+
+	*dst = *src;
+	dst->req_ttft = dst->req_tpot = NULL;
+	dst->scale = src->scale * k;
+	for (c = 0; c < PLAN__CLASSES; c++) {
+		dst->ttft[c] = src->ttft[c] * k;
+		dst->tpot[c] = src->tpot[c] * k;
+	}
+	if (!src->req_ttft)
+		return 0;
+	dst->req_ttft = malloc((src->n ? src->n : 1) * sizeof(float));
+	dst->req_tpot = malloc((src->n ? src->n : 1) * sizeof(float));
+	if (!dst->req_ttft || !dst->req_tpot) {
+		plan_slo_release(dst);
+		return ms_error_set(err, MS_ENOMEM, "plan: SLO targets of %zu requests", src->n);
+	}
+	for (i = 0; i < src->n; i++) {
+		dst->req_ttft[i] = (float)(src->req_ttft[i] * k);
+		dst->req_tpot[i] = (float)(src->req_tpot[i] * k);
+	}
+	return 0;
+}
