@@ -25,6 +25,8 @@ struct plan__memo {
 
 struct plan__shared {
 	const struct plan_opts *o;
+	uint64_t n[PLAN__CLASSES];     /* requests per class in the trace */
+	uint64_t allow[PLAN__CLASSES]; /* misses each class may have */
 	pthread_mutex_t mu;
 	unsigned done;
 	int failed;
@@ -46,6 +48,47 @@ struct plan__job {
 	uint32_t best_gpus;
 	double best_rate;
 };
+
+/*
+ * The early stop: misses are counted as requests finish, and the run ends as
+ * soon as one class has missed more than it may (the verdict cannot turn).
+ */
+struct plan__stop {
+	const struct plan_slo *slo;
+	const uint64_t *allow;
+	uint64_t miss_ttft[PLAN__CLASSES], miss_tpot[PLAN__CLASSES];
+};
+
+static int stop_check(void *arg, struct sim_ctl *ctl, uint32_t row, const struct metrics_req *m)
+{
+	struct plan__stop *st = arg;
+	const struct plan_slo *s = st->slo;
+	int c = m->images ? PLAN_IMAGE : PLAN_TEXT;
+	double t_ttft = s->mode == PLAN_SLO_REQUEST ? s->req_ttft[row] : s->ttft[c];
+	double t_tpot = s->mode == PLAN_SLO_REQUEST ? s->req_tpot[row] : s->tpot[c];
+
+	(void)ctl;
+	if (m->ttft > t_ttft && ++st->miss_ttft[c] > st->allow[c])
+		return 1;
+	if (!isnan(m->tpot) && m->tpot > t_tpot && ++st->miss_tpot[c] > st->allow[c])
+		return 1;
+	return 0;
+}
+
+static void class_allow(struct plan__shared *sh)
+{
+	const struct plan_opts *o = sh->o;
+	uint64_t n[PLAN__CLASSES] = { 0 };
+	size_t i;
+	int k;
+
+	for (i = 0; i < o->ts->n; i++)
+		n[o->ts->images[i] && o->base->max_images ? PLAN_IMAGE : PLAN_TEXT]++;
+	for (k = 0; k < PLAN__CLASSES; k++) {
+		sh->n[k] = n[k];
+		sh->allow[k] = plan_allowed_misses(n[k], o->slo->quantile);
+	}
+}
 
 static int same_deploy(const struct sim_deploy *a, const struct sim_deploy *b)
 {
@@ -83,6 +126,7 @@ static int eval_full(struct plan__job *j, const struct sim_deploy *d, double rat
 	struct sim_config c = *o->base;
 	struct sim_result res;
 	struct plan_verdict vv;
+	struct plan__stop st;
 	struct ms_error err = { 0 };
 	double t0;
 	int i, rc;
@@ -99,6 +143,14 @@ static int eval_full(struct plan__job *j, const struct sim_deploy *d, double rat
 	c.rate_scale = rate;
 	c.progress = NULL;
 	c.progress_arg = NULL;
+	memset(&st, 0, sizeof(st));
+	st.slo = o->slo;
+	st.allow = sh->allow;
+	if (!tails) {
+		/* the table's final runs finish: their tails are shown */
+		c.early_stop = stop_check;
+		c.hook_arg = &st;
+	}
 	t0 = ms_wall_seconds();
 	rc = sim_run(&c, o->ts, &res, &err);
 	memset(&vv, 0, sizeof(vv));
@@ -107,7 +159,13 @@ static int eval_full(struct plan__job *j, const struct sim_deploy *d, double rat
 		rc = 0;
 	} else if (rc == 0) {
 		rc = plan_judge(o->slo, &res, tails, &vv, &err);
-		*met = vv.met && !vv.stopped;
+		vv.stopped = res.stopped;
+		if (res.stopped) {
+			/* rows that never arrived have no class in the result: the trace's */
+			vv.met = 0;
+			memcpy(vv.n, sh->n, sizeof(vv.n));
+		}
+		*met = vv.met;
 		sim_result_release(&res);
 	}
 	t0 = ms_wall_seconds() - t0;
@@ -462,6 +520,7 @@ int plan_cheapest(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 
 	memset(&sh, 0, sizeof(sh));
 	sh.o = o;
+	class_allow(&sh);
 	pthread_mutex_init(&sh.mu, NULL);
 	memset(jobs, 0, sizeof(jobs));
 	for (k = 0; k < n_kinds; k++)
@@ -522,6 +581,7 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 		return ms_error_set(err, MS_ENOMEM, "plan: jobs");
 	memset(&sh, 0, sizeof(sh));
 	sh.o = o;
+	class_allow(&sh);
 	pthread_mutex_init(&sh.mu, NULL);
 	for (k = 0; k < n_kinds; k++)
 		for (b = 0; b < n_budgets; b++) {
@@ -558,6 +618,7 @@ int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, 
 		return ms_error_set(err, MS_ENOMEM, "plan: jobs");
 	memset(&sh, 0, sizeof(sh));
 	sh.o = o;
+	class_allow(&sh);
 	pthread_mutex_init(&sh.mu, NULL);
 	for (k = 0; k < n; k++) {
 		jobs[k].kind = ds[k].kind;
