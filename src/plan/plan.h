@@ -143,8 +143,8 @@ struct plan_capacity {
 /*
  * Highest rate scale (arrivals at t / scale) a budget sustains within the SLO,
  * per design, the budget split by sim_deploy_by_work at each scale: doubling,
- * then bisection to a relative step of `tol`. Budgets and designs run in
- * parallel. The per-request targets (PLAN_SLO_REQUEST) do not depend on load.
+ * then bisection to a relative step of `tol`. LLM instances at o->tps[0] (or
+ * the model's TP). Budgets and designs run in parallel. The per-request targets (PLAN_SLO_REQUEST) do not depend on load.
  */
 int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, int n_kinds,
 		  const uint32_t *budgets, int n_budgets, double tol, struct plan_capacity *out,

@@ -566,11 +566,26 @@ int plan_cheapest(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 	return rc;
 }
 
+/* Rate searches: jobs[0..n) filled by the caller (kind, tp, budget or fixed), run in parallel. */
+static int rate_search(const struct plan_opts *o, struct plan__job *jobs, int n, double tol,
+		       struct ms_error *err)
+{
+	struct plan__shared sh;
+	int rc;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.o = o;
+	class_allow(&sh);
+	pthread_mutex_init(&sh.mu, NULL);
+	rc = run_jobs(&sh, jobs, n, 1, tol, err);
+	pthread_mutex_destroy(&sh.mu);
+	return rc;
+}
+
 int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, int n_kinds,
 		  const uint32_t *budgets, int n_budgets, double tol, struct plan_capacity *out,
 		  struct ms_error *err)
 {
-	struct plan__shared sh;
 	struct plan__job *jobs;
 	int n = n_kinds * n_budgets, k, b, rc;
 
@@ -579,18 +594,14 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 	jobs = calloc(n ? (size_t)n : 1, sizeof(*jobs));
 	if (!jobs)
 		return ms_error_set(err, MS_ENOMEM, "plan: jobs");
-	memset(&sh, 0, sizeof(sh));
-	sh.o = o;
-	class_allow(&sh);
-	pthread_mutex_init(&sh.mu, NULL);
 	for (k = 0; k < n_kinds; k++)
 		for (b = 0; b < n_budgets; b++) {
 			struct plan__job *j = &jobs[k * n_budgets + b];
 			j->kind = kinds[k];
-			j->tp = o->base->perf->model.default_tp;
+			j->tp = o->n_tps > 0 && o->tps[0] > 0 ? o->tps[0] : o->base->perf->model.default_tp;
 			j->budget = budgets[b];
 		}
-	rc = run_jobs(&sh, jobs, n, 1, tol, err);
+	rc = rate_search(o, jobs, n, tol, err);
 	for (k = 0; rc == 0 && k < n; k++) {
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].kind = jobs[k].kind;
@@ -599,7 +610,6 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 		out[k].deploy = jobs[k].best;
 		out[k].evals = jobs[k].evals;
 	}
-	pthread_mutex_destroy(&sh.mu);
 	free(jobs);
 	return rc;
 }
@@ -607,7 +617,6 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
 int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, int n,
 			double tol, double *rates, struct ms_error *err)
 {
-	struct plan__shared sh;
 	struct plan__job *jobs;
 	int k, rc;
 
@@ -616,19 +625,14 @@ int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, 
 	jobs = calloc(n ? (size_t)n : 1, sizeof(*jobs));
 	if (!jobs)
 		return ms_error_set(err, MS_ENOMEM, "plan: jobs");
-	memset(&sh, 0, sizeof(sh));
-	sh.o = o;
-	class_allow(&sh);
-	pthread_mutex_init(&sh.mu, NULL);
 	for (k = 0; k < n; k++) {
 		jobs[k].kind = ds[k].kind;
 		jobs[k].fixed = &ds[k];
 		jobs[k].budget = sim_deploy_gpus(&ds[k]);
 	}
-	rc = run_jobs(&sh, jobs, n, 1, tol, err);
+	rc = rate_search(o, jobs, n, tol, err);
 	for (k = 0; rc == 0 && k < n; k++)
 		rates[k] = jobs[k].found ? jobs[k].best_rate : 0;
-	pthread_mutex_destroy(&sh.mu);
 	free(jobs);
 	return rc;
 }

@@ -49,9 +49,9 @@ struct repro_row *repro_table_add(struct repro_table *t, const char *fig, const 
 	return r;
 }
 
-void repro__row(struct repro_table *t, const char *fig, const struct repro__model *m,
-		const char *what, const char *paper, double paper_v, double ours,
-		const char *unit, const char *note)
+struct repro_row *repro__row(struct repro_table *t, const char *fig,
+			     const struct repro__model *m, const char *what, const char *paper,
+			     double paper_v, double ours, const char *unit, const char *note)
 {
 	struct repro_row *r = repro_table_add(t, fig, m->name, what, paper, paper_v, ours, unit);
 	char line[256];
@@ -63,6 +63,7 @@ void repro__row(struct repro_table *t, const char *fig, const struct repro__mode
 			 m->name, what, paper, ours, unit);
 		m->o->log(m->o->log_arg, line);
 	}
+	return r;
 }
 
 int repro__bars(struct repro__model *m, const char *base, const char *title,

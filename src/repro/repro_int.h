@@ -21,7 +21,8 @@ struct repro__model {
 	double mono_max, decoup_max; /* highest load within the SLO on 16 servers (fig. 2) */
 };
 
-void repro__row(struct repro_table *t, const char *fig, const struct repro__model *m,
+/* Adds a row (and logs it); returns it, or NULL when out of memory (the row is lost). */
+struct repro_row *repro__row(struct repro_table *t, const char *fig, const struct repro__model *m,
 		const char *what, const char *paper, double paper_v, double ours,
 		const char *unit, const char *note);
 /* TTFT p50/p90/p99 per system as lines over the percentile: out_dir/<base>-<model>.png/svg */
