@@ -9,11 +9,11 @@ bdir=${1:-}
 if [ -z "$bdir" ]; then
 	bdir=$here/build
 fi
-[ -f "${bdir:-}/libmodserve.a" ] || { echo "bench/perf_fit.sh: build libmodserve first" >&2; exit 1; }
+[ -f "${bdir:-}/libms_perf.a" ] || { echo "bench/perf_fit.sh: build the perf library first (scripts/build.sh)" >&2; exit 1; }
 shift || true
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cc -std=c11 -O2 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I"$here/src" \
-	-o "$out/perf_fit" "$here/bench/perf_fit.c" "$bdir/libmodserve.a" \
-	$(pkg-config --libs libisal jansson libcurl) -lz -lm
+	-o "$out/perf_fit" "$here/bench/perf_fit.c" "$bdir/libms_perf.a" "$bdir/libms_model.a" \
+	"$bdir/libms_base.a" -lm
 "$out/perf_fit" "$@"

@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  --model M             model spec name or path [llama-3.2-11b-vision]\n"
 	"  --gpu G               GPU spec name or path [a100-80gb]\n"
 	"  --profile CSV         measured stage profile (overrides the roofline)\n"
+	"  --engine E            engine constants (data/engines/): NAME for every stage or\n"
+	"                        llm=NAME,enc=NAME [llm=vllm,enc=hf-eager, the paper's]\n"
 	"  --deploy D            mono | pd | modserve [modserve, or read off --pools],\n"
 	"                        or a deployment file: a path or a name in data/deploy/\n"
 	"                        (paper-128-modserve: the paper's static 48x1 + 20x4)\n"
@@ -44,7 +46,9 @@ static const char usage_text[] =
 	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
 	"  --max-seqs N          running requests per LLM instance [256]\n"
 	"  --enc-batch N         images per encoder batch [8]\n"
-	"  --kv-tokens N         KV cache tokens per LLM instance, >= 64 [free HBM after weights]\n"
+	"  --kv-tokens N         KV cache tokens per LLM instance, >= 4 KV blocks (64)\n"
+	"                        [free HBM after weights]\n"
+	"  --kv-block N          tokens per KV block (vLLM's block_size) [16]\n"
 	"  --route-llm R, --route-enc R   least | rr | random [least]\n"
 	"  --link L              ib | tcp | nvlink, between instances [ib]\n"
 	"SLOs and output:\n"
@@ -68,6 +72,7 @@ enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_SRCTOK, O_MODEL, O_GPU, O_PROFILE,
 	O_DEPLOY, O_GPUS, O_POOLS, O_COMPARE, O_BUDGET, O_SEQS, O_ENCB, O_RLLM, O_RENC, O_LINK,
 	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP, O_STATS, O_KV,
+	O_ENGINE, O_KVBLOCK,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +85,7 @@ static const struct option long_opts[] = {
 	{ "model", required_argument, NULL, O_MODEL },
 	{ "gpu", required_argument, NULL, O_GPU },
 	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "deploy", required_argument, NULL, O_DEPLOY },
 	{ "gpus", required_argument, NULL, O_GPUS },
 	{ "pools", required_argument, NULL, O_POOLS },
@@ -100,6 +106,7 @@ static const struct option long_opts[] = {
 	{ "step-decode", no_argument, NULL, O_STEP },
 	{ "stats", no_argument, NULL, O_STATS },
 	{ "kv-tokens", required_argument, NULL, O_KV },
+	{ "kv-block", required_argument, NULL, O_KVBLOCK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -108,7 +115,8 @@ static const struct option long_opts[] = {
 #define PARSE_HELP 100
 
 struct opts {
-	const char *trace, *model, *gpu, *profile, *pools, *per_request, *report, *deploy_file;
+	const char *trace, *model, *gpu, *profile, *engine, *pools, *per_request, *report;
+	const char *deploy_file, *kv_tokens;
 	unsigned long long synth, gpus;
 	double slo_ttft, slo_tpot, slo_scale;
 	enum sim_deploy_kind deploy;
@@ -217,6 +225,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_MODEL: o->model = optarg; break;
 		case O_GPU: o->gpu = optarg; break;
 		case O_PROFILE: o->profile = optarg; break;
+		case O_ENGINE: o->engine = optarg; break;
 		case O_DEPLOY:
 			/* not a kind: a deployment file (name under data/deploy/ or path) */
 			o->deploy_file = NULL;
@@ -271,11 +280,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_REPORT: o->report = optarg; break;
 		case O_STEP: o->cfg.step_decode = 1; break;
 		case O_STATS: o->stats = 1; break;
-		case O_KV:
-			/* sim_run needs 4 KV blocks per instance; it checks again */
-			rc = parse_u64("--kv-tokens", optarg, 4ull * o->cfg.kv_block,
-				       1000000000000ull, &v);
-			o->cfg.kv_tokens = v;
+		case O_KV: o->kv_tokens = optarg; break; /* parsed once --kv-block is known */
+		case O_KVBLOCK:
+			rc = parse_u64("--kv-block", optarg, 1, 1u << 20, &v);
+			o->cfg.kv_block = (uint32_t)v;
 			break;
 		default:
 			return cli_usage_error("sim", usage_text, "unknown option");
@@ -285,6 +293,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		return cli_usage_error("sim", usage_text, "unexpected argument '%s'", argv[optind]);
+	if (o->kv_tokens) {
+		/* sim_run needs 4 KV blocks per instance; it checks again */
+		int rc = parse_u64("--kv-tokens", o->kv_tokens, 4ull * o->cfg.kv_block,
+				   1000000000000ull, &v);
+		if (rc)
+			return rc;
+		o->cfg.kv_tokens = v;
+	}
 	if (o->compare && o->pools)
 		return cli_usage_error("sim", usage_text,
 				       "--compare splits --gpus by the default rule; drop --pools");
@@ -370,7 +386,7 @@ int cmd_sim(int argc, char **argv)
 	trace_set_init(&ts);
 	memset(res, 0, sizeof(res));
 	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
-	    perf_init(&perf, &model, &gpu, &err) < 0)
+	    perf_init_engine(&perf, &model, &gpu, o.engine, &err) < 0)
 		goto fail;
 	have_perf = 1;
 	if (o.profile && perf_load_profile(&perf, o.profile, &err) < 0)

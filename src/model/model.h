@@ -17,12 +17,13 @@
 enum model_arch {
 	MODEL_ARCH_DECODER = 0, /* image tokens join the LLM context (LLaVA, InternVL, NVLM-D) */
 	MODEL_ARCH_CROSS = 1,   /* image states enter through cross-attention layers (Llama 3.2 V) */
+	MODEL_ARCH_TEXT = 2,    /* a plain LLM: no vision encoder, the encoder fields are 0 */
 };
 
 struct model_spec {
 	char name[64];
 	enum model_arch arch;
-	/* vision encoder */
+	/* vision encoder (all 0 for MODEL_ARCH_TEXT: its spec file must not set them) */
 	double enc_params;        /* parameters of the vision encoder */
 	int enc_layers, enc_hidden, enc_heads;
 	int enc_patch;            /* patch side in px */
@@ -37,6 +38,10 @@ struct model_spec {
 	int max_context;          /* tokens */
 	int default_tp;           /* TP the paper uses for the whole model */
 	int bytes_per_param;      /* 2 for bf16 */
+	/* optional (0 = not given): the embedding table and LM head, whose FLOPs and bytes
+	 * differ from the layers' (a token reads one embedding row; the head is one GEMM) */
+	int vocab;                /* vocab_size */
+	int tied_embeddings;      /* 1: the LM head shares the embedding table */
 };
 
 struct gpu_spec {
@@ -56,8 +61,12 @@ const char *model_data_dir(void);
 
 int model_spec_load(struct model_spec *m, const char *name_or_path, struct ms_error *err);
 int gpu_spec_load(struct gpu_spec *g, const char *name_or_path, struct ms_error *err);
-/* Image tokens the LLM sees per image (tiles_per_image * tokens_per_tile). */
+/* Image tokens the LLM sees per image (tiles_per_image * tokens_per_tile); 0 for a text
+ * model. The loader keeps the product within max_context; a hand-filled spec whose product
+ * passes UINT32_MAX gets UINT32_MAX, never a wrapped value. */
 uint32_t model_image_tokens(const struct model_spec *m);
+/* 1 when the model has a vision encoder (decoder or cross arch), 0 for a plain LLM. */
+int model_has_vision(const struct model_spec *m);
 /* Names of the built-in models/GPUs, NULL-terminated static list, for --help and --list. */
 const char *const *model_builtin_names(void);
 const char *const *gpu_builtin_names(void);

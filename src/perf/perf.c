@@ -11,79 +11,111 @@
 #include "perf/perf.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "perf/perf_int.h"
 
 /*
- * Shared efficiency factors (docs/perf.md, "calibration"). The encoder runs in
- * Hugging Face Transformers (eager attention, unfused kernels, no CUDA graphs,
- * a host sync per TP all-reduce), the LLM in vLLM (FlashAttention, fused kernels,
- * CUDA graphs): that is why the encoder gets a far lower share of peak, not a
- * per-model fudge. EFF_FLOPS_ENC, EFF_FLOPS_LLM and ENC_TP_COMM_S are fitted
- * together (bench/perf_fit.sh) to the paper's Llama-11B 16K-context 1.5x, the
- * Llama encode shares of TTFT and the two encoder TP facts.
+ * Every efficiency and overhead constant comes from an engine file (perf_engine.c,
+ * data/engines/): the LLM runs in one engine (vLLM by default), the vision encoder in
+ * another (Hugging Face eager by default, the paper's image instances). Which public
+ * measurement or paper fact each number is fitted to is in the file and docs/perf.md.
  */
-#define EFF_FLOPS_ENC 0.055
-#define EFF_FLOPS_LLM 0.70
-#define EFF_BW 0.80
-#define EFF_LINK 0.85
-#define LAUNCH_S 3.0e-3      /* scheduler, sampling, Python per call */
-#define LAYER_S 40e-6        /* ~8 kernels per layer at ~5 us launch each */
-#define TP_COMM_S 15e-6      /* vLLM: per layer per TP doubling (custom all-reduce, CUDA graphs) */
-#define ENC_TP_COMM_S 4.35e-3 /* HF eager TP: per layer per doubling, fitted (docs/perf.md) */
-#define PREP_S_PER_PX 4e-9   /* decode + resize + normalize, one core, per output pixel */
-#define KV_RESERVE 0.10      /* vLLM gpu_memory_utilization 0.9 */
 
-/* Transfers over TCP: GPU -> host copy, serialization and one TCP stream, not the
- * wire speed, set the cost; calibrated to the paper's TCP P50 (docs/perf.md). */
-#define TCP_LAT_S 20e-3
-#define TCP_BW 0.2e9
-#define NVLINK_LAT_S 20e-6
-#define IB_LAT_S 0.3e-3
+/*
+ * Splits the LLM's parameters into the embedding table (a gather: no FLOPs, not read
+ * whole), the LM head (one GEMM over the rows that sample) and the layers, when the spec
+ * gives its vocab; without it every parameter counts as a layer's. Also the activation
+ * bytes per token of a layer's elementwise kernels: 2 norms (read + write, 2d each),
+ * the residual add (3d), rope on q and k (read + write), the gated activation (read
+ * gate and up, write one: 3 ffn), all bf16; ffn follows from the layer's parameters
+ * less its attention projections (a gated MLP holds 3 d ffn).
+ */
+static void llm_split(struct perf *p, const struct model_spec *m)
+{
+	double emb = (double)m->vocab * m->hidden, attn, ffn, L = m->llm_layers;
+
+	p->head_params = emb;
+	emb *= m->tied_embeddings ? 1.0 : 2.0;
+	if (emb >= m->llm_params) {
+		emb = 0;
+		p->head_params = 0;
+	}
+	p->layer_params = m->llm_params - emb;
+	attn = (double)m->hidden * (m->heads + 2.0 * m->kv_heads) * m->head_dim +
+	       (double)m->heads * m->head_dim * m->hidden;
+	ffn = fmax(0, (p->layer_params / L - attn) / (3.0 * m->hidden));
+	/* norms and residual adds run whole on every GPU; rope and activation are sharded */
+	p->elem_bytes_tok = L * 2.0 * 7.0 * m->hidden;
+	p->elem_shard_tok = L * 2.0 * (2.0 * (m->heads + m->kv_heads) * m->head_dim + 3.0 * ffn);
+}
 
 int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 	      struct ms_error *err)
 {
+	return perf_init_engine(p, m, g, NULL, err);
+}
+
+int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
+		     const char *engine, struct ms_error *err)
+{
+	struct perf_engine le, ee;
 	double side;
+	int vision, rc;
 
 	if (!p || !m || !g)
 		return ms_error_set(err, MS_EINVAL, "perf_init: NULL argument");
-	if (m->enc_patch <= 0 || m->tile_px < m->enc_patch || m->tiles_per_image <= 0 ||
+	vision = model_has_vision(m);
+	if ((vision && (m->enc_patch <= 0 || m->tile_px < m->enc_patch || m->tiles_per_image <= 0)) ||
 	    m->llm_layers <= m->cross_layers || g->flops <= 0 || g->hbm_bw <= 0 ||
 	    g->intra_bw <= 0 || g->inter_bw <= 0)
 		return ms_error_set(err, MS_EINVAL, "perf_init: %s on %s: incomplete spec",
 				    m->name, g->name);
+	rc = perf__engines_pick(engine, g->name, vision, &le, &ee, err);
+	if (rc)
+		return rc;
 	memset(p, 0, sizeof(*p));
 	p->model = *m;
 	p->gpu = *g;
-	p->eff_flops_enc = EFF_FLOPS_ENC;
-	p->eff_flops_llm = EFF_FLOPS_LLM;
-	p->eff_bw = EFF_BW;
-	p->eff_link = EFF_LINK;
-	p->launch_s = LAUNCH_S;
-	p->layer_s = LAYER_S;
-	p->tp_comm_s = TP_COMM_S;
-	p->enc_tp_comm_s = ENC_TP_COMM_S;
-	p->preprocess_s_per_tile = PREP_S_PER_PX * (double)m->tile_px * m->tile_px;
-	p->kv_reserve = KV_RESERVE;
+	snprintf(p->llm_engine, sizeof(p->llm_engine), "%s", le.name);
+	snprintf(p->enc_engine, sizeof(p->enc_engine), "%s", vision ? ee.name : "-");
+	/* the LLM's engine reads weights and KV; the encoder's its own weights */
+	p->eff_flops_llm = le.llm_flops_share;
+	p->eff_bw = le.bw_share;
+	p->launch_s = le.llm_launch_s;
+	p->layer_s = 0; /* host cost per layer: folded into launch_s under CUDA graphs */
+	p->layer_gpu_s = le.llm_layer_s;
+	p->gemm_k = le.llm_gemm_k;
+	p->elem_share = le.llm_elem_share;
+	p->tp_comm_s = le.llm_tp_comm_s;
+	p->kv_reserve = le.kv_reserve;
+	p->eff_link = le.link_share;
+	p->eff_bw_enc = ee.bw_share;
+	p->eff_flops_enc = ee.enc_flops_share;
+	p->enc_launch_s = ee.enc_launch_s;
+	p->enc_layer_s = ee.enc_layer_s;
+	p->enc_tp_comm_s = ee.enc_tp_comm_s;
+	p->preprocess_s_per_tile = ee.prep_s_per_px * (double)m->tile_px * m->tile_px;
 
 	p->link_lat_s[PERF_LINK_LOCAL] = 0;
 	p->link_bw[PERF_LINK_LOCAL] = 0;
-	p->link_lat_s[PERF_LINK_NVLINK] = NVLINK_LAT_S;
-	p->link_bw[PERF_LINK_NVLINK] = g->intra_bw * EFF_LINK;
-	p->link_lat_s[PERF_LINK_IB] = IB_LAT_S;
-	p->link_bw[PERF_LINK_IB] = g->inter_bw * EFF_LINK;
-	p->link_lat_s[PERF_LINK_TCP] = TCP_LAT_S;
-	p->link_bw[PERF_LINK_TCP] = TCP_BW;
+	p->link_lat_s[PERF_LINK_NVLINK] = le.nvlink_lat_s;
+	p->link_bw[PERF_LINK_NVLINK] = g->intra_bw * le.link_share;
+	p->link_lat_s[PERF_LINK_IB] = le.ib_lat_s;
+	p->link_bw[PERF_LINK_IB] = g->inter_bw * le.link_share;
+	p->link_lat_s[PERF_LINK_TCP] = le.tcp_lat_s;
+	p->link_bw[PERF_LINK_TCP] = le.tcp_bw;
 
-	side = floor((double)m->tile_px / m->enc_patch);
+	/* a text model has no encoder: no tiles, no tile FLOPs (encode and preprocess are 0) */
+	side = vision ? floor((double)m->tile_px / m->enc_patch) : 0;
 	p->enc_tile_tokens = side * side;
 	/* 2 FLOPs per parameter per token, plus QK^T and AV: 4 * n^2 * d per layer */
 	p->enc_tile_flops = 2.0 * m->enc_params * p->enc_tile_tokens +
 			    4.0 * m->enc_layers * p->enc_tile_tokens * p->enc_tile_tokens * m->enc_hidden;
 	p->enc_w_bytes = m->enc_params * m->bytes_per_param;
 	p->llm_w_bytes = m->llm_params * m->bytes_per_param;
+	llm_split(p, m);
 	p->self_layers = m->llm_layers - m->cross_layers;
 	p->kv_tok_bytes = 2.0 * p->self_layers * m->kv_heads * m->head_dim * m->bytes_per_param;
 	return 0;
@@ -116,7 +148,7 @@ void perf_release(struct perf *p)
 
 uint32_t perf_image_tiles(const struct perf *p)
 {
-	return (uint32_t)p->model.tiles_per_image;
+	return model_has_vision(&p->model) ? (uint32_t)p->model.tiles_per_image : 0;
 }
 
 uint32_t perf_image_tokens(const struct perf *p)
@@ -145,7 +177,7 @@ static double tp_of(int tp)
 
 double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores)
 {
-	if (!n_images)
+	if (!n_images || !model_has_vision(&p->model))
 		return 0;
 	if (cores < 1)
 		cores = 1;
@@ -161,7 +193,7 @@ double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
 	const struct model_spec *m = &p->model;
 	double t = tp_of(tp), tc, tm, act;
 
-	if (!n_tiles)
+	if (!n_tiles || !model_has_vision(m))
 		return 0;
 	if (p->table && perf__table_has(p->table, PERF__ENCODE, (int)t)) {
 		double imgs = (double)n_tiles / m->tiles_per_image;
@@ -169,24 +201,62 @@ double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
 					  n_tiles);
 	}
 	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * p->eff_flops_enc);
-	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
+	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw_enc);
 	act = n_tiles * p->enc_tile_tokens * m->enc_hidden * 2.0;
-	return fmax(tc, tm) + p->launch_s + m->enc_layers * p->layer_s +
+	return fmax(tc, tm) + p->enc_launch_s + m->enc_layers * p->enc_layer_s +
 	       tp_comm(p, p->enc_tp_comm_s, (int)t, m->enc_layers, act);
+}
+
+/*
+ * Kernel time of the layers' linear and elementwise work over `rows` token rows (all
+ * layers, one GPU of tp), plus the LM head over `logits` rows. Per layer: the GEMMs
+ * are a smooth roofline (tc^k + tm^k)^(1/k) of their FLOPs and weight bytes, so a
+ * GEMM near the ridge point is slower than both (k large = the plain max); the
+ * elementwise kernels (norms, rope, activation, residual add) move activations at
+ * their own HBM share; every layer has a kernel-time floor. The embedding table is not
+ * read whole (a gather of rows), so it is neither FLOPs nor weight bytes here.
+ */
+static double linear_s(const struct perf *p, double t, double rows, double logits)
+{
+	const struct model_spec *m = &p->model;
+	double f = t * p->gpu.flops * p->eff_flops_llm, bw = t * p->gpu.hbm_bw * p->eff_bw;
+	double k = p->gemm_k, tc, tm, gemm, elem, head = 0;
+
+	tc = 2.0 * rows * p->layer_params / f;
+	tm = p->layer_params * m->bytes_per_param / bw;
+	gemm = k > 0 ? pow(pow(tc, k) + pow(tm, k), 1.0 / k) : fmax(tc, tm);
+	elem = p->elem_share > 0 ? rows * (p->elem_bytes_tok + p->elem_shard_tok / t) /
+					   (p->gpu.hbm_bw * p->elem_share)
+				 : 0;
+	if (p->head_params > 0 && logits > 0) {
+		double hc = 2.0 * logits * p->head_params / f;
+		double hm = p->head_params * m->bytes_per_param / bw;
+		head = k > 0 ? pow(pow(hc, k) + pow(hm, k), 1.0 / k) : fmax(hc, hm);
+	}
+	return gemm + elem + m->llm_layers * p->layer_gpu_s + head;
+}
+
+double perf_llm_linear_s(const struct perf *p, int tp, double rows)
+{
+	return rows > 0 ? linear_s(p, tp_of(tp), rows, rows) : 0;
+}
+
+double perf_allreduce_s(const struct perf *p, int tp, double bytes)
+{
+	/* one of the two all-reduces of one layer */
+	return tp_comm(p, p->tp_comm_s, tp, 1, bytes) / 2.0;
 }
 
 void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, double *b)
 {
 	const struct model_spec *m = &p->model;
-	double t = tp_of(tp), tc, tm;
+	double t = tp_of(tp);
 
 	if (p->table && perf__table_has(p->table, PERF__DECODE, (int)t)) {
 		perf__table_decode_coef(p->table, (int)t, batch, a, b);
 		return;
 	}
-	tc = 2.0 * m->llm_params * batch / (t * p->gpu.flops * p->eff_flops_llm);
-	tm = p->llm_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
-	*a = fmax(tc, tm) + p->launch_s + m->llm_layers * p->layer_s +
+	*a = p->launch_s + linear_s(p, t, batch, batch) +
 	     tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, (double)batch * m->hidden * 2.0);
 	/* each KV token is read once per step; decode attention is memory-bound */
 	*b = p->kv_tok_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
@@ -202,13 +272,12 @@ double perf_decode_step_s(const struct perf *p, int tp, uint32_t batch, uint64_t
 	return a + b * (double)kv_tokens;
 }
 
-/* FLOPs of the prefill part of an iteration (new tokens, attention, cross K/V). */
-static double prefill_flops(const struct perf *p, const struct perf_iter *it)
+/* FLOPs of the prefill part's attention scores and cross K/V (the GEMMs are linear_s). */
+static double attn_flops(const struct perf *p, const struct perf_iter *it)
 {
 	const struct model_spec *m = &p->model;
-	double f = 2.0 * m->llm_params * it->prefill_tokens;
+	double f = 4.0 * p->self_layers * it->prefill_attn * m->heads * m->head_dim;
 
-	f += 4.0 * p->self_layers * it->prefill_attn * m->heads * m->head_dim;
 	if (m->arch == MODEL_ARCH_CROSS)
 		/* K and V projections of the image states in every cross layer */
 		f += 2.0 * it->cross_tokens * 2.0 * m->hidden * m->kv_heads * m->head_dim *
@@ -219,7 +288,7 @@ static double prefill_flops(const struct perf *p, const struct perf_iter *it)
 double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
 {
 	const struct model_spec *m = &p->model;
-	double t = tp_of(tp), tc, tm, flops, s;
+	double t = tp_of(tp), rows, s;
 	int has_prefill = it->prefill_tokens || it->cross_tokens;
 
 	if (!has_prefill)
@@ -231,13 +300,12 @@ double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
 			s += perf_decode_step_s(p, tp, it->decode_seqs, it->decode_kv_tokens);
 		return s;
 	}
-	flops = prefill_flops(p, it) + 2.0 * m->llm_params * it->decode_seqs;
-	tc = flops / (t * p->gpu.flops * p->eff_flops_llm);
-	tm = p->llm_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
-	s = fmax(tc, tm) + p->launch_s + m->llm_layers * p->layer_s;
+	rows = (double)it->prefill_tokens + it->decode_seqs;
+	/* logits: one row per decoding request, and (at least) one for the prefill part */
+	s = p->launch_s + linear_s(p, t, rows, it->decode_seqs + (it->prefill_tokens ? 1.0 : 0.0));
+	s += attn_flops(p, it) / (t * p->gpu.flops * p->eff_flops_llm);
 	s += (double)it->decode_kv_tokens * p->kv_tok_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
-	s += tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers,
-		     ((double)it->prefill_tokens + it->decode_seqs) * m->hidden * 2.0);
+	s += tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, rows * m->hidden * 2.0);
 	return s;
 }
 

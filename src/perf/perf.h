@@ -27,13 +27,45 @@ enum perf_link {
 
 struct perf_table; /* measured profile rows, owned by struct perf */
 
+/*
+ * An engine on a GPU (data/engines/<name>.conf, perf_engine.c): shares of the data
+ * sheet's FLOP/s and bandwidth its kernels reach and its fixed costs. llm_* run an LLM
+ * iteration (and set the KV reserve and the transfer stack), enc_* a vision encoder;
+ * has_llm / has_enc say which groups the file gives.
+ */
+struct perf_engine {
+	char name[64];
+	int has_llm, has_enc;
+	double bw_share;          /* achieved share of HBM bandwidth (weight and KV reads) */
+	double llm_flops_share;   /* achieved share of peak FLOP/s in LLM GEMMs */
+	double llm_launch_s;      /* fixed cost per iteration: scheduler, sampling, host */
+	double llm_layer_s;       /* kernel-time floor per layer per iteration (GPU) */
+	double llm_tp_comm_s;     /* per layer per TP doubling (all-reduce latency) */
+	double llm_gemm_k;        /* smooth-roofline exponent of the GEMMs, 0 = max */
+	double llm_elem_share;    /* HBM share of elementwise kernels, 0 = not modelled */
+	double kv_reserve;        /* share of HBM kept from the KV cache */
+	double link_share;        /* share of NVLink / IB bandwidth transfers reach */
+	double nvlink_lat_s, ib_lat_s, tcp_lat_s, tcp_bw;
+	double enc_flops_share, enc_launch_s, enc_layer_s, enc_tp_comm_s;
+	double prep_s_per_px;     /* CPU image preprocessing per output pixel, one core */
+};
+
+/* The paper's setup: vLLM runs the LLM, Hugging Face eager the image encoders. */
+#define PERF_ENGINE_LLM_DEFAULT "vllm"
+#define PERF_ENGINE_ENC_DEFAULT "hf-eager"
+
+/* Loads data/engines/<name>.conf (or a path) with the `key@gpu` overrides of gpu_name. */
+int perf_engine_load(struct perf_engine *e, const char *name_or_path, const char *gpu_name,
+		     struct ms_error *err);
+
 struct perf {
 	struct model_spec model;
 	struct gpu_spec gpu;
+	char llm_engine[64], enc_engine[64]; /* engine names (perf_init_engine) */
 	/* efficiency factors of the roofline (share of peak reached) */
 	double eff_flops_enc, eff_flops_llm, eff_bw;
-	double launch_s;          /* fixed overhead per batch/iteration */
-	double tp_comm_s;         /* per-layer all-reduce cost added per TP doubling */
+	double launch_s;          /* fixed overhead per LLM iteration */
+	double tp_comm_s;         /* per-layer all-reduce cost added per TP doubling (LLM) */
 	double preprocess_s_per_tile; /* CPU time per tile on one core */
 	struct perf_table *table; /* NULL when no profile was loaded */
 	/* added by perf_init (fields above are the contract, these extend it) */
@@ -43,6 +75,16 @@ struct perf {
 	double link_bw[4];        /* effective bytes/s, by enum perf_link (0 = no transfer) */
 	double kv_reserve;        /* share of HBM kept from the KV cache (activations, graphs) */
 	double enc_tp_comm_s;     /* tp_comm_s of the encoder's engine (eager, per layer per doubling) */
+	double enc_launch_s, enc_layer_s; /* launch_s and layer_s of the encoder's engine */
+	double eff_bw_enc;        /* eff_bw of the encoder's engine */
+	/* the LLM's parameters split (llm_split in perf.c) and the engine's kernel shape */
+	double layer_params;      /* all layers' parameters: GEMM FLOPs and weight bytes */
+	double head_params;       /* LM head (vocab x hidden), 0 when the spec gives no vocab */
+	double elem_bytes_tok;    /* elementwise activation bytes per token, all layers, per GPU */
+	double elem_shard_tok;    /* the part split across TP GPUs (rope, activation) */
+	double layer_gpu_s;       /* kernel-time floor per layer per iteration */
+	double gemm_k;            /* smooth-roofline exponent (0 = max of compute and memory) */
+	double elem_share;        /* HBM share of the elementwise kernels (0 = not modelled) */
 	/* precomputed from the specs so the hot calls do no work twice */
 	double enc_tile_tokens;   /* encoder sequence length per tile (patches) */
 	double enc_tile_flops;    /* FLOPs of one tile through the encoder */
@@ -50,18 +92,28 @@ struct perf {
 	int self_layers;          /* LLM layers with a self-attention KV cache */
 };
 
+/* perf_init_engine with the default engines. */
 int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 	      struct ms_error *err);
+/*
+ * engine: NULL or "" = the defaults above; "NAME" = that engine for every stage (a text
+ * model needs only its llm_* group); "llm=A,enc=B" = one per stage (either may be left
+ * out). Fails naming the engine when it lacks the group a stage needs.
+ */
+int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
+		     const char *engine, struct ms_error *err);
 /* Loads a profile CSV; its rows override the roofline for the stages they cover. */
 int perf_load_profile(struct perf *p, const char *csv_path, struct ms_error *err);
 void perf_release(struct perf *p);
 
-uint32_t perf_image_tiles(const struct perf *p);   /* tiles per image */
-uint32_t perf_image_tokens(const struct perf *p);  /* LLM tokens per image */
+/* Tiles and LLM tokens per image; both 0 for a text model (MODEL_ARCH_TEXT). */
+uint32_t perf_image_tiles(const struct perf *p);
+uint32_t perf_image_tokens(const struct perf *p);
 
-/* CPU preprocessing of n_images images with `cores` cores. */
+/* CPU preprocessing of n_images images with `cores` cores (0 for a text model). */
 double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores);
-/* One encoder batch of n_tiles tiles on tp GPUs. */
+/* One encoder batch of n_tiles tiles on tp GPUs. A text model has no encoder: 0 (callers
+ * refuse image requests to it; perf does not invent an encoder). */
 double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles);
 
 /* One LLM iteration: a prefill part (chunks of several requests) plus a decode part. */
@@ -76,6 +128,12 @@ double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
 /* Decode-only iteration of `batch` requests reading kv_tokens: a + b * kv_tokens. */
 void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, double *b);
 double perf_decode_step_s(const struct perf *p, int tp, uint32_t batch, uint64_t kv_tokens);
+
+/* Parts of an iteration, for calibration against per-operator measurements: the
+ * kernel time of the layers' linear and elementwise work (and LM head) over `rows`
+ * token rows, and one all-reduce of `bytes` across tp GPUs (a layer does two). */
+double perf_llm_linear_s(const struct perf *p, int tp, double rows);
+double perf_allreduce_s(const struct perf *p, int tp, double bytes);
 
 /* Moving a request's image embeddings (encoder -> LLM) and KV cache (prefill -> decode). */
 double perf_embed_transfer_s(const struct perf *p, uint32_t image_tokens, enum perf_link link);
