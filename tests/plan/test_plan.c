@@ -214,9 +214,17 @@ static void cheapest_is_tight(void **state)
 	synth_with_slo(&c, &ts, &s, 3000, 5);
 	opts_for(&o, &c, &ts, &s, 96);
 	assert_int_equal(plan_cheapest(&o, kinds, 3, ch, &err), 0);
+	/*
+	 * mono and modserve fit; pd may not: its first token comes from prefill and the KV
+	 * transfer to decode lands in the next token's gap, so short outputs can miss TPOT
+	 * whatever the pool sizes. What is found must be tight.
+	 */
+	assert_true(ch[0].found);
+	assert_true(ch[2].found);
 	for (k = 0; k < 3; k++) {
 		struct sim_deploy d;
-		assert_true(ch[k].found);
+		if (!ch[k].found)
+			continue;
 		assert_true(ch[k].v.met);
 		assert_int_equal(ch[k].gpus, sim_deploy_gpus(&ch[k].deploy));
 		assert_true(ch[k].gpus <= 96);
