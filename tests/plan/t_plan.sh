@@ -22,7 +22,7 @@ done
 "$bin" plan --model nope --synth 10 >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ] || bad "unknown model: rc=$rc"
 
-common="--synth 3000 --seed 5 --rate-scale 2 --max-gpus 96 --slo-mode request"
+common="--synth 3000 --seed 5 --rate-scale 2 --max-gpus 96"
 "$bin" plan $common --budgets 16,32 --json >"$tmp/p.json" 2>"$tmp/err" || bad "plan --json: $(cat "$tmp/err")"
 $py - "$tmp/p.json" >"$tmp/pools" <<'PY' || bad "plan JSON: $(cat "$tmp/pools")"
 import json, sys
@@ -55,5 +55,12 @@ grep -q "^  modserve  enc=" "$tmp/t" || bad "table: $(cat "$tmp/t")"
 # a target nothing meets within the GPU cap: said, not an error
 "$bin" plan --synth 2000 --rate-scale 50 --max-gpus 8 --design mono --budgets none >"$tmp/t" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && grep -q "^  mono  *none fits" "$tmp/t" || bad "unreachable target: rc=$rc $(cat "$tmp/t")"
+# the default SLO is per request; the paper's class targets are one option away
+"$bin" plan --synth 2000 --design mono --budgets none --json >"$tmp/d.json" 2>/dev/null &&
+	"$bin" plan --synth 2000 --design mono --budgets none --slo-mode class --json >"$tmp/c.json" 2>/dev/null ||
+	bad "default and class runs"
+$py -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a["slo"]["mode"]=="request" and b["slo"]["mode"]=="class", (a["slo"], b["slo"])' "$tmp/d.json" "$tmp/c.json" || bad "SLO modes"
+"$bin" plan --synth 200 --design mono --budgets none --slo-ttft 2 --slo-tpot 0.1 --json >"$tmp/f.json" 2>/dev/null &&
+	$py -c 'import json,sys; s=json.load(open(sys.argv[1]))["slo"]; assert s["mode"]=="class" and s["text_ttft_s"]==2 and s["image_tpot_s"]==0.1, s' "$tmp/f.json" || bad "fixed targets"
 [ $fail -eq 0 ] && echo "t_plan: all checks passed"
 exit $fail
