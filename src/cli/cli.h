@@ -9,6 +9,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/ms_error.h"
@@ -23,6 +24,8 @@ int cmd_trace(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
+int cmd_engine(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* trace verbs, in cmd_trace_<verb>.c */
 int cmd_trace_stats(int argc, char **argv);
@@ -57,7 +60,10 @@ int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const c
 int cli_trace_or_synth(struct trace_set *ts, const char *path, unsigned long long synth,
 		       uint64_t seed, int skip_bad, char *label, size_t size, struct ms_error *err);
 
-/* Parses a non-negative integer / double option value; 0 on success. */
+/*
+ * Parses a non-negative integer (digits only: no sign, no leading space) / a double (no
+ * leading space) option value, all of it; 0 on success.
+ */
 int cli_parse_u64(const char *s, unsigned long long *out);
 int cli_parse_double(const char *s, double *out);
 
@@ -70,5 +76,8 @@ int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char
 		unsigned long long lo, unsigned long long hi, unsigned long long *out);
 int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char *v, double hi,
 		double *out);
+/* cli_opt_u64 into a uint32_t field (hi must fit). */
+int cli_opt_u32(const char *cmd, const char *usage, const char *name, const char *v,
+		uint32_t lo, uint32_t hi, uint32_t *out);
 
 #endif

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,10 +30,16 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+/*
+ * strtoull and strtod skip leading white space and take a sign, and strtoull negates a
+ * '-' after the spaces: " -1" came back as 2^64-1 and was reported as seed -1. An integer
+ * option value must start with a digit; a double may not start with a space (its sign is
+ * then judged by the caller's range check).
+ */
 int cli_parse_u64(const char *s, unsigned long long *out)
 {
 	char *end;
-	if (!s || !*s || *s == '-')
+	if (!s || (unsigned)(*s - '0') > 9)
 		return -1;
 	errno = 0;
 	*out = strtoull(s, &end, 10);
@@ -42,7 +49,7 @@ int cli_parse_u64(const char *s, unsigned long long *out)
 int cli_parse_double(const char *s, double *out)
 {
 	char *end;
-	if (!s || !*s)
+	if (!s || !*s || isspace((unsigned char)*s))
 		return -1;
 	errno = 0;
 	*out = strtod(s, &end);
@@ -55,6 +62,17 @@ int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char
 	if (cli_parse_u64(v, out) < 0 || *out < lo || *out > hi)
 		return cli_usage_error(cmd, usage, "%s: expected an integer from %llu to %llu, got '%s'",
 				       name, lo, hi, v);
+	return 0;
+}
+
+int cli_opt_u32(const char *cmd, const char *usage, const char *name, const char *v,
+		uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	unsigned long long x;
+
+	if (cli_opt_u64(cmd, usage, name, v, lo, hi, &x))
+		return CLI_EXIT_USAGE;
+	*out = (uint32_t)x;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ static const char usage_text[] =
 	"  --slo-ttft S, --slo-tpot S   targets in seconds (default: --slo-scale x the\n"
 	"                        isolated TTFT/TPOT of a one-image request on the monolith)\n"
 	"  --slo-scale K         [5]\n"
-	"  --seed S              [1]\n"
+	"  --seed S              0 to 2^63-1 [1]\n"
 	"  --json                JSON on stdout instead of the table\n"
 	"  --per-request FILE    per-request CSV (single run only); '-' = stdout, the\n"
 	"                        table then goes to stderr (not with --json)\n"
@@ -272,7 +273,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_TPOT: rc = parse_pos("--slo-tpot", optarg, &o->slo_tpot); break;
 		case O_SLOSCALE: rc = parse_pos("--slo-scale", optarg, &o->slo_scale); break;
 		case O_SEED:
-			rc = parse_u64("--seed", optarg, 0, ULLONG_MAX, &v);
+			/* the JSON report holds the seed as a signed 64-bit integer (jansson) */
+			rc = parse_u64("--seed", optarg, 0, INT64_MAX, &v);
 			o->cfg.seed = v;
 			break;
 		case O_JSON: o->json = 1; break;

@@ -1,124 +1,127 @@
 #include "metrics/metrics.h"
 
+#include "base/ms_quantile.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* numpy's _lerp: a + (b-a)t, or b - (b-a)(1-t) from t >= 0.5, for the same last bits */
-static double lerp(double a, double b, double t)
-{
-	double d = b - a;
-	return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
-}
-
 /*
- * Linear interpolation between order statistics at position q (n - 1), q = p / 100:
- * numpy's and pandas' default, and trace_quantile_u32's, so `trace stats` and
- * `sim` agree on what p99 means.
+ * d from the values of one metric, sorted ascending in v[0 .. n - nan) with nan NaNs
+ * after them. NaNs count in n (as requests that have the metric) but have no order, so
+ * like numpy's mean, percentile and max of an array holding one, every figure is NaN.
+ * The mean sums in ascending order: the same bits whatever order the values came in.
  */
-double metrics_percentile(const double *sorted, size_t n, double p)
-{
-	double q, pos, fl;
-	size_t lo, hi;
-
-	if (n == 0 || isnan(p))
-		return NAN;
-	q = p / 100.0;
-	if (q < 0)
-		q = 0;
-	if (q > 1)
-		q = 1;
-	pos = (double)(n - 1) * q;
-	fl = floor(pos);
-	lo = (size_t)fl;
-	if (lo > n - 1)
-		lo = n - 1;
-	hi = lo + 1 < n ? lo + 1 : n - 1;
-	return lerp(sorted[lo], sorted[hi], pos - fl);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static void dist_fill(struct metrics_dist *d, double *v, size_t n)
+static void dist_fill(struct metrics_dist *d, const double *v, size_t n, size_t nan)
 {
 	size_t i;
 	double sum = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->n = n;
-	if (n == 0) {
+	if (n == 0 || nan) {
 		d->mean = d->p50 = d->p90 = d->p99 = d->max = NAN;
 		return;
 	}
-	qsort(v, n, sizeof(*v), cmp_double);
 	for (i = 0; i < n; i++)
 		sum += v[i];
 	d->mean = sum / (double)n;
-	d->p50 = metrics_percentile(v, n, 50);
-	d->p90 = metrics_percentile(v, n, 90);
-	d->p99 = metrics_percentile(v, n, 99);
+	d->p50 = ms_quantile(v, n, 0.50);
+	d->p90 = ms_quantile(v, n, 0.90);
+	d->p99 = ms_quantile(v, n, 0.99);
 	d->max = v[n - 1];
 }
 
-/* cls: 0 all, 1 image, 2 text */
-static int in_class(const struct metrics_req *r, int cls)
+enum { CLS_ALL = 0, CLS_IMAGE, CLS_TEXT };
+
+static struct metrics_class *class_of(struct metrics_summary *s, int cls)
 {
-	return cls == 0 || (cls == 1 && r->images > 0) || (cls == 2 && r->images == 0);
+	return cls == CLS_ALL ? &s->all : cls == CLS_IMAGE ? &s->image : &s->text;
 }
 
-static void class_fill(struct metrics_class *c, const struct metrics_req *r, size_t n, int cls,
-		       double slo_ttft, double slo_tpot, double *buf)
+/* Counts, SLO shares and stage means of every class in one pass, in row order. */
+static void classes_count(struct metrics_summary *s, const struct metrics_req *r, size_t n)
 {
-	size_t i, k;
-	uint64_t ok_ttft = 0, ok_tpot = 0, ok_both = 0;
-	int st;
+	uint64_t ok[3][3] = { { 0 } }; /* [class][ttft, tpot, both] */
+	size_t i;
+	int st, c;
 
-	memset(c, 0, sizeof(*c));
 	for (i = 0; i < n; i++) {
-		int a, b;
-		if (!in_class(&r[i], cls))
-			continue;
-		c->n++;
+		int cl = r[i].images > 0 ? CLS_IMAGE : CLS_TEXT, a, b;
+		s->all.n++;
+		class_of(s, cl)->n++;
 		if (!r[i].done)
 			continue;
-		c->finished++;
-		a = r[i].ttft <= slo_ttft;
+		a = r[i].ttft <= s->slo_ttft_s;
 		/* a request with fewer than two tokens has no TPOT: it cannot miss it */
-		b = isnan(r[i].tpot) || r[i].tpot <= slo_tpot;
-		ok_ttft += a;
-		ok_tpot += b;
-		ok_both += a && b;
-		for (st = 0; st < METRICS__STAGES; st++) {
-			c->queued_mean[st] += r[i].queued[st];
-			c->served_mean[st] += r[i].served[st];
+		b = isnan(r[i].tpot) || r[i].tpot <= s->slo_tpot_s;
+		for (c = 0; c < 2; c++) {
+			struct metrics_class *m = class_of(s, c ? cl : CLS_ALL);
+			int k = c ? cl : CLS_ALL;
+			m->finished++;
+			ok[k][0] += a;
+			ok[k][1] += b;
+			ok[k][2] += a && b;
+			for (st = 0; st < METRICS__STAGES; st++) {
+				m->queued_mean[st] += r[i].queued[st];
+				m->served_mean[st] += r[i].served[st];
+			}
 		}
 	}
-	if (c->finished) {
-		c->slo_ttft = (double)ok_ttft / (double)c->finished;
-		c->slo_tpot = (double)ok_tpot / (double)c->finished;
-		c->slo_both = (double)ok_both / (double)c->finished;
+	for (c = 0; c < 3; c++) {
+		struct metrics_class *m = class_of(s, c);
+		if (!m->finished)
+			continue;
+		m->slo_ttft = (double)ok[c][0] / (double)m->finished;
+		m->slo_tpot = (double)ok[c][1] / (double)m->finished;
+		m->slo_both = (double)ok[c][2] / (double)m->finished;
 		for (st = 0; st < METRICS__STAGES; st++) {
-			c->queued_mean[st] /= (double)c->finished;
-			c->served_mean[st] /= (double)c->finished;
+			m->queued_mean[st] /= (double)m->finished;
+			m->served_mean[st] /= (double)m->finished;
 		}
 	}
-	for (k = 0, i = 0; i < n; i++)
-		if (in_class(&r[i], cls) && r[i].done)
-			buf[k++] = r[i].ttft;
-	dist_fill(&c->ttft, buf, k);
-	for (k = 0, i = 0; i < n; i++)
-		if (in_class(&r[i], cls) && r[i].done && !isnan(r[i].tpot))
-			buf[k++] = r[i].tpot;
-	dist_fill(&c->tpot, buf, k);
-	for (k = 0, i = 0; i < n; i++)
-		if (in_class(&r[i], cls) && r[i].done)
-			buf[k++] = r[i].e2e;
-	dist_fill(&c->e2e, buf, k);
+}
+
+enum { MET_TTFT = 0, MET_TPOT, MET_E2E };
+
+static struct metrics_dist *dist_of(struct metrics_class *c, int met)
+{
+	return met == MET_TTFT ? &c->ttft : met == MET_TPOT ? &c->tpot : &c->e2e;
+}
+
+/*
+ * One metric's distributions for the three classes with one sort per row: image values
+ * gather at the front of v, text values at the back, each class is radix sorted in its
+ * part, and "all" is the merge of the two (O(n) in all, where three comparator sorts of
+ * the same values dominated a whole `sim` run). v, tmp and all hold n doubles each.
+ */
+static void metric_fill(struct metrics_summary *s, const struct metrics_req *r, size_t n,
+			int met, double *v, double *tmp, double *all)
+{
+	size_t i, ni = 0, nt = 0, nan_i, nan_t;
+	double *text;
+
+	for (i = 0; i < n; i++) {
+		double x;
+		if (!r[i].done)
+			continue;
+		x = met == MET_TTFT ? r[i].ttft : met == MET_TPOT ? r[i].tpot : r[i].e2e;
+		/* a request with fewer than two output tokens has no TPOT: not a value */
+		if (met == MET_TPOT && isnan(x))
+			continue;
+		if (r[i].images > 0)
+			v[ni++] = x;
+		else
+			v[n - 1 - nt++] = x;
+	}
+	text = v + (n - nt);
+	nan_i = ms_sort_f64(v, ni, tmp);
+	nan_t = ms_sort_f64(text, nt, tmp);
+	ms_merge_f64(v, ni - nan_i, text, nt - nan_t, all);
+	dist_fill(dist_of(&s->image, met), v, ni, nan_i);
+	dist_fill(dist_of(&s->text, met), text, nt, nan_t);
+	dist_fill(dist_of(&s->all, met), all, ni + nt, nan_i + nan_t);
 }
 
 int metrics_summary_compute(struct metrics_summary *s, const struct metrics_req *r, size_t n,
@@ -126,17 +129,18 @@ int metrics_summary_compute(struct metrics_summary *s, const struct metrics_req 
 {
 	double *buf, first = INFINITY, last = -INFINITY;
 	uint64_t good = 0;
-	size_t i;
+	size_t i, m = n ? n : 1;
+	int met;
 
 	memset(s, 0, sizeof(*s));
-	buf = malloc((n ? n : 1) * sizeof(*buf));
+	buf = malloc(3 * m * sizeof(*buf));
 	if (!buf)
 		return ms_error_set(err, MS_ENOMEM, "metrics: %zu requests", n);
 	s->slo_ttft_s = slo_ttft_s;
 	s->slo_tpot_s = slo_tpot_s;
-	class_fill(&s->all, r, n, 0, slo_ttft_s, slo_tpot_s, buf);
-	class_fill(&s->image, r, n, 1, slo_ttft_s, slo_tpot_s, buf);
-	class_fill(&s->text, r, n, 2, slo_ttft_s, slo_tpot_s, buf);
+	classes_count(s, r, n);
+	for (met = MET_TTFT; met <= MET_E2E; met++)
+		metric_fill(s, r, n, met, buf, buf + m, buf + 2 * m);
 	free(buf);
 	for (i = 0; i < n; i++) {
 		if (r[i].arrive < first)

@@ -6,8 +6,9 @@
  * and text requests, SLO attainment, goodput) and struct metrics_series (per
  * pool time series: mean queue length, busy share, KV use, in fixed buckets).
  * sim/ fills them as events happen; report/ prints them. Percentiles interpolate
- * linearly between order statistics of a sorted copy (numpy/pandas default, as
- * `trace stats`), sorted once at the end. Times in seconds.
+ * linearly between order statistics (numpy/pandas default, base/ms_quantile.h, the
+ * same routine as `trace stats`) of copies sorted once at the end by an O(n) radix
+ * sort: each class once, "all" merged from image and text. Times in seconds.
  * A request that never finished has done == 0 and is counted, never dropped.
  */
 #ifndef METRICS_H
@@ -60,13 +61,6 @@ struct metrics_summary {
 	double throughput_rps;            /* finished / span */
 	double goodput_rps;               /* finished within both SLOs / span */
 };
-
-/*
- * Percentile p (0..100, clamped) of sorted v[0..n): numpy's default 'linear'
- * method, position p/100 x (n - 1) between the two order statistics around it,
- * with numpy's lerp so results agree to the last bit; NAN when n == 0.
- */
-double metrics_percentile(const double *sorted, size_t n, double p);
 
 int metrics_summary_compute(struct metrics_summary *s, const struct metrics_req *r, size_t n,
 			    double slo_ttft_s, double slo_tpot_s, struct ms_error *err);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ms_quantile.h"
 #include "plan/plan.h"
 
 void plan_slo_init(struct plan_slo *s)
@@ -177,8 +178,8 @@ int plan_judge(const struct plan_slo *s, const struct sim_result *res, int tails
 			continue;
 		qsort(buf[2 * k], nb[2 * k], sizeof(double), cmp_double);
 		qsort(buf[2 * k + 1], nb[2 * k + 1], sizeof(double), cmp_double);
-		v->p99_ttft[k] = metrics_percentile(buf[2 * k], nb[2 * k], 100 * s->quantile);
-		v->p99_tpot[k] = metrics_percentile(buf[2 * k + 1], nb[2 * k + 1], 100 * s->quantile);
+		v->p99_ttft[k] = ms_quantile(buf[2 * k], nb[2 * k], s->quantile);
+		v->p99_tpot[k] = ms_quantile(buf[2 * k + 1], nb[2 * k + 1], s->quantile);
 	}
 	for (k = 0; k < 2 * PLAN__CLASSES; k++)
 		free(buf[k]);

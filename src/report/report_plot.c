@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/ms_quantile.h"
 #include "report/report_plot.h"
 
 extern char **environ;
@@ -347,12 +348,6 @@ cleanup:
 	return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 int report_cdf_points(const double *v, size_t n, size_t max_points, double **x, double **y,
 		      struct ms_error *err)
 {
@@ -377,7 +372,7 @@ int report_cdf_points(const double *v, size_t n, size_t max_points, double **x, 
 		return ms_error_set(err, MS_ENOMEM, "cdf: out of memory for %zu values", n);
 	}
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
+	ms_sort_f64(s, n, px); /* O(n); px is scratch until filled below; no NaN (checked) */
 	step = max_points >= 3 ? 100.0 / (double)(max_points - 2) : 0.0;
 	for (i = 0; i < n; i++) {
 		double pct;

@@ -71,14 +71,35 @@ static json_t *series_json(const struct metrics_series *s)
 	return o;
 }
 
-static json_t *run_json(const struct sim_report_run *r)
+/*
+ * The split's estimate for a run's pools (GPU-s each) and the decode batch it assumed, or
+ * 0 when the pools were given (no estimate) or nothing decodes.
+ */
+static double run_estimate(const struct sim_work *w, const struct sim_config *c, double *gpu_s)
+{
+	double batch = 0;
+	int p;
+
+	sim_work_pools(w, &c->deploy, gpu_s);
+	for (p = 0; p < c->deploy.n_pools; p++) {
+		enum sim_role r = c->deploy.pool[p].role;
+		if (r == SIM_ROLE_MONO || r == SIM_ROLE_LLM || r == SIM_ROLE_DECODE)
+			sim_work_decode(w, c->deploy.pool[p].count, &batch);
+	}
+	return batch;
+}
+
+static json_t *run_json(const struct sim_report_run *r, const struct sim_work *w)
 {
 	const struct sim_result *res = r->res;
 	const struct sim_config *c = r->cfg;
 	json_t *o = json_object(), *pools = json_array(), *cnt = json_object();
+	double est[SIM_MAX_POOLS] = { 0 }, batch = 0;
 	char buf[256];
 	int p;
 
+	if (w)
+		batch = run_estimate(w, c, est);
 	sim_deploy_format(&c->deploy, buf, sizeof(buf));
 	json_object_set_new(o, "deploy", json_string(sim_deploy_name(c->deploy.kind)));
 	json_object_set_new(o, "pools_spec", json_string(buf));
@@ -93,10 +114,14 @@ static json_t *run_json(const struct sim_report_run *r)
 		json_object_set_new(x, "kv_blocks_per_instance", json_integer((json_int_t)pr->kv_blocks));
 		json_object_set_new(x, "busy_gpu_s", num(pr->busy_gpu_s));
 		json_object_set_new(x, "busy_share", num(pr->busy_gpu_s / (span * pr->count * pr->tp)));
+		if (w && p < c->deploy.n_pools)
+			json_object_set_new(x, "estimated_gpu_s", num(est[p]));
 		json_object_set_new(x, "series", series_json(&pr->series));
 		json_array_append_new(pools, x);
 	}
 	json_object_set_new(o, "pools", pools);
+	if (w)
+		json_object_set_new(o, "estimated_decode_batch", num(batch));
 	json_object_set_new(o, "all", class_json(&r->sum.all));
 	json_object_set_new(o, "image", class_json(&r->sum.image));
 	json_object_set_new(o, "text", class_json(&r->sum.text));
@@ -145,8 +170,11 @@ json_t *sim_report_json(const struct sim_report_ctx *ctx, const struct sim_repor
 		json_object_set_new(wj, "encode_inline_gpu_h",
 				    num(ctx->work->enc_inline_gpu_s / 3600));
 		json_object_set_new(wj, "prefill_gpu_h", num(ctx->work->prefill_gpu_s / 3600));
+		/* what decode needs (the split's weight); each pool's at its size: runs[].pools[] */
 		json_object_set_new(wj, "decode_gpu_h", num(ctx->work->decode_gpu_s / 3600));
-		json_object_set_new(wj, "decode_batch", json_integer(ctx->work->decode_batch));
+		json_object_set_new(wj, "decode_batch", num(ctx->work->decode_batch));
+		json_object_set_new(wj, "decode_instances", json_integer(ctx->work->decode_instances));
+		json_object_set_new(wj, "decode_batch_max", json_integer(ctx->work->decode_batch_max));
 		json_object_set_new(in, "split_by_work", wj);
 	}
 	if (c) {
@@ -163,7 +191,7 @@ json_t *sim_report_json(const struct sim_report_ctx *ctx, const struct sim_repor
 	}
 	json_object_set_new(o, "input", in);
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, run_json(&runs[i]));
+		json_array_append_new(arr, run_json(&runs[i], ctx->work));
 	json_object_set_new(o, "runs", arr);
 	return o;
 fail:
@@ -296,9 +324,11 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	if (ctx->work) {
 		const struct sim_work *w = ctx->work;
 		fprintf(out, "split of %u GPUs by estimated work (GPU-h): encode %.3g on TP-1 "
-			"(%.3g inline at TP %d), prefill %.3g, decode %.3g at batch %u\n",
+			"(%.3g inline at TP %d), prefill %.3g, decode %.3g at batch %.3g (the "
+			"arrivals' on %u instance%s)\n",
 			ctx->gpu_budget, w->enc_gpu_s / 3600, w->enc_inline_gpu_s / 3600, w->tp,
-			w->prefill_gpu_s / 3600, w->decode_gpu_s / 3600, w->decode_batch);
+			w->prefill_gpu_s / 3600, w->decode_gpu_s / 3600, w->decode_batch,
+			w->decode_instances, w->decode_instances == 1 ? "" : "s");
 	}
 	if (n) {
 		const struct sim_result *r = runs[0].res;
@@ -309,8 +339,18 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	}
 	for (i = 0; i < n; i++) {
 		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
-		fprintf(out, "%-9s %s (%u GPUs)\n", sim_deploy_name(runs[i].cfg->deploy.kind), buf,
+		fprintf(out, "%-9s %s (%u GPUs)", sim_deploy_name(runs[i].cfg->deploy.kind), buf,
 			runs[i].res->gpus);
+		if (ctx->work) {
+			double est[SIM_MAX_POOLS] = { 0 }, batch;
+			int p;
+			batch = run_estimate(ctx->work, runs[i].cfg, est);
+			fputs(", estimated GPU-h", out);
+			for (p = 0; p < runs[i].cfg->deploy.n_pools; p++)
+				fprintf(out, "%c%.3g", p ? '/' : ' ', est[p] / 3600);
+			fprintf(out, " (decode batch %.3g)", batch);
+		}
+		fputc('\n', out);
 	}
 	fprintf(out, "\n  %-26s", "");
 	for (i = 0; i < n; i++)

@@ -127,33 +127,60 @@ void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
 
 /*
  * GPU-seconds each stage of a mapped trace needs (sim_split.c, docs/sim.md),
- * the basis of the work-proportional default split. Only the ratios matter.
+ * the basis of the work-proportional default split. Encode and prefill are
+ * totals; decode depends on how many instances share it, so the estimate keeps
+ * what it needs per window of arrival time and sim_work_decode() answers for
+ * a pool size: each window's batch is the Little's-law fixed point of its
+ * arrival rate (after --rate-scale) per instance.
  */
+#define SIM_WORK_WINDOWS 1024
+
 struct sim_work {
 	uint64_t requests, images;  /* after --max-images */
 	double enc_gpu_s;           /* images x tiles on TP-1 encoders, batches of enc_max_images */
 	double enc_inline_gpu_s;    /* the same images encoded on TP-tp LLM instances (mono, pd) */
 	double prefill_gpu_s;       /* prompt tokens in token_budget chunks, TP-tp */
-	double decode_gpu_s;        /* output tokens x a decode step at batch decode_batch, TP-tp */
-	uint32_t decode_batch;      /* min(max_seqs, KV capacity / mean request footprint) */
+	double decode_gpu_s;        /* what decode needs: sim_work_decode at decode_instances */
+	double decode_batch;        /* its step-weighted mean batch */
+	uint32_t decode_instances;  /* the fewest TP-tp instances whose batches hold the arrivals */
+	uint32_t decode_batch_max;  /* min(max_seqs, KV capacity / mean request footprint) */
 	int tp;                     /* of the LLM instances */
+	/* decode inputs, per window of window_s simulated seconds (arrival time) */
+	const struct perf *perf;
+	double window_s;
+	size_t n_windows;
+	double win_req[SIM_WORK_WINDOWS];   /* requests arriving */
+	double win_steps[SIM_WORK_WINDOWS]; /* their decode steps (output tokens - 1) */
+	double win_kv[SIM_WORK_WINDOWS];    /* KV tokens those steps read */
 };
 
 /*
  * Estimates *w for trace ts mapped as sim_run maps it (c: perf, max_images,
- * src_tokens_per_image, token_budget, max_seqs, enc_max_images, kv_tokens),
- * LLM instances at TP tp. O(rows), no simulation.
+ * src_tokens_per_image, token_budget, max_seqs, enc_max_images, kv_tokens,
+ * rate_scale), LLM instances at TP tp. O(rows), no simulation. w->perf is
+ * c->perf, which must outlive *w.
  */
 int sim_work_estimate(const struct sim_config *c, const struct trace_set *ts, int tp,
 		      struct sim_work *w, struct ms_error *err);
 /*
+ * GPU-seconds of the trace's decode steps on `instances` TP-tp instances: per window,
+ * batch B = min(decode_batch_max, requests per instance, steps/s per instance x step
+ * time(B)) (Little: requests in decode = rate x time in decode), then steps / B decode
+ * iterations of perf_decode_coef(B). *batch (may be NULL): the step-weighted mean B.
+ */
+double sim_work_decode(const struct sim_work *w, uint32_t instances, double *batch);
+/* Estimated GPU-seconds of each pool of d (d->n_pools values into gpu_s). */
+void sim_work_pools(const struct sim_work *w, const struct sim_deploy *d, double *gpu_s);
+/*
  * Work-proportional split of `gpus`: every pool starts with one instance, then
  * the next instance goes, one at a time, to the pool with the most work per GPU
  * that still fits the budget (D'Hondt apportionment in whole instances of the
- * pool's TP). Pools: mono = gpus/tp; pd = prefill (encode inline + prefill) and
- * decode; modserve = TP-1 encoders (encode) and TP-tp LLM (prefill + decode),
- * no encoder pool when the mapped trace has no images. Never more than `gpus`;
- * leftover GPUs (fewer than a TP, or only for pools without work) stay unused.
+ * pool's TP). Pools and their work: mono = gpus/tp; pd = prefill (encode inline
+ * + prefill) and decode (decode_gpu_s: what decode needs, not its busy time at
+ * the split's size, which grows with the size); modserve = TP-1 encoders
+ * (encode) and TP-tp LLM (prefill + decode), no encoder pool when the mapped
+ * trace has no images. Never more than `gpus`; leftover GPUs (fewer than a TP, or only for
+ * pools without work) stay unused.
  */
 int sim_deploy_by_work(struct sim_deploy *d, enum sim_deploy_kind kind, uint32_t gpus,
 		       const struct sim_work *w, struct ms_error *err);

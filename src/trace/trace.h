@@ -38,7 +38,7 @@ struct trace_set {
 	uint32_t *gen;      /* GeneratedTokens */
 	int64_t start_ns;   /* absolute time of row 0, ns since the Unix epoch, UTC */
 	enum trace_format format;
-	int frac_digits;    /* fractional second digits the source used (3 or 7); writer keeps them */
+	int frac_digits;    /* finest fractional second digits of any row (3 or 7); writer keeps them */
 };
 
 /* Why a row was bad; counted per reason under skip_bad. */

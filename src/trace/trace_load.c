@@ -258,12 +258,18 @@ static int parse_u32(const char *s, size_t len, uint32_t *out, enum trace_bad *w
 	return 0;
 }
 
-/* Appends a checked row. The first row sets the trace's start and fraction digits. */
+/*
+ * Appends a checked row. The first row sets the trace's start; the fraction digits are the
+ * finest any row used, so writing the set back never cuts a later, finer timestamp (a first
+ * row `12:00:00Z` must not make `12:00:00.750Z` come out as `12:00:00Z`).
+ */
 static int store_row(struct parser *p, int64_t ns, int frac, const uint32_t *v)
 {
 	struct trace_set *ts = p->ts;
 	if (ts->n == 0) {
 		ts->start_ns = ns;
+		ts->frac_digits = frac;
+	} else if (frac > ts->frac_digits) {
 		ts->frac_digits = frac;
 	}
 	p->last_ns = ns;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ms_quantile.h"
 #include "trace/trace_stats.h"
 
 #include <jansson.h>
@@ -27,39 +28,6 @@ const char *trace_mcol_name(enum trace_mcol m)
 	static const char *const names[] = { "requests", "images", "input_tokens",
 					     "output_tokens" };
 	return (unsigned)m < TRACE_MCOL__COUNT ? names[m] : "?";
-}
-
-/* numpy's _lerp: a + (b-a)*t, or b - (b-a)*(1-t) from t >= 0.5, for matching last bits. */
-static double lerp(double a, double b, double t)
-{
-	double d = b - a;
-	return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
-}
-
-/* numpy's default 'linear' quantile of n sorted values, u32 or u64 (wide) alike. */
-static double quantile(const void *s, int wide, size_t n, double q)
-{
-	double pos, fl, a, b;
-	size_t lo, hi;
-	if (!n)
-		return NAN;
-	pos = (double)(n - 1) * q;
-	fl = floor(pos);
-	lo = (size_t)fl;
-	hi = lo + 1 < n ? lo + 1 : n - 1;
-	a = wide ? (double)((const uint64_t *)s)[lo] : (double)((const uint32_t *)s)[lo];
-	b = wide ? (double)((const uint64_t *)s)[hi] : (double)((const uint32_t *)s)[hi];
-	return lerp(a, b, pos - fl);
-}
-
-double trace_quantile_u32(const uint32_t *s, size_t n, double q)
-{
-	return quantile(s, 0, n, q);
-}
-
-double trace_quantile_u64(const uint64_t *s, size_t n, double q)
-{
-	return quantile(s, 1, n, q);
 }
 
 /*
@@ -166,10 +134,10 @@ static void dist_from_sorted(struct trace_dist *d, const uint32_t *v, size_t n)
 	d->n = n;
 	d->sum = sum;
 	d->mean = n ? (double)sum / (double)n : NAN;
-	d->p50 = trace_quantile_u32(v, n, 0.5);
-	d->p90 = trace_quantile_u32(v, n, 0.9);
-	d->p99 = trace_quantile_u32(v, n, 0.99);
-	d->p999 = trace_quantile_u32(v, n, 0.999);
+	d->p50 = ms_quantile_u32(v, n, 0.5);
+	d->p90 = ms_quantile_u32(v, n, 0.9);
+	d->p99 = ms_quantile_u32(v, n, 0.99);
+	d->p999 = ms_quantile_u32(v, n, 0.999);
 	d->max = n ? v[n - 1] : 0;
 }
 
@@ -205,10 +173,11 @@ static void dist_from_counts(struct trace_dist *d, const uint32_t *cnt, uint32_t
 		return;
 	}
 	for (q = 0; q < DIST_NQ; q++) {
-		double pos = (double)(n - 1) * dist_q[q], fl = floor(pos);
-		rank[2 * q] = (size_t)fl;
-		rank[2 * q + 1] = (size_t)fl + 1 < n ? (size_t)fl + 1 : n - 1;
-		frac[q] = pos - fl;
+		struct ms_qpos pos;
+		ms_quantile_pos(n, dist_q[q], &pos); /* n > 0 */
+		rank[2 * q] = pos.lo;
+		rank[2 * q + 1] = pos.hi;
+		frac[q] = pos.t;
 	}
 	/* rank r holds the first value whose cumulative count passes r */
 	for (uint64_t x = 0; x <= max; x++) {
@@ -227,10 +196,10 @@ static void dist_from_counts(struct trace_dist *d, const uint32_t *cnt, uint32_t
 	}
 	d->sum = sum;
 	d->mean = (double)sum / (double)n;
-	d->p50 = lerp(at[0], at[1], frac[0]);
-	d->p90 = lerp(at[2], at[3], frac[1]);
-	d->p99 = lerp(at[4], at[5], frac[2]);
-	d->p999 = lerp(at[6], at[7], frac[3]);
+	d->p50 = ms_lerp(at[0], at[1], frac[0]);
+	d->p90 = ms_lerp(at[2], at[3], frac[1]);
+	d->p99 = ms_lerp(at[4], at[5], frac[2]);
+	d->p999 = ms_lerp(at[6], at[7], frac[3]);
 }
 
 /*
@@ -340,7 +309,7 @@ static void burst_fill(struct trace_burst *b, const uint64_t *v, size_t m, uint6
 	qsort(tmp, m, sizeof(*tmp), cmp_u64); /* minutes, not rows: ~10^4 values */
 	b->total = total;
 	b->mean = mean;
-	b->p99 = trace_quantile_u64(tmp, m, 0.99);
+	b->p99 = ms_quantile_u64(tmp, m, 0.99);
 	b->max = tmp[m - 1];
 	b->cv = mean > 0 ? sqrt(ss / (double)m) / mean : NAN;
 	b->peak_to_mean = mean > 0 ? (double)b->max / mean : NAN;

@@ -9,8 +9,9 @@
  * Definitions (the pandas test checks each of them):
  * - image request: NumImages > 0; text request: NumImages == 0.
  * - percentiles: linear interpolation between order statistics at position
- *   q*(n-1) of the sorted values (numpy/pandas default "linear"); exact, from
- *   counting or radix sorts of the integer columns, never sketches.
+ *   q*(n-1) of the sorted values (numpy/pandas default "linear", computed by
+ *   base/ms_quantile.h as for `sim`); exact, from counting or radix sorts of the
+ *   integer columns, never sketches.
  * - minutes: wall-clock minutes, absolute time floored to the minute (pandas
  *   dt.floor('min')), every minute from the first row's to the last row's,
  *   empty ones counted as zeros.
@@ -93,9 +94,6 @@ void trace_minutes_release(struct trace_minutes *tm);
 int trace_stats_compute(const struct trace_set *ts, const struct trace_minutes *tm,
 			struct trace_stats *st, struct ms_error *err);
 
-/* Percentile q (0..1) of sorted v[0..n-1], numpy "linear"; NaN when n == 0. */
-double trace_quantile_u32(const uint32_t *sorted, size_t n, double q);
-double trace_quantile_u64(const uint64_t *sorted, size_t n, double q);
 /* Sorts v in place in O(n + range) or by radix; tmp holds n values. */
 void trace_sort_u32(uint32_t *v, size_t n, uint32_t *tmp);
 

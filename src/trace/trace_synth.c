@@ -37,7 +37,8 @@ struct synth_params {
 	double week_requests, week_seconds, image_share, zero_ctx, zero_gen;
 	double text_weekday[7], image_weekday[7];
 	double text_amp, text_peak, image_amp, image_peak;
-	double text_sigma, text_rho, image_sigma, image_rho, spike_prob, spike_mult;
+	double text_sigma, text_rho, text_jitter, image_sigma, image_rho, image_clip;
+	double spike_prob, spike_mult;
 	double burst_gap_h, burst_len_h, burst_len_sigma, burst_rate, burst_heavy, base_heavy;
 	int round_square;
 	struct synth_table images_light, images_heavy, text_ctx, image_ctx, by_count;
@@ -158,8 +159,11 @@ static const struct synth_key synth_keys[] = {
 	SK("image_spike_mult", spike_mult, 1), SK("burst_gap_mean_hours", burst_gap_h, 1),
 	SK("burst_len_median_hours", burst_len_h, 1), SK("burst_len_sigma", burst_len_sigma, 1),
 	SK("burst_rate_mult", burst_rate, 1), SK("burst_heavy_share", burst_heavy, 1),
-	SK("base_heavy_share", base_heavy, 1),
+	SK("base_heavy_share", base_heavy, 1), SK("text_jitter_sigma", text_jitter, 1),
+	SK("image_noise_clip", image_clip, 1),
 };
+/* seen-key bits in a uint64_t (parse_line) */
+_Static_assert(sizeof(synth_keys) / sizeof(synth_keys[0]) + 7 <= 64, "too many synth keys");
 #define SYNTH_NKEYS (sizeof(synth_keys) / sizeof(synth_keys[0]))
 
 struct synth_tabdef {
@@ -206,7 +210,8 @@ static int params_check(const struct synth_params *p, const char *path, struct m
 	    p->burst_heavy < 0 || p->burst_heavy > 1 || p->base_heavy < 0 || p->base_heavy > 1)
 		return ms_error_set(err, MS_EPARSE, "%s: a probability or share is outside [0,1]", path);
 	if (fabs(p->text_rho) >= 1 || fabs(p->image_rho) >= 1 || p->text_sigma < 0 ||
-	    p->image_sigma < 0 || p->burst_gap_h < 1.0 / 60 || p->burst_len_h <= 0 ||
+	    p->image_sigma < 0 || p->text_jitter < 0 || !(p->image_clip > 0) ||
+	    p->burst_gap_h < 1.0 / 60 || p->burst_len_h <= 0 ||
 	    p->burst_len_sigma < 0 || p->burst_rate <= 0 || p->spike_mult < 0 ||
 	    fabs(p->text_amp) >= 1 || fabs(p->image_amp) >= 1)
 		return ms_error_set(err, MS_EPARSE, "%s: a noise, cycle or burst parameter is out of range", path);
@@ -224,7 +229,7 @@ static int params_check(const struct synth_params *p, const char *path, struct m
 }
 
 static int parse_line(struct synth_params *p, const struct ms_conf *c, struct ms_conf_line *l,
-		      const struct synth_tabdef **tab, unsigned *seen, struct ms_error *err)
+		      const struct synth_tabdef **tab, uint64_t *seen, struct ms_error *err)
 {
 	const char *path = c->path;
 	char *s = l->text;
@@ -242,7 +247,7 @@ static int parse_line(struct synth_params *p, const struct ms_conf *c, struct ms
 			return ms_error_set(err, MS_EPARSE, "%s:%d: unknown table '%s'", path, lineno, s + 1);
 		*tab = &synth_tabs[i];
 		((struct synth_table *)((char *)p + (*tab)->off))->n = 0;
-		*seen |= 1u << (SYNTH_NKEYS + i);
+		*seen |= 1ull << (SYNTH_NKEYS + i);
 		return 0;
 	}
 	if (!ms_conf_line_split(l)) {
@@ -266,7 +271,7 @@ static int parse_line(struct synth_params *p, const struct ms_conf *c, struct ms
 					  synth_keys[i].count) != synth_keys[i].count)
 			return ms_error_set(err, MS_EPARSE, "%s:%d: %s: want %d number(s): '%s'", path,
 					    lineno, key, synth_keys[i].count, val);
-		*seen |= 1u << i;
+		*seen |= 1ull << i;
 		return 0;
 	}
 	if (!*tab)
@@ -292,7 +297,7 @@ static int parse_line(struct synth_params *p, const struct ms_conf *c, struct ms
 static int params_load(struct synth_params *p, const char *path, struct ms_error *err)
 {
 	const struct synth_tabdef *tab = NULL;
-	unsigned seen = 0, want = (1u << (SYNTH_NKEYS + SYNTH_NTABS)) - 1;
+	uint64_t seen = 0, want = (1ull << (SYNTH_NKEYS + SYNTH_NTABS)) - 1;
 	struct ms_conf c;
 	struct ms_conf_line l;
 	int rc;
@@ -312,7 +317,7 @@ static int params_load(struct synth_params *p, const char *path, struct ms_error
 		return rc;
 	if ((seen & want) != want) {
 		for (i = 0; i < SYNTH_NKEYS + SYNTH_NTABS; i++)
-			if (!(seen & (1u << i)))
+			if (!(seen & (1ull << i)))
 				break;
 		return ms_error_set(err, MS_EPARSE, "%s: missing %s '%s'", path,
 				    i < SYNTH_NKEYS ? "key" : "table",
@@ -378,9 +383,13 @@ static void minutes_make(const struct synth_params *p, struct synth_rng *r, doub
 		/* absolute UTC hour of day: the trace starts at 12:00 */
 		double hour = fmod(12.0 + sec / 3600.0, 24.0);
 		int wd = (int)((SYNTH_START_WEEKDAY + (long)((12.0 * 3600 + sec) / 86400.0)) % 7);
-		double spike = 1.0;
+		double spike = 1.0, jt, ci;
 		zt = p->text_rho * zt + et * rng_norm(r);
 		zi = p->image_rho * zi + ei * rng_norm(r);
+		jt = p->text_jitter * rng_norm(r);
+		/* the image noise is clipped: the real week's busiest minutes stay near 450
+		 * (8x the mean); an unclipped lognormal times a spike made 1,000+ */
+		ci = zi > p->image_clip ? p->image_clip : zi < -p->image_clip ? -p->image_clip : zi;
 		if (rng_unif(r) < p->spike_prob)
 			spike += rng_unif(r) * p->spike_mult;
 		while (k < nb && b[k].end <= sec)
@@ -388,10 +397,10 @@ static void minutes_make(const struct synth_params *p, struct synth_rng *r, doub
 		inb[m] = k < nb && b[k].start <= sec;
 		wt[m] = p->text_weekday[wd] *
 			(1 + p->text_amp * cos(2 * M_PI * (hour - p->text_peak) / 24.0)) *
-			exp(p->text_sigma * zt);
+			exp(p->text_sigma * zt + jt);
 		wi[m] = p->image_weekday[wd] *
 			(1 + p->image_amp * cos(2 * M_PI * (hour - p->image_peak) / 24.0)) *
-			exp(p->image_sigma * zi) * spike * (inb[m] ? p->burst_rate : 1.0);
+			exp(p->image_sigma * ci) * spike * (inb[m] ? p->burst_rate : 1.0);
 		if (m + 1 == nmin && dur < nmin * 60.0) { /* a last, partial minute */
 			wt[m] *= (dur - m * 60.0) / 60.0;
 			wi[m] *= (dur - m * 60.0) / 60.0;

@@ -74,6 +74,67 @@ bad:
 			    name, i + 1, ts->t[i], TRACE_WRITE_LAST_TIME);
 }
 
+/*
+ * How far trace_set_time_ns(ts, i) may sit from the row's true time: t[] holds seconds as a
+ * double, so converting there and back costs a few ulps of t*1e9 (0 ns over a week, ~15 ns
+ * over a year) plus the rounding to whole ns. A row closer than this to a grid point of the
+ * precision is on it; a row further away has a finer time that the precision would cut.
+ */
+static int64_t row_time_slack(const struct trace_set *ts, size_t i)
+{
+	return (int64_t)(fabs(ts->t[i]) * 1e9 * 4.0 * 0x1p-53) + 1;
+}
+
+static int64_t pow10_i64(int e)
+{
+	int64_t v = 1;
+	while (e-- > 0)
+		v *= 10;
+	return v;
+}
+
+/*
+ * Checks every row's time and returns the fraction digits to write: the set's, widened to
+ * the finest a row needs, so no row's time is cut silently (a set made in code can hold a
+ * finer time than its frac_digits says). Runs before anything is written.
+ */
+static int write_digits(const struct trace_set *ts, int64_t max_ns, const char *name,
+			struct ms_error *err)
+{
+	int digits = ts->frac_digits < 0 ? 0 : ts->frac_digits > 9 ? 9 : ts->frac_digits;
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		int64_t ns, slack, unit, r;
+		int rc = row_time_check(ts, i, max_ns, name, err);
+		if (rc < 0)
+			return rc;
+		ns = trace_set_time_ns(ts, i);
+		slack = row_time_slack(ts, i);
+		while (digits < 9) {
+			unit = pow10_i64(9 - digits);
+			r = ns % unit; /* ns >= 0: row_time_check */
+			if (r <= slack || unit - r <= slack)
+				break;
+			digits++;
+		}
+	}
+	return digits;
+}
+
+/*
+ * Row i's time on the grid of `digits`: rounded to the nearest grid point (the double's few
+ * ns of noise must not turn .750 into .749), never past the last loadable instant.
+ */
+static int64_t row_time_on_grid(const struct trace_set *ts, size_t i, int digits, int64_t max_ns)
+{
+	int64_t ns = trace_set_time_ns(ts, i), unit = pow10_i64(9 - digits);
+	int64_t down = ns - ns % unit;
+	if (ns - down > unit / 2 && down <= max_ns - unit)
+		return down + unit;
+	return down;
+}
+
 static int write_rows(const struct trace_set *ts, struct writer *w, struct ms_error *err)
 {
 	int lmm = ts->format == TRACE_FMT_LMM2025;
@@ -81,11 +142,14 @@ static int write_rows(const struct trace_set *ts, struct writer *w, struct ms_er
 			      : "TIMESTAMP,ContextTokens,GeneratedTokens\n";
 	int64_t max_ns;
 	size_t i;
-	int rc;
+	int rc, digits;
 
 	/* the loader's own parser says where times end, so the two cannot disagree */
 	if (trace_time_parse(TRACE_WRITE_LAST_TIME, strlen(TRACE_WRITE_LAST_TIME), &max_ns, NULL))
 		return ms_error_set(err, MS_EINVAL, "internal: cannot parse %s", TRACE_WRITE_LAST_TIME);
+	digits = write_digits(ts, max_ns, w->name, err);
+	if (digits < 0)
+		return digits;
 	memcpy(w->buf, hdr, strlen(hdr));
 	w->len = strlen(hdr);
 	for (i = 0; i < ts->n; i++) {
@@ -96,11 +160,9 @@ static int write_rows(const struct trace_set *ts, struct writer *w, struct ms_er
 			if (rc < 0)
 				return rc;
 		}
-		rc = row_time_check(ts, i, max_ns, w->name, err);
-		if (rc < 0)
-			return rc;
 		p = w->buf + w->len;
-		n = trace_time_format(trace_set_time_ns(ts, i), ts->format, ts->frac_digits, p, 64);
+		n = trace_time_format(row_time_on_grid(ts, i, digits, max_ns), ts->format, digits, p,
+				      64);
 		if (n <= 0 || n >= 64)
 			return ms_error_set(err, MS_ERANGE, "%s: row %zu: time out of range", w->name,
 					    i + 1);

@@ -2,9 +2,10 @@
  * trace_write: writes a struct trace_set back out as a trace file.
  *
  * Same format as the set's `format` (LMM 2025 or LLM 2023 header and timestamp style)
- * with the set's frac_digits, so a loaded file written again is byte-identical when
- * its timestamps had that precision, and a written file always loads back to the same
- * values. Path ending in ".gz" = gzip (zlib); "-" = plain CSV on stdout. Files are
+ * with the set's frac_digits (the loader keeps the finest precision of any row), widened
+ * to the finest any row's time needs, so no time is ever cut: a loaded file written again
+ * is byte-identical when all its timestamps had one precision (rows of a mixed file all
+ * get the finest), and a written file always loads back to the same values. Path ending in ".gz" = gzip (zlib); "-" = plain CSV on stdout. Files are
  * written to PATH.tmp and renamed on success, so a failed write leaves no half file.
  * Called by the trace slice/synth commands and by anyone exporting a trace.
  * Invariant: every written file loads again. A row whose time falls outside what the

@@ -1,7 +1,7 @@
 /*
  * sim deployments: pools read off --pools, what a misfit --deploy is told, the
- * work-proportional default split (sim_split.c), and a tiny --kv-tokens named as
- * the cause.
+ * work-proportional default split (sim_split.c) and its estimate against the simulated
+ * busy time, decode at the arrivals' batch, and a tiny --kv-tokens named as the cause.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 
 #include "perf/perf.h"
 #include "sim/sim.h"
+#include "trace/trace_synth.h"
 
 #include "sim/sim_test_util.h"
 
@@ -138,6 +139,118 @@ static void test_split_by_work(void **state)
 	perf_free(p);
 }
 
+/* The first n requests' worth of the synthetic week (seed 1) into a fresh *ts. */
+static void synth_n(struct trace_set *ts, size_t n)
+{
+	struct trace_synth_opts so;
+	struct ms_error err = { 0 };
+
+	trace_synth_opts_default(&so);
+	so.requests = n;
+	trace_set_init(ts);
+	if (trace_synth(ts, &so, &err) < 0)
+		fail_msg("synth: %s", err.msg);
+}
+
+/*
+ * The split's estimate against the simulation (issue 10): on the default split of a few
+ * configurations, every pool's estimated GPU-seconds (sim_work_pools, decode at the batch
+ * the arrivals imply on that pool's instances) is within 15% of the GPU-seconds the run
+ * kept that pool busy. The bound holds where no pool is saturated (busy share < 0.95 in
+ * these configurations; largest error seen 13%, the prefill pool of pd, whose iterations
+ * at low load are shorter than the full token budgets the estimate assumes). Past
+ * saturation the estimate is not meant to hold: a saturated prefill pool spreads the
+ * decode arrivals out in time (the week at 20x on 32 GPUs: decode -56%). The old estimate,
+ * every step at the largest batch, was 31.7 GPU-h against 439 busy on the week at 3x.
+ */
+static void test_work_matches_busy(void **state)
+{
+	static const struct { uint32_t gpus; double rate; } cfg[] = {
+		{ 64, 1 }, { 64, 3 }, { 32, 2 },
+	};
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct ms_error err = { 0 };
+	static struct sim_work w;
+	size_t k;
+	int kind, i;
+
+	(void)state;
+	synth_n(&ts, 20000);
+	for (k = 0; k < sizeof(cfg) / sizeof(cfg[0]); k++) {
+		struct sim_config c;
+		sim_config_default(&c, p);
+		c.rate_scale = cfg[k].rate;
+		assert_int_equal(sim_work_estimate(&c, &ts, 4, &w, &err), 0);
+		for (kind = 0; kind < SIM_DEPLOY__COUNT; kind++) {
+			struct sim_result r;
+			double est[SIM_MAX_POOLS];
+			assert_int_equal(sim_deploy_by_work(&c.deploy, (enum sim_deploy_kind)kind,
+							    cfg[k].gpus, &w, &err), 0);
+			sim_work_pools(&w, &c.deploy, est);
+			run_ok(&c, &ts, &r);
+			for (i = 0; i < r.n_pools; i++) {
+				double busy = r.pool[i].busy_gpu_s;
+				double share = busy / (r.end_s * r.pool[i].count * r.pool[i].tp);
+				print_message("%u GPUs at %gx, %s pool %s x%u: estimated %.0f GPU-s, "
+					      "busy %.0f (%+.1f%%, busy share %.2f)\n",
+					      cfg[k].gpus, cfg[k].rate,
+					      sim_deploy_name((enum sim_deploy_kind)kind), r.pool[i].name,
+					      r.pool[i].count, est[i], busy, 100 * (est[i] / busy - 1),
+					      share);
+				assert_true(share < 0.95); /* the bound's premise */
+				assert_true(fabs(est[i] - busy) <= 0.15 * busy);
+			}
+			sim_result_release(&r);
+		}
+	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * Decode at the arrivals' batch: a faster replay of the same trace batches more, so its
+ * steps cost fewer GPU-seconds; more instances share the arrivals, so each batches less
+ * and the pool is busy longer; and the need the split weighs is at the fewest instances
+ * whose batches hold the arrivals (at most max_seqs). Whatever the count, a decode step
+ * of one request is the most it can cost: the work never exceeds steps at batch 1.
+ */
+static void test_decode_at_arrival_rate(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct ms_error err = { 0 };
+	static struct sim_work w1, w3;
+	struct sim_config c;
+	double b1, b3, bn, prev = 0;
+	uint32_t n;
+
+	(void)state;
+	synth_n(&ts, 20000);
+	sim_config_default(&c, p);
+	assert_int_equal(sim_work_estimate(&c, &ts, 4, &w1, &err), 0);
+	c.rate_scale = 3;
+	assert_int_equal(sim_work_estimate(&c, &ts, 4, &w3, &err), 0);
+	assert_true(sim_work_decode(&w3, 1, &b3) < sim_work_decode(&w1, 1, &b1));
+	assert_true(b3 > b1 && b1 >= 1);
+	for (n = 1; n <= 64; n *= 2) {
+		double g = sim_work_decode(&w3, n, &bn);
+		assert_true(g >= prev * (1 - 1e-9));
+		assert_true(bn >= 1 && bn <= w3.decode_batch_max);
+		prev = g;
+	}
+	assert_true(w3.decode_instances >= 1);
+	assert_true(w3.decode_gpu_s == sim_work_decode(&w3, w3.decode_instances, NULL));
+	assert_true(w3.decode_batch <= w3.decode_batch_max);
+	/* a tight max_seqs makes the arrivals need more instances */
+	c.max_seqs = 2;
+	assert_int_equal(sim_work_estimate(&c, &ts, 4, &w1, &err), 0);
+	assert_true(w1.decode_instances > w3.decode_instances);
+	assert_true(w1.decode_batch <= 2);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
 /* A tiny --kv-tokens is named as the cause, with the smallest value that works. */
 static void test_kv_tokens_tiny(void **state)
 {
@@ -170,6 +283,8 @@ int main(void)
 		cmocka_unit_test(test_pools_infer),
 		cmocka_unit_test(test_split_by_work),
 		cmocka_unit_test(test_kv_tokens_tiny),
+		cmocka_unit_test(test_work_matches_busy),
+		cmocka_unit_test(test_decode_at_arrival_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,15 @@ PY
 "$MS_BIN" trace slice "$T/w.csv.gz" --out "$T/w2.csv" 2>/dev/null || fail "reload slice"
 [ "$(wc -l < "$T/w2.csv")" -eq "$(zcat "$T/w.csv.gz" | wc -l)" ] || fail "reload count"
 
+# mixed precision (issue 10): a whole-second first row must not cut later, finer rows;
+# every row is written with the finest precision seen and keeps its time
+printf 'TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n2024-10-15T12:00:00Z,1,10,5\n2024-10-15T12:00:00.750Z,0,20,6\n2024-10-15T12:00:02.5Z,2,30,7\n' > "$T/mixed.csv"
+"$MS_BIN" trace slice "$T/mixed.csv" --out "$T/mixed-out.csv" 2>/dev/null || fail "mixed precision slice"
+printf 'TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n2024-10-15T12:00:00.000Z,1,10,5\n2024-10-15T12:00:00.750Z,0,20,6\n2024-10-15T12:00:02.500Z,2,30,7\n' > "$T/mixed-want.csv"
+cmp -s "$T/mixed-out.csv" "$T/mixed-want.csv" || fail "mixed precision cut: $(cat "$T/mixed-out.csv")"
+"$MS_BIN" trace slice "$T/mixed.csv" --from 1s --out "$T/mixed-from.csv" 2>/dev/null || fail "mixed --from"
+grep -q "^2024-10-15T12:00:02.500Z,2,30,7$" "$T/mixed-from.csv" || fail "mixed --from: $(cat "$T/mixed-from.csv")"
+
 # errors
 "$MS_BIN" trace slice "$W" --from 5x --out "$T/x.csv" 2>"$T/err"; [ $? -eq 2 ] || fail "bad --from exit"
 grep -q "not an offset" "$T/err" || fail "bad --from message"

@@ -19,25 +19,6 @@ static void assert_near(double got, double want)
 		fail_msg("got %.17g, want %.17g", got, want);
 }
 
-static void test_quantile_linear(void **state)
-{
-	/* sorted {1,2,3,4}, n-1 = 3: q=0.5 -> pos 1.5 -> 2 + 0.5*(3-2) = 2.5;
-	 * q=0.9 -> pos 2.7 -> 3.7; q=0.99 -> 2.97 -> 3.97; q=1 -> 4; q=0 -> 1. */
-	const uint32_t v[] = { 1, 2, 3, 4 };
-	const uint64_t w[] = { 10, 20 };
-	(void)state;
-	assert_near(trace_quantile_u32(v, 4, 0.5), 2.5);
-	assert_near(trace_quantile_u32(v, 4, 0.9), 3.7);
-	assert_near(trace_quantile_u32(v, 4, 0.99), 3.97);
-	assert_near(trace_quantile_u32(v, 4, 1.0), 4.0);
-	assert_near(trace_quantile_u32(v, 4, 0.0), 1.0);
-	/* one value: every quantile is it; none: NaN */
-	assert_near(trace_quantile_u32(v + 2, 1, 0.999), 3.0);
-	assert_true(isnan(trace_quantile_u32(v, 0, 0.5)));
-	/* {10,20}: q=0.999 -> pos 0.999 -> 10 + 0.999*10 = 19.99 */
-	assert_near(trace_quantile_u64(w, 2, 0.999), 19.99);
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -284,7 +265,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counting_equals_sorting),
-		cmocka_unit_test(test_quantile_linear),
 		cmocka_unit_test(test_sort_counting_and_radix),
 		cmocka_unit_test(test_minutes),
 		cmocka_unit_test(test_stats),

@@ -24,6 +24,7 @@ static char *slurp(const char *path, size_t *len)
 	assert_non_null(buf);
 	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
+	buf[n] = '\0';
 	*len = (size_t)n;
 	return buf;
 }
@@ -199,6 +200,103 @@ static void test_time_range(void **state)
 	remove(out);
 }
 
+/* Writes ts to a plain file under MS_TMP and returns its text (caller frees). */
+static char *write_text(const struct trace_set *ts, const char *name)
+{
+	char out[1024];
+	struct ms_error err;
+	size_t len;
+	snprintf(out, sizeof(out), "%s/%s", getenv("MS_TMP"), name);
+	assert_int_equal(trace_set_write(ts, out, &err), 0);
+	return slurp(out, &len);
+}
+
+/*
+ * Mixed precision (issue 10): a coarse first row must not cut a finer later row. The
+ * loader keeps the finest precision seen, so every row is written with it and loads back
+ * to the same times; a set made in code with too few frac_digits is widened, not cut.
+ */
+static void test_mixed_precision(void **state)
+{
+	static const char csv[] = "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
+				  "2024-10-15T12:00:00Z,1,10,5\n"
+				  "2024-10-15T12:00:00.750Z,0,20,6\n"
+				  "2024-10-15T12:00:01.5Z,2,30,7\n";
+	static const char want[] = "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
+				   "2024-10-15T12:00:00.000Z,1,10,5\n"
+				   "2024-10-15T12:00:00.750Z,0,20,6\n"
+				   "2024-10-15T12:00:01.500Z,2,30,7\n";
+	struct trace_set a, b;
+	struct ms_error err;
+	char out[1024], *text;
+	(void)state;
+	trace_set_init(&a);
+	trace_set_init(&b);
+	assert_int_equal(trace_set_load_mem(&a, csv, strlen(csv), "mixed.csv", NULL, NULL, &err), 0);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.frac_digits, 3);
+	text = write_text(&a, "w-mixed.csv");
+	assert_string_equal(text, want);
+	free(text);
+	snprintf(out, sizeof(out), "%s/w-mixed.csv", getenv("MS_TMP"));
+	assert_int_equal(trace_set_load(&b, out, NULL, NULL, &err), 0);
+	assert_same_set(&a, &b);
+	trace_set_release(&b);
+
+	/* a set claiming whole seconds but holding 0.75 s, then 0.0001234 s: widened to fit */
+	a.frac_digits = 0;
+	text = write_text(&a, "w-mixed0.csv");
+	assert_string_equal(text, "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens\n"
+				  "2024-10-15T12:00:00.00Z,1,10,5\n"
+				  "2024-10-15T12:00:00.75Z,0,20,6\n"
+				  "2024-10-15T12:00:01.50Z,2,30,7\n");
+	free(text);
+	a.t[1] = 0.0001234;
+	text = write_text(&a, "w-mixed7.csv");
+	assert_non_null(strstr(text, "\n2024-10-15T12:00:00.0001234Z,0,20,6\n"));
+	assert_non_null(strstr(text, "\n2024-10-15T12:00:00.0000000Z,1,10,5\n"));
+	free(text);
+	trace_set_release(&a);
+
+	/* LLM 2023 style: a 7-digit row after a 3-digit one keeps all 7 */
+	{
+		static const char c23[] = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+					  "2023-11-16 18:15:46.680,10,5\n"
+					  "2023-11-16 18:15:46.6805901,20,6\n";
+		trace_set_init(&a);
+		assert_int_equal(trace_set_load_mem(&a, c23, strlen(c23), "c23.csv", NULL, NULL,
+						    &err), 0);
+		assert_int_equal(a.frac_digits, 7);
+		text = write_text(&a, "w-mixed23.csv");
+		assert_string_equal(text, "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+					  "2023-11-16 18:15:46.6800000,10,5\n"
+					  "2023-11-16 18:15:46.6805901,20,6\n");
+		free(text);
+		trace_set_release(&a);
+	}
+}
+
+/* A year-long set: the double's few ns of noise neither widen the precision nor cut .750 to .749. */
+static void test_long_span_grid(void **state)
+{
+	struct trace_set a;
+	struct ms_error err;
+	char *text;
+	(void)state;
+	trace_set_init(&a);
+	a.format = TRACE_FMT_LMM2025;
+	a.frac_digits = 3;
+	a.start_ns = 1729000000LL * 1000000000LL;
+	assert_int_equal(trace_set_push(&a, 0, 1, 10, 10, &err), 0);
+	/* 364 days and 0.750 s: not exact in a double, within a few ns of the ms grid */
+	assert_int_equal(trace_set_push(&a, (364 * 86400000.0 + 750.0) / 1000.0 * (1 - 0x1p-52),
+					1, 10, 10, &err), 0);
+	text = write_text(&a, "w-year.csv");
+	assert_non_null(strstr(text, "\n2025-10-14T13:46:40.750Z,1,10,10\n"));
+	free(text);
+	trace_set_release(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +305,8 @@ int main(void)
 		cmocka_unit_test(test_synth_round_trip),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_time_range),
+		cmocka_unit_test(test_mixed_precision),
+		cmocka_unit_test(test_long_span_grid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
