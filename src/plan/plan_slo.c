@@ -53,6 +53,12 @@ int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, d
 	s->scale = scale;
 	s->mono_tp = tp;
 	for (k = 0; k < PLAN__CLASSES; k++) {
+		if (k == PLAN_IMAGE && !model_has_vision(&c->perf->model)) {
+			/* a text-only model has no image requests: nothing to judge them by */
+			s->ttft[k] = s->ttft[PLAN_TEXT];
+			s->tpot[k] = s->tpot[PLAN_TEXT];
+			continue;
+		}
 		trace_set_init(&ts);
 		rc = trace_set_push(&ts, 0.0, (uint32_t)k, 1000 + (uint32_t)k * c->src_tokens_per_image,
 				    100, err);
