@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "base/ms_error.h"
+#include "perf/perf.h"
 #include "trace/trace.h"
 
 #define CLI_EXIT_OK 0
@@ -21,6 +22,8 @@
 
 int cmd_trace(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
 int cmd_engine(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
@@ -45,6 +48,17 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
  */
 int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad,
 		   struct ms_error *err);
+
+/*
+ * Setup shared by sim and plan (cli_setup.c): the perf model of `model` on `gpu`,
+ * with a measured profile when `profile` is set (released on failure); the trace
+ * at `path`, or `synth` rows of the built-in week with `seed` when path is NULL or
+ * "synth", its name written to label.
+ */
+int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const char *profile,
+		  struct ms_error *err);
+int cli_trace_or_synth(struct trace_set *ts, const char *path, unsigned long long synth,
+		       uint64_t seed, int skip_bad, char *label, size_t size, struct ms_error *err);
 
 /*
  * Parses a non-negative integer (digits only: no sign, no leading space) / a double (no

@@ -13,6 +13,8 @@ struct cli_command {
 static const struct cli_command commands[] = {
 	{ "trace", cmd_trace, "load, check, characterize, plot, slice and synthesize LMM traces" },
 	{ "sim", cmd_sim, "simulate an LMM serving cluster (mono, pd, modserve) on a trace" },
+	{ "reproduce", cmd_reproduce, "regenerate the ModServe paper's figures by simulation" },
+	{ "plan", cmd_plan, "cheapest pools that meet a P99 SLO, and the load each budget sustains" },
 	{ "engine", cmd_engine, "run an emulated OpenAI-compatible LMM server (vLLM EPD roles)" },
 	{ "bench", cmd_bench, "replay a trace with images against an OpenAI-compatible endpoint" },
 };

@@ -11,6 +11,8 @@ allowed() {
 	trace | model | policy | metrics | net) echo "base" ;;
 	perf) echo "base model" ;;
 	sim) echo "base trace model perf policy metrics" ;;
+	plan) echo "base trace model perf policy metrics sim" ;;
+	repro) echo "base trace model perf policy metrics sim plan report" ;;
 	report) echo "base trace metrics sim model perf policy" ;;
 	engine) echo "base net trace model perf policy metrics sim" ;;
 	loadgen) echo "base net trace model perf metrics" ;;

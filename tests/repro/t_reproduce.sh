@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `modserve reproduce` on a short window: usage errors, then every figure's CSV and
+# PNG+SVG and README.md's table (a row per paper number, each with a paper value, ours
+# or "not run", and a note), the CSVs parsed by Python and checked against the table.
+set -u
+bin=${MS_BIN:?}
+py=/usr/bin/python3
+tmp=${MS_TMP:-/tmp}/t_reproduce.$$
+mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+"$bin" reproduce --help >"$tmp/help" 2>&1 && grep -q -- '--out DIR' "$tmp/help" || bad "--help"
+"$bin" reproduce >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--out DIR is required" "$tmp/err" || bad "no --out: rc=$rc"
+"$bin" reproduce --out "$tmp/x" --from 1q >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] || bad "bad --from: rc=$rc $(head -1 "$tmp/err")"
+"$bin" reproduce --out "$tmp/x" --from 8d --to 9d >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "no requests in the window" "$tmp/err" || bad "empty window: rc=$rc"
+
+out=$tmp/r
+"$bin" reproduce --out "$out" --from 1d --to 25h --quiet >"$tmp/o" 2>"$tmp/err" ||
+	bad "reproduce: $(cat "$tmp/err")"
+for m in llama-3.2-11b-vision internvl-2.5-26b; do
+	for f in fig1-static fig2-max-load fig4-slo-scale fig5-text-image; do
+		[ -s "$out/$f-$m.csv" ] || bad "$f-$m.csv missing"
+		[ -s "$out/$f-$m.png" ] && [ -s "$out/$f-$m.svg" ] || bad "$f-$m figure missing"
+	done
+done
+for f in fig6-pd fig7-tcp; do
+	[ -s "$out/$f-internvl-2.5-26b.csv" ] || bad "$f csv missing"
+done
+$py - "$out" <<'PY' || bad "README table"
+import csv, math, os, re, sys
+d = sys.argv[1]
+rows = [l for l in open(os.path.join(d, "README.md")) if l.startswith("| ") and not l.startswith("| fig") ]
+assert len(rows) >= 20, len(rows)
+cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows]
+for c in cells:
+    assert len(c) == 7, c
+    assert c[3], c           # the paper's value
+    assert c[4], c           # ours, or "not run"
+    assert c[6], c           # a sentence on the difference
+# fig 2's ratio in the table is the CSV's last budget ratio
+for m in ("llama-3.2-11b-vision", "internvl-2.5-26b"):
+    last = list(csv.DictReader(open(os.path.join(d, "fig2-max-load-%s.csv" % m))))[-1]
+    row = [c for c in cells if c[0] == "2" and c[1] == m][0]
+    ours = float(row[4].rstrip("x"))
+    assert abs(ours - float(last["ratio"])) < 0.01, (ours, last)
+    assert int(last["gpus"]) == 128
+PY
+grep -q "Figure 3 (autoscaling" "$out/README.md" || bad "README: figure 3 status"
+[ $fail -eq 0 ] && echo "t_reproduce: all checks passed"
+exit $fail
