@@ -167,7 +167,31 @@ static double tp_comm(const struct perf *p, double per_layer_s, int tp, int laye
 		return 0;
 	bw = (tp > p->gpu.gpus_per_node ? p->gpu.inter_bw : p->gpu.intra_bw) * p->eff_link;
 	vol = bytes * 2.0 * (tp - 1) / tp;
-	return layers * (per_layer_s * log2((double)tp) + 2.0 * vol / bw);
+	/* log2 of a power of two is its bit index, exactly; the hot calls pass 2, 4, 8 */
+	return layers * (per_layer_s * ((tp & (tp - 1)) ? log2((double)tp)
+							: (double)__builtin_ctz((unsigned)tp)) +
+			 2.0 * vol / bw);
+}
+
+/*
+ * The smooth roofline (tc^k + tm^k)^(1/k). It is on every LLM iteration's path (two
+ * GEMM groups per call), and pow() made it half of a simulation's time: k = 4, the
+ * engines' value, takes two square roots of the scaled sum instead (equal to pow's
+ * to the last bit or two); other k keep pow. Scaled by the larger term so neither
+ * power overflows nor underflows.
+ */
+static double smooth_max(double tc, double tm, double k)
+{
+	double hi = fmax(tc, tm), r;
+
+	if (!(k > 0) || !(hi > 0))
+		return hi;
+	r = fmin(tc, tm) / hi;
+	if (k == 4) {
+		r *= r;
+		return hi * sqrt(sqrt(1.0 + r * r));
+	}
+	return hi * pow(1.0 + pow(r, k), 1.0 / k);
 }
 
 static double tp_of(int tp)
@@ -224,14 +248,14 @@ static double linear_s(const struct perf *p, double t, double rows, double logit
 
 	tc = 2.0 * rows * p->layer_params / f;
 	tm = p->layer_params * m->bytes_per_param / bw;
-	gemm = k > 0 ? pow(pow(tc, k) + pow(tm, k), 1.0 / k) : fmax(tc, tm);
+	gemm = smooth_max(tc, tm, k);
 	elem = p->elem_share > 0 ? rows * (p->elem_bytes_tok + p->elem_shard_tok / t) /
 					   (p->gpu.hbm_bw * p->elem_share)
 				 : 0;
 	if (p->head_params > 0 && logits > 0) {
 		double hc = 2.0 * logits * p->head_params / f;
 		double hm = p->head_params * m->bytes_per_param / bw;
-		head = k > 0 ? pow(pow(hc, k) + pow(hm, k), 1.0 / k) : fmax(hc, hm);
+		head = smooth_max(hc, hm, k);
 	}
 	return gemm + elem + m->llm_layers * p->layer_gpu_s + head;
 }
