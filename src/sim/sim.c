@@ -751,8 +751,11 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 		if (e.type != SIM__EV_TICK)
 			s->t_work = e.t;
 		if ((rc = dispatch(s, &e)) < 0) {
+			/* the code of the message set deepest down (instances return -MS_ENOMEM) */
 			if (!err || !err->code)
-				ms_error_set(err, MS_ENOMEM, "sim: out of memory");
+				rc = ms_error_set(err, MS_ENOMEM, "sim: out of memory");
+			else
+				rc = -err->code;
 			goto fail;
 		}
 		if (c->progress && (res->events & 0xffff) == 0)

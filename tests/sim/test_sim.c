@@ -238,19 +238,6 @@ static void test_md1_80(void **state)
 	md1(0.8);
 }
 
-static void synth(struct trace_set *ts, uint64_t n, uint64_t seed)
-{
-	struct trace_synth_opts so;
-	struct ms_error err = { 0 };
-
-	trace_set_init(ts);
-	trace_synth_opts_default(&so);
-	so.requests = n;
-	so.seed = seed;
-	if (trace_synth(ts, &so, &err) < 0)
-		fail_msg("synth: %s", err.msg);
-}
-
 static const char *const small_pools[SIM_DEPLOY__COUNT] = {
 	"mono=2x4", "prefill=1x4,decode=1x4", "enc=2x1,llm=2x4",
 };
