@@ -71,6 +71,11 @@ static json_t *series_json(const struct metrics_series *s)
 	return o;
 }
 
+const char *sim_report_run_name(const struct sim_report_run *r)
+{
+	return r->label ? r->label : sim_deploy_name(r->cfg->deploy.kind);
+}
+
 static json_t *run_json(const struct sim_report_run *r)
 {
 	const struct sim_result *res = r->res;
@@ -81,6 +86,12 @@ static json_t *run_json(const struct sim_report_run *r)
 
 	sim_deploy_format(&c->deploy, buf, sizeof(buf));
 	json_object_set_new(o, "deploy", json_string(sim_deploy_name(c->deploy.kind)));
+	if (r->label) {
+		json_object_set_new(o, "system", json_string(r->label));
+		json_object_set_new(o, "order", json_string(policy_order_name(c->order)));
+		json_object_set_new(o, "route_enc", json_string(policy_route_name(c->route_enc)));
+		json_object_set_new(o, "route_llm", json_string(policy_route_name(c->route_llm)));
+	}
 	json_object_set_new(o, "pools_spec", json_string(buf));
 	json_object_set_new(o, "gpus", json_integer(res->gpus));
 	for (p = 0; p < res->n_pools; p++) {
@@ -309,12 +320,12 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	}
 	for (i = 0; i < n; i++) {
 		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
-		fprintf(out, "%-9s %s (%u GPUs)\n", sim_deploy_name(runs[i].cfg->deploy.kind), buf,
+		fprintf(out, "%-9s %s (%u GPUs)\n", sim_report_run_name(&runs[i]), buf,
 			runs[i].res->gpus);
 	}
 	fprintf(out, "\n  %-26s", "");
 	for (i = 0; i < n; i++)
-		fprintf(out, " %14s", sim_deploy_name(runs[i].cfg->deploy.kind));
+		fprintf(out, " %14s", sim_report_run_name(&runs[i]));
 	fputc('\n', out);
 	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 		fprintf(out, "  %-26s", rows[k].label);
@@ -429,7 +440,7 @@ static int cdf_plot(const char *dir, const struct cdf_def *def, const struct sim
 		rc = report_cdf_points(v, m, 2000, &xs[i], &ys[i], err);
 		if (rc < 0)
 			break;
-		ser[ns].title = sim_deploy_name(runs[i].cfg->deploy.kind);
+		ser[ns].title = sim_report_run_name(&runs[i]);
 		ser[ns].x = xs[i];
 		ser[ns].y = ys[i];
 		ser[ns].n = (size_t)rc;
@@ -475,7 +486,7 @@ static int series_figure(const struct sim_report_run *run, int p, int k, char *n
 			 size_t nsize, char *title, size_t tsize)
 {
 	const struct sim_pool_result *pr = &run->res->pool[p];
-	const char *dep = sim_deploy_name(run->cfg->deploy.kind);
+	const char *dep = sim_report_run_name(run);
 
 	if (k == METRICS_SER_KV && pr->role == SIM_ROLE_ENC)
 		return 1;
@@ -658,7 +669,7 @@ static void html_pools(FILE *f, const struct sim_report_run *runs, size_t n)
 			fputs("<tr>", f);
 			if (p == 0) {
 				fprintf(f, "<td class=\"l\" rowspan=\"%d\"><b>", res->n_pools);
-				report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+				report__html_esc(f, sim_report_run_name(&runs[i]));
 				fputs("</b><br>", f);
 				report__html_esc(f, buf);
 				fprintf(f, " (%u GPUs)</td>", res->gpus);
@@ -683,7 +694,7 @@ static void html_results(FILE *f, const struct sim_report_run *runs, size_t n)
 	fputs("<h2>Results</h2>\n<table>\n<tr><th></th>", f);
 	for (i = 0; i < n; i++) {
 		fputs("<th>", f);
-		report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+		report__html_esc(f, sim_report_run_name(&runs[i]));
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
@@ -736,7 +747,7 @@ int sim_report_html(const char *dir, const struct sim_report_ctx *ctx,
 	for (i = 0; i < n; i++) {
 		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
 		fputs("<h3>", f);
-		report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+		report__html_esc(f, sim_report_run_name(&runs[i]));
 		fputs(": ", f);
 		report__html_esc(f, buf);
 		fprintf(f, " (%u GPUs)</h3>\n", runs[i].res->gpus);

@@ -159,6 +159,8 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 /* The request as policy/ sees it. */
 static void req_desc(const struct sim__state *s, const struct sim__req *r, struct policy_req *q)
 {
+	double target;
+
 	memset(q, 0, sizeof(*q));
 	q->modality = r->images ? POLICY_IMAGE : POLICY_TEXT;
 	q->images = r->images;
@@ -169,6 +171,9 @@ static void req_desc(const struct sim__state *s, const struct sim__req *r, struc
 	q->text_tokens = s->cross || r->prompt < r->img_tokens ? r->prompt : r->prompt - r->img_tokens;
 	q->output_tokens = r->gen;
 	q->arrival = s->res->req[r->row].arrive;
+	q->cls = r->images ? 1 : 0;
+	target = s->c->deadline_ttft_s[q->cls] > 0 ? s->c->deadline_ttft_s[q->cls] : s->c->slo_ttft_s;
+	q->deadline = target > 0 ? q->arrival + target : 0;
 }
 
 static int no_instance(struct sim__state *s, int pool)
@@ -524,7 +529,9 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 		dt = 1;
 	memset(&pc, 0, sizeof(pc));
 	pc.n_pools = c->deploy.n_pools;
-	pc.order = POLICY_ORDER_FCFS;
+	pc.order = c->order;
+	pc.order_age_s = c->order_age_s;
+	pc.order_token_s = sim__order_token_s(c);
 	pc.window_s = c->stats_window_s;
 	pc.slo_ttft_s = c->slo_ttft_s;
 	pc.slo_tpot_s = c->slo_tpot_s;

@@ -69,6 +69,8 @@ struct sim__req {
 struct sim__item { /* images of one request queued on one encoder */
 	uint32_t req, next, nimg;
 	double t_in;      /* when it joined the encoder queue */
+	double qkey;      /* queue key (policy_queue_key), ties by qseq */
+	uint64_t qseq;
 };
 
 struct sim__chunk {
@@ -151,6 +153,8 @@ int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
 int sim__enc_done(struct sim__state *s, uint32_t inst);
 /* An instance became idle: a draining one that holds nothing is removed. */
 int sim__idle(struct sim__state *s, uint32_t inst);
+/* sim_system.c: the SLO order's seconds per token of work (prefill at the LLM TP) */
+double sim__order_token_s(const struct sim_config *c);
 /* sim.c */
 void sim__req_finish(struct sim__state *s, uint32_t req);
 /* Routes req to its next LLM stage (policy_route_llm), reaching it after delay. */
