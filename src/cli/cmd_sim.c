@@ -18,6 +18,7 @@
 #include "plan/plan.h"
 #include "report/sim_report.h"
 #include "sim/sim.h"
+#include "sim/sim_autoscale.h"
 #include "trace/trace_synth.h"
 
 static const char usage_text[] =
@@ -48,6 +49,12 @@ static const char usage_text[] =
 	"                        vllm | decoup | sched | modserve | pd | epd (docs/sim.md)\n"
 	"  --order O             queue order: fcfs | slo [fcfs; the system's with --system]\n"
 	"  --order-age S         SLO order: ageing cap on a request's slack, s [10]\n"
+	"  --autoscale           resize the pools during the run (enc + llm: ModServe's\n"
+	"                        stage-aware rule; mono, pd: a request-rate baseline)\n"
+	"  --scale-interval S    autoscaler period, s [300]\n"
+	"  --startup S           delay before a new instance takes work, s [60]\n"
+	"  --min N, --max N      instances per pool [1; the static split's size]\n"
+	"  --no-history          start at --max instead of the trace's history sizes\n"
 	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
 	"  --max-seqs N          running requests per LLM instance [256]\n"
 	"  --enc-batch N         images per encoder batch [8]\n"
@@ -75,7 +82,7 @@ enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_SRCTOK, O_MODEL, O_GPU, O_PROFILE,
 	O_DEPLOY, O_GPUS, O_POOLS, O_COMPARE, O_BUDGET, O_SEQS, O_ENCB, O_RLLM, O_RENC, O_LINK,
 	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP, O_STATS, O_KV,
-	O_SYSTEM, O_ORDER, O_AGE,
+	O_SYSTEM, O_ORDER, O_AGE, O_SCALE, O_SINT, O_STARTUP, O_MIN, O_MAX, O_NOHIST,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +118,12 @@ static const struct option long_opts[] = {
 	{ "system", required_argument, NULL, O_SYSTEM },
 	{ "order", required_argument, NULL, O_ORDER },
 	{ "order-age", required_argument, NULL, O_AGE },
+	{ "autoscale", no_argument, NULL, O_SCALE },
+	{ "scale-interval", required_argument, NULL, O_SINT },
+	{ "startup", required_argument, NULL, O_STARTUP },
+	{ "min", required_argument, NULL, O_MIN },
+	{ "max", required_argument, NULL, O_MAX },
+	{ "no-history", no_argument, NULL, O_NOHIST },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -131,6 +144,8 @@ struct opts {
 	int synth_set, gpus_set, deploy_set;
 	const struct sim_system *sys[SIM_SYSTEM__COUNT];
 	int n_sys, order_set, rllm_set, renc_set;
+	int autoscale, scale_opt;
+	struct cli_scale scale;
 };
 
 static void progress_cb(void *arg, double done, double total)
@@ -234,6 +249,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	sim_config_default(&o->cfg, NULL); /* the simulator's own defaults: no second copy here */
 	o->slo_scale = 5;
 	o->deploy = SIM_DEPLOY_MODSERVE;
+	o->scale.startup_s = 60;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {
@@ -296,6 +312,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->order_set = 1;
 			break;
 		case O_AGE: rc = parse_pos("--order-age", optarg, &o->cfg.order_age_s); break;
+		case O_SCALE: o->autoscale = 1; break;
+		case O_SINT:
+			rc = parse_pos("--scale-interval", optarg, &o->scale.interval_s);
+			o->scale_opt = 1;
+			break;
+		case O_STARTUP:
+			rc = cli_parse_double(optarg, &o->scale.startup_s) || o->scale.startup_s > 1e6
+				     ? cli_usage_error("sim", usage_text,
+						       "--startup: expected seconds from 0 to 1e6, "
+						       "got '%s'", optarg)
+				     : 0;
+			o->scale_opt = 1;
+			break;
+		case O_MIN:
+			rc = parse_u64("--min", optarg, 1, 100000, &o->scale.min);
+			o->scale_opt = 1;
+			break;
+		case O_MAX:
+			rc = parse_u64("--max", optarg, 1, 100000, &o->scale.max);
+			o->scale_opt = 1;
+			break;
+		case O_NOHIST: o->scale.no_history = 1; o->scale_opt = 1; break;
 		case O_LINK:
 			if (!strcmp(optarg, "ib"))
 				o->cfg.link = PERF_LINK_IB;
@@ -340,6 +378,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->deploy_file && (o->compare || o->pools))
 		return cli_usage_error("sim", usage_text,
 				       "--deploy FILE fixes the pools: drop --compare and --pools");
+	if (o->scale_opt && !o->autoscale)
+		return cli_usage_error("sim", usage_text,
+				       "--scale-interval, --startup, --min, --max and --no-history "
+				       "go with --autoscale");
+	if (o->scale.min && o->scale.max && o->scale.min > o->scale.max)
+		return cli_usage_error("sim", usage_text, "--min %llu is above --max %llu",
+				       o->scale.min, o->scale.max);
 	if (o->n_sys && (o->compare || o->deploy_set))
 		return cli_usage_error("sim", usage_text,
 				       "--system sets the design: drop --compare and --deploy");
@@ -446,6 +491,8 @@ int cmd_sim(int argc, char **argv)
 	struct sim_config cfg[MAX_RUNS];
 	struct sim_result res[MAX_RUNS];
 	struct sim_report_run runs[MAX_RUNS];
+	struct sim_autoscale scale[MAX_RUNS];
+	struct plan_slo row_slo;
 	double deadline[2] = { 0, 0 };
 	struct sim_report_ctx ctx;
 	struct sim_work work;
@@ -453,6 +500,7 @@ int cmd_sim(int argc, char **argv)
 	char label[4096];
 	double t0;
 	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0, csv_stdout, n_plan;
+	int n_scale = 0;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
@@ -460,6 +508,9 @@ int cmd_sim(int argc, char **argv)
 	csv_stdout = o.per_request && !strcmp(o.per_request, "-");
 	trace_set_init(&ts);
 	memset(res, 0, sizeof(res));
+	memset(scale, 0, sizeof(scale));
+	plan_slo_init(&row_slo);
+	o.scale.row_slo = &row_slo;
 	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
 	    perf_init(&perf, &model, &gpu, &err) < 0)
 		goto fail;
@@ -549,6 +600,21 @@ int cmd_sim(int argc, char **argv)
 			status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
 			goto out;
 		}
+		if (o.autoscale) {
+			o.scale.slo_scale = o.slo_scale;
+			o.scale.slo_ttft = o.slo_ttft;
+			o.scale.slo_tpot = o.slo_tpot;
+			o.scale.slo_ttft_run = ctx.slo_ttft_s;
+			o.scale.slo_tpot_run = ctx.slo_tpot_s;
+			rc = cli_sim_scale_setup(&o.scale, &ts, c, ctx.work, &scale[n_runs], &err);
+			if (rc == -MS_EINVAL) {
+				status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
+				goto out;
+			}
+			if (rc < 0)
+				goto fail;
+			n_scale = n_runs + 1;
+		}
 		ms_progress_init(&prog, sys ? sys->name : sim_deploy_name(kind), (double)ts.n);
 		c->progress = progress_cb;
 		c->progress_arg = &prog;
@@ -570,6 +636,7 @@ int cmd_sim(int argc, char **argv)
 		runs[n_runs].cfg = c;
 		runs[n_runs].res = &res[n_runs];
 		runs[n_runs].label = sys ? sys->name : NULL;
+		runs[n_runs].scale = o.autoscale ? &scale[n_runs] : NULL;
 		if (metrics_summary_compute(&runs[n_runs].sum, res[n_runs].req, res[n_runs].n,
 					    ctx.slo_ttft_s, ctx.slo_tpot_s, &err) < 0) {
 			n_runs++;
@@ -606,6 +673,9 @@ fail:
 out:
 	for (i = 0; i < n_runs; i++)
 		sim_result_release(&res[i]);
+	for (i = 0; i < n_scale; i++)
+		sim_autoscale_release(&scale[i]);
+	plan_slo_release(&row_slo);
 	trace_set_release(&ts);
 	if (have_perf)
 		perf_release(&perf);

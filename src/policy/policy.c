@@ -466,7 +466,7 @@ int policy_finished(struct policy *pol, struct policy_ticket *tk, double now, do
 
 	tk->pend_prefill = tk->pend_rest = 0;
 	if (tk->llm < pol->n_inst)
-		policy__slo_add(pol, pol->inst[tk->llm].pool, now, ttft, tpot);
+		policy__slo_add(pol, pol->inst[tk->llm].pool, tk, now, ttft, tpot);
 	return rc;
 }
 

@@ -9,7 +9,11 @@
 
 /* Adds v to counter k of w at time now (advancing the window: O(1) amortised). */
 void policy__window_add(struct policy_window *w, double now, int k, double v);
-/* A request finished on pool `pool`: counts it and whether it met both SLO targets. */
-void policy__slo_add(struct policy *pol, int pool, double now, double ttft, double tpot);
+/*
+ * A request finished on pool `pool`: counts it and whether it met both SLO
+ * targets (TTFT: its deadline when it has one, else conf's target).
+ */
+void policy__slo_add(struct policy *pol, int pool, const struct policy_ticket *tk, double now,
+		     double ttft, double tpot);
 
 #endif

@@ -46,11 +46,13 @@ void policy__window_add(struct policy_window *w, double now, int k, double v)
 	w->sum[k] += v;
 }
 
-void policy__slo_add(struct policy *pol, int pool, double now, double ttft, double tpot)
+void policy__slo_add(struct policy *pol, int pool, const struct policy_ticket *tk, double now,
+		     double ttft, double tpot)
 {
 	const struct policy_conf *c = &pol->conf;
-	int met = (!(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s) &&
-		  (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
+	int ttft_ok = tk->deadline > 0 ? tk->arrival + ttft <= tk->deadline
+				       : !(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s;
+	int met = ttft_ok && (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
 
 	policy__window_add(&pol->pool[pool].slo, now, 0, 1);
 	if (met)

@@ -123,6 +123,8 @@ static json_t *run_json(const struct sim_report_run *r)
 	json_object_set_new(cnt, "preemptions", json_integer((json_int_t)res->preemptions));
 	json_object_set_new(cnt, "max_in_flight", json_integer((json_int_t)res->max_in_flight));
 	json_object_set_new(o, "counters", cnt);
+	if (r->scale)
+		json_object_set_new(o, "autoscale", sim_report__scale_json(r));
 	return o;
 }
 
@@ -336,6 +338,7 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 		}
 		fputc('\n', out);
 	}
+	sim_report__scale_table(out, runs, n);
 }
 
 int sim_report_csv_file(FILE *f, const char *name, const struct sim_result *res,
@@ -584,7 +587,7 @@ int sim_report_plots(const char *dir, const struct sim_report_ctx *ctx,
 	for (i = 0; i < n; i++)
 		if ((rc = series_plots(dir, &runs[i], err)) < 0)
 			return rc;
-	return 0;
+	return sim_report__scale_plots(dir, runs, n, err);
 }
 
 static void kv_row(FILE *f, const char *key, const char *fmt, ...)
@@ -740,6 +743,7 @@ int sim_report_html(const char *dir, const struct sim_report_ctx *ctx,
 			 cdfs[i].what, buf);
 		report__html_figure(f, cdfs[i].name, cap);
 	}
+	sim_report__scale_html(f, runs, n);
 	fputs("\n<h2>Pools over time</h2>\n<p class=\"note\">Per pool, in buckets of the "
 	      "simulated time: requests (image items for encoders) waiting for admission, "
 	      "share of instances running a batch, share of the pool's KV cache blocks in "

@@ -173,6 +173,8 @@ static void req_desc(const struct sim__state *s, const struct sim__req *r, struc
 	q->arrival = s->res->req[r->row].arrive;
 	q->cls = r->images ? 1 : 0;
 	target = s->c->deadline_ttft_s[q->cls] > 0 ? s->c->deadline_ttft_s[q->cls] : s->c->slo_ttft_s;
+	if (s->c->row_ttft_s && s->c->row_ttft_s[r->row] > 0)
+		target = s->c->row_ttft_s[r->row];
 	q->deadline = target > 0 ? q->arrival + target : 0;
 }
 

@@ -178,6 +178,12 @@ struct sim_config {
 	 * the SLO order, [0] text-only, [1] with images; 0 = slo_ttft_s (0: no deadline).
 	 */
 	double deadline_ttft_s[2];
+	/*
+	 * Per trace row first-token targets, s (plan's per-request SLO; NaN or <= 0:
+	 * the class's above): the deadline of the SLO order and of the policy's
+	 * windowed attainment. NULL = none. Read only; must cover every row.
+	 */
+	const float *row_ttft_s;
 	double rate_scale;             /* arrivals at t / rate_scale */
 	uint64_t seed;
 	double series_dt;              /* time series bucket, s; 0 = span / 500, at least 1 s */
