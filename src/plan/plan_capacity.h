@@ -33,8 +33,10 @@ struct plan_pool_capacity {
 	double img_tokens_s, prompt_tokens_s, req_s; /* of the trace at rate scale 1 */
 };
 
-/* o->ts is the history to measure on (a slice keeps it quick); with_mono adds the monolith. */
-int plan_pool_capacity(const struct plan_opts *o, int tp, int with_mono,
+enum { PLAN_CAP_ENC = 1, PLAN_CAP_LLM = 2, PLAN_CAP_MONO = 4 };
+
+/* o->ts is the history to measure on (a slice keeps it quick); what: PLAN_CAP_* bits. */
+int plan_pool_capacity(const struct plan_opts *o, int tp, unsigned what,
 		       struct plan_pool_capacity *out, struct ms_error *err);
 
 #endif
