@@ -9,7 +9,8 @@
  * (perf_image_tokens per image). Decoder-only models prefill text + image
  * tokens; cross-attention models prefill text tokens and feed image tokens to
  * the cross-attention layers, whose cached states are charged to KV memory
- * as image_tokens x cross_layers / llm_layers tokens.
+ * as image_tokens x cross_layers / self-attention layers tokens (a KV token
+ * spans the self-attention layers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -142,8 +143,9 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 	m->queued[METRICS_PREFILL] = (float)(pf_span - pf_served);
 	if (r->gen >= 2) {
 		double ds = r->t_dec_start > r->t_first ? r->t_dec_start : r->t_first;
-		m->served[METRICS_DECODE] = (float)(s->now - ds);
-		m->queued[METRICS_DECODE] = (float)(ds - r->t_first);
+		/* ds: the last time it joined a decode batch; before, served only while decoding */
+		m->served[METRICS_DECODE] = (float)((s->now - ds) + r->dec_served);
+		m->queued[METRICS_DECODE] = (float)((ds - r->t_first) - r->dec_served);
 	}
 	if (policy_finished(&s->pol, &r->tk, s->now, m->ttft, m->tpot) < 0)
 		MS_BUG("policy: row %u released more than pending", r->row);
@@ -234,8 +236,14 @@ static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 		uint64_t rem;
 		cut = 1;
 		s->res->truncated++;
-		if (r->kv_extra > cap / 2)
+		if (r->kv_extra > cap / 2) {
 			r->kv_extra = (uint32_t)(cap / 2);
+			/* the image tokens whose cross-attention states fit what is left */
+			if (s->map.cross_layers &&
+			    (uint64_t)r->kv_extra * s->map.self_layers / s->map.cross_layers < r->cross)
+				r->cross = (uint32_t)((uint64_t)r->kv_extra * s->map.self_layers /
+						      s->map.cross_layers);
+		}
 		rem = cap - r->kv_extra; /* >= 1 */
 		if (r->gen > rem / 2)
 			r->gen = (uint32_t)(rem / 2);
@@ -421,8 +429,7 @@ static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
 	in->w_head = in->w_tail = SIM__NIL;
 	in->blocks_total = in->blocks_free = pool->blocks;
 	if (pool->spec.role != SIM_ROLE_ENC) {
-		/* run can briefly exceed max_seqs on decode instances (pf joining it) */
-		in->run = malloc(2 * s->c->max_seqs * sizeof(*in->run));
+		in->run = malloc(s->c->max_seqs * sizeof(*in->run));
 		in->pf = malloc(s->c->max_seqs * sizeof(*in->pf));
 		in->enc = malloc(s->c->max_seqs * sizeof(*in->enc));
 		in->chunk = malloc(s->c->max_seqs * sizeof(*in->chunk));

@@ -100,7 +100,9 @@ struct sim_ctl;
  * images capped to max_images, the simulated model's image tokens per image;
  * decoder-only prompts are text + image tokens, cross-attention prompts text
  * only, with the image tokens entering the cross-attention layers and their
- * cached states charged to KV memory as kv_extra tokens. Before the run's KV
+ * cached states charged to KV memory as kv_extra tokens (ceil(image tokens x
+ * cross layers / self-attention layers): a KV token spans the self-attention
+ * layers). Before the run's KV
  * cut (sim_run cuts a request that does not fit one instance, and counts it).
  */
 struct sim_shape {
@@ -117,7 +119,7 @@ struct sim_shape {
 struct sim_map {
 	const struct sim_config *c;
 	int cross;
-	uint32_t tiles_per_image, tokens_per_image, cross_layers, llm_layers;
+	uint32_t tiles_per_image, tokens_per_image, cross_layers, self_layers;
 };
 
 /* Reads the mapping constants of c (c->perf must be set); c must outlive *mp. */

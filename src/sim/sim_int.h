@@ -63,6 +63,7 @@ struct sim__req {
 	double qkey;        /* waiting-list key (policy_queue_key / policy_requeue_key) */
 	struct policy_ticket tk; /* its charges, kept by policy/ */
 	double prep_s, enc_s, enc_wait; /* enc_wait: longest queue wait of its image items */
+	double dec_served;  /* decode time served before its preemptions */
 	double t_enc_done, t_llm_in, t_pf_start, t_first, t_dec_start;
 };
 

@@ -133,6 +133,7 @@ static int preempt_running(struct sim__state *s, struct sim__inst *in, uint32_t 
 
 	list_remove(in->run, &in->n_run, i);
 	in->run_kv -= r->kv;
+	r->dec_served += s->now - r->t_dec_start; /* decoded until now: served, not queued */
 	r->prompt = r->kv - r->kv_extra;
 	r->prefilled = 0;
 	r->kv = 0;
@@ -350,7 +351,7 @@ static int admit_decode_arrivals(struct sim__state *s, struct sim__inst *in)
 		uint32_t ri = in->w_head;
 		struct sim__req *r = &s->req[ri];
 		uint64_t need;
-		if (r->prefilled < r->prompt || in->n_run >= s->c->max_seqs)
+		if (r->prefilled < r->prompt || in->n_run + in->n_pf >= s->c->max_seqs)
 			break;
 		need = blocks_for(s, (uint64_t)r->prompt + r->kv_extra);
 		if (need > in->blocks_free)
@@ -362,6 +363,7 @@ static int admit_decode_arrivals(struct sim__state *s, struct sim__inst *in)
 		r->kv = r->prompt + r->kv_extra;
 		r->t_dec_start = s->now;
 		r->joined = s->lseq++;
+		MS_ASSERT(in->n_run < s->c->max_seqs); /* admission counts pf and run together */
 		in->run[in->n_run++] = ri;
 		in->run_kv += r->kv;
 	}
@@ -457,6 +459,7 @@ static int finish_or_hand_over(struct sim__state *s, struct sim__inst *in, uint3
 	if (role_decodes(in->role)) {
 		r->t_dec_start = s->now;
 		r->joined = s->lseq++;
+		MS_ASSERT(in->n_run < s->c->max_seqs); /* admission counts pf and run together */
 		in->run[in->n_run++] = ri;
 		in->run_kv += r->kv;
 		return 0;
