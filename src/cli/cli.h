@@ -57,28 +57,6 @@ int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const c
 int cli_trace_or_synth(struct trace_set *ts, const char *path, unsigned long long synth,
 		       uint64_t seed, int skip_bad, char *label, size_t size, struct ms_error *err);
 
-/*
- * `sim --autoscale` (cmd_sim_scale.c): picks the rule for c's design (enc + llm:
- * ModServe's stage-aware one with capacities measured at the SLO; mono, pd: an
- * operator's request-rate baseline), sets c's initial pool sizes and tick hook,
- * and runs it through a, which must outlive the run.
- */
-struct cli_scale {
-	double interval_s, startup_s, tick_s;
-	unsigned long long min, max;     /* per pool; 0: 1 and the static split's size */
-	int no_history;                  /* start at max instead of the history's sizes */
-	double slo_scale, slo_ttft, slo_tpot; /* as given (0: the reference's) */
-	double slo_ttft_run, slo_tpot_run;    /* the run's targets, for windowed attainment */
-	struct plan_slo *row_slo;        /* per-row targets, filled once (caller releases) */
-};
-struct plan_slo;
-struct sim_config;
-struct sim_work;
-struct sim_autoscale;
-int cli_sim_scale_setup(const struct cli_scale *so, const struct trace_set *ts,
-			struct sim_config *c, const struct sim_work *w, struct sim_autoscale *a,
-			struct ms_error *err);
-
 /* Parses a non-negative integer / double option value; 0 on success. */
 int cli_parse_u64(const char *s, unsigned long long *out);
 int cli_parse_double(const char *s, double *out);

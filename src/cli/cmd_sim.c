@@ -2,7 +2,7 @@
  * `modserve sim`: simulate a serving cluster on a trace (sim/), print what
  * users care about (report/sim_report). --compare runs mono, pd and modserve
  * on the same trace and GPU budget; --system runs the paper's named systems
- * (sim_system), one or several side by side; --autoscale (cmd_sim_scale.c)
+ * (sim_system), one or several side by side; --autoscale (plan_autoscale.c)
  * resizes the pools during the run.
  */
 #include <getopt.h>
@@ -18,6 +18,7 @@
 #include "plan/plan.h"
 #include "report/sim_report.h"
 #include "sim/sim.h"
+#include "plan/plan_autoscale.h"
 #include "sim/sim_autoscale.h"
 #include "trace/trace_synth.h"
 
@@ -145,7 +146,7 @@ struct opts {
 	const struct sim_system *sys[SIM_SYSTEM__COUNT];
 	int n_sys, order_set, rllm_set, renc_set;
 	int autoscale, scale_opt;
-	struct cli_scale scale;
+	struct plan_scale_opts scale;
 };
 
 static void progress_cb(void *arg, double done, double total)
@@ -606,7 +607,7 @@ int cmd_sim(int argc, char **argv)
 			o.scale.slo_tpot = o.slo_tpot;
 			o.scale.slo_ttft_run = ctx.slo_ttft_s;
 			o.scale.slo_tpot_run = ctx.slo_tpot_s;
-			rc = cli_sim_scale_setup(&o.scale, &ts, c, ctx.work, &scale[n_runs], &err);
+			rc = plan_autoscale_setup(&o.scale, &ts, c, ctx.work, &scale[n_runs], &err);
 			if (rc == -MS_EINVAL) {
 				status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
 				goto out;

@@ -1,15 +1,15 @@
 /*
- * `modserve sim --autoscale`: which autoscaler a design gets and with what
- * numbers (docs/sim.md, "Autoscaling").
+ * Which autoscaler a design gets and with what numbers (plan_autoscale.h;
+ * docs/sim.md, "Autoscaling").
  *  - enc + llm pools (decoup, sched, modserve): ModServe's stage-aware rule,
  *    image tokens/s per encoder and prompt tokens/s per LLM instance, the
  *    capacities measured at the SLO (plan's per-request mode, or --slo-ttft /
- *    --slo-tpot) by plan_pool_capacity on the first CLI_SCALE_HISTORY rows, initial sizes from that history by
+ *    --slo-tpot) by plan_pool_capacity on the first PLAN__SCALE_HISTORY rows, initial sizes from that history by
  *    the paper's formula (sim_autoscale_initial);
  *  - mono and pd: an operator's baseline, replicas from the request rate;
  *    per-instance capacity for mono its request rate at the SLO measured the
  *    same way (the paper gives the monolith a comparable profile-driven
- *    autoscaler), for pd CLI_SCALE_UTIL of the GPU time a request needs (the
+ *    autoscaler), for pd PLAN__SCALE_UTIL of the GPU time a request needs (the
  *    work estimate); initial size the mean request rate over it.
  * Both: the same interval, startup delay, bounds, cooldown and hysteresis,
  * and a burst response on queue growth; the SLO-attainment trigger is
@@ -18,12 +18,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "plan/plan_capacity.h"
-#include "sim/sim_autoscale.h"
+#include "plan/plan_autoscale.h"
 
-#define CLI_SCALE_HISTORY 20000
-#define CLI_SCALE_UTIL 0.7
+#include "plan/plan_capacity.h"
+
+#define PLAN__SCALE_HISTORY 20000
+#define PLAN__SCALE_UTIL 0.7
 
 static uint32_t clamp_n(double v, uint32_t lo, uint32_t hi)
 {
@@ -35,7 +35,7 @@ static uint32_t clamp_n(double v, uint32_t lo, uint32_t hi)
 /* The first rows of ts as the history the capacities are measured on. */
 static int history(const struct trace_set *ts, struct trace_set *h, struct ms_error *err)
 {
-	size_t i, n = ts->n < CLI_SCALE_HISTORY ? ts->n : CLI_SCALE_HISTORY;
+	size_t i, n = ts->n < PLAN__SCALE_HISTORY ? ts->n : PLAN__SCALE_HISTORY;
 	int rc = 0;
 
 	trace_set_init(h);
@@ -52,7 +52,7 @@ static int history(const struct trace_set *ts, struct trace_set *h, struct ms_er
  * capacity exists. Measured once for the whole trace (it does not depend on the
  * design; the history's rows are its first ones), and it sets c's deadlines.
  */
-static int capacity_at_slo(const struct cli_scale *so, const struct trace_set *ts,
+static int capacity_at_slo(const struct plan_scale_opts *so, const struct trace_set *ts,
 			   struct sim_config *c, int tp, int mono, struct plan_pool_capacity *cap,
 			   struct ms_error *err)
 {
@@ -104,7 +104,7 @@ static int capacity_at_slo(const struct cli_scale *so, const struct trace_set *t
 	return rc;
 }
 
-static int modserve_rule(const struct cli_scale *so, const struct trace_set *ts,
+static int modserve_rule(const struct plan_scale_opts *so, const struct trace_set *ts,
 			 struct sim_config *c, struct policy_scale_conf *pc, const char **rule,
 			 struct ms_error *err)
 {
@@ -117,17 +117,17 @@ static int modserve_rule(const struct cli_scale *so, const struct trace_set *ts,
 			tp = c->deploy.pool[p].tp;
 	if (!tp)
 		return ms_error_set(err, MS_EINVAL,
-				    "--autoscale: designs with enc + llm, mono or pd pools (not "
+				    "autoscale: designs with enc + llm, mono or pd pools (not "
 				    "E-P-D)");
 	if ((rc = capacity_at_slo(so, ts, c, tp, 0, &cap, err)) < 0)
 		return rc;
 	if (!(cap.llm_tokens_s > 0) || (c->deploy.pool[0].role == SIM_ROLE_ENC &&
 					 !(cap.enc_tokens_s > 0)))
 		return ms_error_set(err, MS_EINVAL,
-				    "--autoscale: a pool never meets the SLO on the trace's first %zu "
+				    "autoscale: a pool never meets the SLO on the trace's first %zu "
 				    "rows (capacity per instance: encoders %.4g image tokens/s, LLM "
 				    "%.4g prompt tokens/s): relax --slo-scale",
-				    ts->n < CLI_SCALE_HISTORY ? ts->n : (size_t)CLI_SCALE_HISTORY,
+				    ts->n < PLAN__SCALE_HISTORY ? ts->n : (size_t)PLAN__SCALE_HISTORY,
 				    cap.enc_tokens_s, cap.llm_tokens_s);
 	sim_autoscale_initial(c->perf, ts, c, &n_img, &n_txt);
 	for (p = 0; p < c->deploy.n_pools; p++) {
@@ -144,7 +144,7 @@ static int modserve_rule(const struct cli_scale *so, const struct trace_set *ts,
 	return 0;
 }
 
-static int baseline_rule(const struct cli_scale *so, const struct trace_set *ts,
+static int baseline_rule(const struct plan_scale_opts *so, const struct trace_set *ts,
 			 struct sim_config *c, const struct sim_work *w0,
 			 struct policy_scale_conf *pc, const char **rule, struct ms_error *err)
 {
@@ -172,7 +172,7 @@ static int baseline_rule(const struct cli_scale *so, const struct trace_set *ts,
 		sp->pool = p;
 		sp->rate_pool = 0; /* requests arrive at the entry pool */
 		sp->load = POLICY_ARR_REQ;
-		sp->capacity = inst_s > 0 ? CLI_SCALE_UTIL / inst_s : 1e9;
+		sp->capacity = inst_s > 0 ? PLAN__SCALE_UTIL / inst_s : 1e9;
 		if (r == SIM_ROLE_MONO) {
 			/*
 			 * The paper's monolith gets a profiled autoscaler: its capacity at
@@ -193,7 +193,7 @@ static int baseline_rule(const struct cli_scale *so, const struct trace_set *ts,
 	return 0;
 }
 
-int cli_sim_scale_setup(const struct cli_scale *so, const struct trace_set *ts,
+int plan_autoscale_setup(const struct plan_scale_opts *so, const struct trace_set *ts,
 			struct sim_config *c, const struct sim_work *w, struct sim_autoscale *a,
 			struct ms_error *err)
 {
