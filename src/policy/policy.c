@@ -14,52 +14,55 @@
  */
 #include "policy/policy.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/ms_rand.h"
 #include "policy/policy_int.h"
 
-static int less(const struct policy *pol, uint32_t a, uint32_t b)
+/* Heap entries carry their key, so sifting reads only the heap array. */
+static int less(const struct policy_hent *a, const struct policy_hent *b)
 {
-	if (pol->inst[a].pending != pol->inst[b].pending)
-		return pol->inst[a].pending < pol->inst[b].pending;
-	return a < b;
-}
-
-static void swap_slots(struct policy *pol, struct policy_pool *p, uint32_t i, uint32_t j)
-{
-	uint32_t a = p->heap[i], b = p->heap[j];
-	p->heap[i] = b;
-	p->heap[j] = a;
-	pol->inst[b].heap_pos = i;
-	pol->inst[a].heap_pos = j;
+	return a->pending < b->pending || (a->pending == b->pending && a->id < b->id);
 }
 
 static void heap_up(struct policy *pol, struct policy_pool *p, uint32_t i)
 {
+	struct policy_hent e = p->heap[i];
+
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
-		if (!less(pol, p->heap[i], p->heap[parent]))
+		if (!less(&e, &p->heap[parent]))
 			break;
-		swap_slots(pol, p, i, parent);
+		p->heap[i] = p->heap[parent];
+		pol->inst[p->heap[i].id].heap_pos = i;
 		i = parent;
 	}
+	p->heap[i] = e;
+	pol->inst[e.id].heap_pos = i;
 }
 
 static void heap_down(struct policy *pol, struct policy_pool *p, uint32_t i)
 {
+	struct policy_hent e = p->heap[i];
+	uint32_t n = p->n_heap;
+
 	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < p->n_heap && less(pol, p->heap[l], p->heap[m]))
-			m = l;
-		if (r < p->n_heap && less(pol, p->heap[r], p->heap[m]))
-			m = r;
-		if (m == i)
+		uint32_t l = 2 * i + 1, m;
+		if (l >= n)
 			break;
-		swap_slots(pol, p, i, m);
+		m = l;
+		if (l + 1 < n && less(&p->heap[l + 1], &p->heap[l]))
+			m = l + 1;
+		if (!less(&p->heap[m], &e))
+			break;
+		p->heap[i] = p->heap[m];
+		pol->inst[p->heap[i].id].heap_pos = i;
 		i = m;
 	}
+	p->heap[i] = e;
+	pol->inst[e.id].heap_pos = i;
 }
 
 int policy_init(struct policy *pol, const struct policy_conf *conf, struct ms_error *err)
@@ -84,6 +87,7 @@ int policy_init(struct policy *pol, const struct policy_conf *conf, struct ms_er
 		p->rng = conf->pool[i].seed;
 		p->arr.dt = p->slo.dt = pol->conf.window_s / POLICY_WINDOW_BUCKETS;
 		p->arr.epoch = p->slo.epoch = INT64_MIN;
+		p->arr.t_next = p->slo.t_next = -INFINITY;
 		switch (conf->pool[i].stage) {
 		case POLICY_STAGE_ENC:
 			pol->p_enc = i;
@@ -120,7 +124,8 @@ void policy_release(struct policy *pol)
 static int grow_pool(struct policy_pool *p)
 {
 	uint32_t cap = p->cap ? p->cap * 2 : 16;
-	uint32_t *h = realloc(p->heap, cap * sizeof(*h)), *r;
+	struct policy_hent *h = realloc(p->heap, cap * sizeof(*h));
+	uint32_t *r;
 
 	if (!h)
 		return -MS_ENOMEM;
@@ -143,7 +148,9 @@ static void enter_ready(struct policy *pol, uint32_t id)
 	in->ready_pos = p->n_ready;
 	p->ready[p->n_ready++] = id;
 	in->heap_pos = p->n_heap;
-	p->heap[p->n_heap++] = id;
+	p->heap[p->n_heap].pending = in->pending;
+	p->heap[p->n_heap].id = id;
+	p->n_heap++;
 	heap_up(pol, p, in->heap_pos);
 }
 
@@ -161,9 +168,10 @@ static void leave_ready(struct policy *pol, uint32_t id)
 	p->n_ready--;
 	if (p->rr_next > in->ready_pos)
 		p->rr_next--;
-	last = p->heap[--p->n_heap];
+	p->n_heap--;
 	if (i < p->n_heap) {
-		p->heap[i] = last;
+		last = p->heap[p->n_heap].id;
+		p->heap[i] = p->heap[p->n_heap];
 		pol->inst[last].heap_pos = i;
 		heap_up(pol, p, i);
 		heap_down(pol, p, pol->inst[last].heap_pos);
@@ -301,8 +309,10 @@ static void charge(struct policy *pol, uint32_t id, uint64_t w)
 
 	in->pending += w;
 	p->pending += w;
-	if (in->heap_pos != POLICY_NONE)
+	if (in->heap_pos != POLICY_NONE) {
+		p->heap[in->heap_pos].pending = in->pending;
 		heap_down(pol, p, in->heap_pos);
+	}
 }
 
 /* Releases w from id; a failed (or unknown) instance has nothing left to release. */
@@ -323,8 +333,10 @@ static int release(struct policy *pol, uint32_t id, uint64_t w)
 	}
 	in->pending -= w;
 	p->pending -= w;
-	if (in->heap_pos != POLICY_NONE)
+	if (in->heap_pos != POLICY_NONE) {
+		p->heap[in->heap_pos].pending = in->pending;
 		heap_up(pol, p, in->heap_pos);
+	}
 	return rc;
 }
 
@@ -346,7 +358,7 @@ static uint32_t pick(struct policy *pol, struct policy_pool *p)
 	case POLICY_ROUTE_LEAST:
 	default:
 		(void)pol;
-		return p->heap[0];
+		return p->heap[0].id;
 	}
 }
 
@@ -375,9 +387,9 @@ int policy_route_images(struct policy *pol, const struct policy_req *rq, struct 
 		return -MS_ENOTFOUND;
 	tk->img_left = rq->images;
 	tk->tokens_per_image = rq->tokens_per_image;
-	policy__window_add(&p->arr, now, POLICY_ARR_REQ, 1);
-	policy__window_add(&p->arr, now, POLICY_ARR_IMAGES, rq->images);
-	policy__window_add(&p->arr, now, POLICY_ARR_IMG_TOKENS, (double)rq->image_tokens);
+	/* by enum policy_arr: requests, images, image tokens, prompt tokens */
+	if (!pol->conf.no_windows)
+		policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens, 0);
 	for (k = 0; k < rq->images; k++) {
 		uint32_t id = pick(pol, p);
 		charge(pol, id, rq->tokens_per_image);
@@ -411,14 +423,13 @@ int policy_route_llm(struct policy *pol, const struct policy_req *rq, struct pol
 	id = pick(pol, p);
 	if (id == POLICY_NONE)
 		return -MS_ENOTFOUND;
+	if (!pol->conf.no_windows)
+		policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens,
+				   (double)rq->prompt_tokens);
 	if (p->conf.stage == POLICY_STAGE_DECODE) {
 		tk->pend_prefill = 0;
 		tk->pend_rest = rq->prompt_tokens + rq->output_tokens;
 	} else {
-		policy__window_add(&p->arr, now, POLICY_ARR_REQ, 1);
-		policy__window_add(&p->arr, now, POLICY_ARR_IMAGES, rq->images);
-		policy__window_add(&p->arr, now, POLICY_ARR_IMG_TOKENS, (double)rq->image_tokens);
-		policy__window_add(&p->arr, now, POLICY_ARR_PROMPT, (double)rq->prompt_tokens);
 		tk->pend_prefill = rq->prompt_tokens + (pol->entry_encodes ? rq->image_tokens : 0);
 		tk->pend_rest = p->conf.stage == POLICY_STAGE_PREFILL ? 0 : rq->output_tokens;
 	}
@@ -465,7 +476,7 @@ int policy_finished(struct policy *pol, struct policy_ticket *tk, double now, do
 	int rc = release(pol, tk->llm, tk->pend_prefill + tk->pend_rest);
 
 	tk->pend_prefill = tk->pend_rest = 0;
-	if (tk->llm < pol->n_inst)
+	if (tk->llm < pol->n_inst && !pol->conf.no_windows)
 		policy__slo_add(pol, pol->inst[tk->llm].pool, tk, now, ttft, tpot);
 	return rc;
 }

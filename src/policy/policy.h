@@ -118,6 +118,7 @@ struct policy_item {
 /* Sliding window of counts in POLICY_WINDOW_BUCKETS buckets of window / buckets seconds. */
 struct policy_window {
 	double dt;
+	double t_next;             /* end of the newest bucket (-inf before use) */
 	int64_t epoch;             /* bucket number of the newest bucket, INT64_MIN before use */
 	uint32_t head;
 	double sum[4];
@@ -149,12 +150,19 @@ struct policy_conf {
 	double order_age_s;        /* POLICY_ORDER_SLO: ageing cap on slack; 0 = 10 s */
 	double order_token_s;      /* POLICY_ORDER_SLO: seconds of work per token (est); 0 = none */
 	double window_s;           /* statistics window; 0 = 60 s */
+	int no_windows;            /* skip the windowed counts (a caller that never reads them) */
 	double slo_ttft_s, slo_tpot_s; /* windowed attainment targets; 0 = none */
+};
+
+struct policy_hent {
+	uint64_t pending;
+	uint32_t id, pad;
 };
 
 struct policy_pool {
 	struct policy_pool_conf conf;
-	uint32_t *heap, n_heap;    /* ready members, min-heap on (pending, id) */
+	struct policy_hent *heap;  /* ready members, min-heap on (pending, id) */
+	uint32_t n_heap;
 	uint32_t *ready, n_ready;  /* ready members in id order of becoming ready (rr, random) */
 	uint32_t cap;
 	uint32_t rr_next;
@@ -262,8 +270,14 @@ double policy_requeue_key(struct policy *pol, const struct policy_ticket *tk, do
 double policy_victim_key(const struct policy *pol, const struct policy_ticket *tk,
 			 int prefilling, uint64_t joined, double now);
 
-/* The caller's queue of a pool's instance grew or shrank by delta (items or requests). */
-void policy_queue_changed(struct policy *pol, int pool, int64_t delta);
+/*
+ * The caller's queue of a pool's instance grew or shrank by delta (items or
+ * requests). Inline: the simulator calls it at every queue change.
+ */
+static inline void policy_queue_changed(struct policy *pol, int pool, int64_t delta)
+{
+	pol->pool[pool].queued = (uint64_t)((int64_t)pol->pool[pool].queued + delta);
+}
 void policy_pool_stats(struct policy *pol, int pool, double now, struct policy_pool_stats *out);
 
 /* "fcfs", "slo"; returns 0 or -MS_EINVAL. */

@@ -7,8 +7,9 @@
 
 #include "policy/policy.h"
 
-/* Adds v to counter k of w at time now (advancing the window: O(1) amortised). */
-void policy__window_add(struct policy_window *w, double now, int k, double v);
+/* Adds v0..v3 to the counters of w at time now (advancing the window: O(1) amortised). */
+void policy__window_add(struct policy_window *w, double now, double v0, double v1, double v2,
+			double v3);
 /*
  * A request finished on pool `pool`: counts it and whether it met both SLO
  * targets (TTFT: its deadline when it has one, else conf's target).

@@ -14,9 +14,13 @@
 
 static void window_advance(struct policy_window *w, double now)
 {
-	int64_t e = (int64_t)floor(now / w->dt), steps;
+	int64_t e, steps;
 	int k;
 
+	if (now < w->t_next)
+		return; /* the newest bucket (or a clock that stepped back: counted in it) */
+	e = (int64_t)floor(now / w->dt);
+	w->t_next = (double)(e + 1) * w->dt;
 	if (w->epoch == INT64_MIN) {
 		memset(w->b, 0, sizeof(w->b));
 		memset(w->sum, 0, sizeof(w->sum));
@@ -39,11 +43,21 @@ static void window_advance(struct policy_window *w, double now)
 	w->epoch = e;
 }
 
-void policy__window_add(struct policy_window *w, double now, int k, double v)
+void policy__window_add(struct policy_window *w, double now, double v0, double v1, double v2,
+			double v3)
 {
+	double *b;
+
 	window_advance(w, now);
-	w->b[w->head][k] += v;
-	w->sum[k] += v;
+	b = w->b[w->head];
+	b[0] += v0;
+	b[1] += v1;
+	b[2] += v2;
+	b[3] += v3;
+	w->sum[0] += v0;
+	w->sum[1] += v1;
+	w->sum[2] += v2;
+	w->sum[3] += v3;
 }
 
 void policy__slo_add(struct policy *pol, int pool, const struct policy_ticket *tk, double now,
@@ -54,9 +68,7 @@ void policy__slo_add(struct policy *pol, int pool, const struct policy_ticket *t
 				       : !(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s;
 	int met = ttft_ok && (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
 
-	policy__window_add(&pol->pool[pool].slo, now, 0, 1);
-	if (met)
-		policy__window_add(&pol->pool[pool].slo, now, 1, 1);
+	policy__window_add(&pol->pool[pool].slo, now, 1, met, 0, 0);
 }
 
 double policy_queue_key(struct policy *pol, const struct policy_ticket *tk, double now)
@@ -97,13 +109,6 @@ double policy_victim_key(const struct policy *pol, const struct policy_ticket *t
 	(void)now;
 	/* the newest prefilling request, else the newest decoding one; exact below 2^53 */
 	return prefilling ? (double)joined : (double)joined - 9007199254740992.0;
-}
-
-void policy_queue_changed(struct policy *pol, int pool, int64_t delta)
-{
-	struct policy_pool *p = &pol->pool[pool];
-
-	p->queued = (uint64_t)((int64_t)p->queued + delta);
 }
 
 void policy_pool_stats(struct policy *pol, int pool, double now, struct policy_pool_stats *out)

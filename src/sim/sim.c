@@ -163,7 +163,6 @@ static void req_desc(const struct sim__state *s, const struct sim__req *r, struc
 {
 	double target;
 
-	memset(q, 0, sizeof(*q));
 	q->modality = r->images ? POLICY_IMAGE : POLICY_TEXT;
 	q->images = r->images;
 	q->tokens_per_image = s->tokens_per_image;
@@ -392,10 +391,34 @@ static void accrue(struct sim__state *s)
 	s->cost_t = s->now;
 }
 
-static void pool_size(struct sim__pool *p, int64_t delta)
+/*
+ * Pool p grows or shrinks by delta instances. Its series are normalised by its
+ * size at each moment: busy time so far of its busy instances and its KV level
+ * are recorded at the old weight first (a walk of the instances, only when
+ * membership changes, never per event). Static pools never get here mid-run.
+ */
+static int pool_size(struct sim__state *s, int p, int64_t delta)
 {
-	p->live = (uint32_t)((int64_t)p->live + delta);
-	p->norm_w = p->live ? (double)p->spec.count / (double)p->live : 1.0;
+	struct sim__pool *pool = &s->pool[p];
+	struct metrics_series *se = &s->res->pool[p].series;
+	uint32_t i;
+
+	if (s->running) {
+		for (i = 0; i < s->n_inst; i++) {
+			struct sim__inst *in = &s->inst[i];
+			if (in->pool != (uint32_t)p || !in->busy)
+				continue;
+			if (metrics_series_add(se, METRICS_SER_BUSY, in->t_acc, s->now, pool->norm_w) < 0)
+				return -MS_ENOMEM;
+			in->t_acc = s->now;
+		}
+	}
+	pool->live = (uint32_t)((int64_t)pool->live + delta);
+	pool->norm_w = pool->live ? (double)pool->spec.count / (double)pool->live : 1.0;
+	if (s->running && metrics_series_level(se, METRICS_SER_KV, s->now,
+					       (double)pool->blocks_used * pool->norm_w) < 0)
+		return -MS_ENOMEM;
+	return 0;
 }
 
 /*
@@ -438,7 +461,8 @@ static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
 	}
 	accrue(s);
 	s->gpus_live += (uint32_t)pool->spec.tp;
-	pool_size(pool, 1);
+	if (pool_size(s, p, 1) < 0)
+		return ms_error_set(s->err, MS_ENOMEM, "sim: time series");
 	if (out)
 		*out = id;
 	return 0;
@@ -460,12 +484,11 @@ static int holds_work(const struct sim__inst *in)
 	       in->n_run;
 }
 
-int sim__idle(struct sim__state *s, uint32_t ii)
+int sim__idle_drain(struct sim__state *s, uint32_t ii)
 {
 	struct sim__inst *in = &s->inst[ii];
 
-	if (policy_inst_state(&s->pol, ii) != POLICY_INST_DRAINING || holds_work(in) ||
-	    policy_inst_pending(&s->pol, ii))
+	if (holds_work(in) || policy_inst_pending(&s->pol, ii))
 		return 0;
 	if (policy_inst_remove(&s->pol, ii, s->now) < 0)
 		MS_BUG("policy: instance %u could not be removed", ii);
@@ -473,8 +496,8 @@ int sim__idle(struct sim__state *s, uint32_t ii)
 	inst_free(in);
 	accrue(s);
 	s->gpus_live -= (uint32_t)in->tp;
-	pool_size(&s->pool[in->pool], -1);
-	return 0;
+	return pool_size(s, (int)in->pool, -1) < 0 ? ms_error_set(s->err, MS_ENOMEM, "sim: time series")
+						   : 0;
 }
 
 int sim_ctl_add(struct sim_ctl *ctl, int pool, double startup_s, uint32_t *id)
@@ -502,7 +525,7 @@ int sim_ctl_drain(struct sim_ctl *ctl, uint32_t id)
 	if (policy_inst_drain(&s->pol, id, s->now) < 0)
 		return ms_error_set(s->err, MS_EINVAL, "sim: instance %u is not ready or starting", id);
 	s->res->instances_drained++;
-	return sim__idle(s, id);
+	return sim__idle_drain(s, id);
 }
 
 struct policy *sim_ctl_policy(struct sim_ctl *ctl)
@@ -542,6 +565,8 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 	pc.order_age_s = c->order_age_s;
 	pc.order_token_s = sim__order_token_s(c);
 	pc.window_s = c->stats_window_s;
+	/* only hooks read the windows: a plain run skips them */
+	pc.no_windows = !c->on_tick && !c->early_stop;
 	pc.slo_ttft_s = c->slo_ttft_s;
 	pc.slo_tpot_s = c->slo_tpot_s;
 	for (p = 0; p < c->deploy.n_pools; p++) {
@@ -637,16 +662,41 @@ static int tick(struct sim__state *s)
 	return 0;
 }
 
+/*
+ * The one pending arrival waits beside the heap, not in it (half a push and a
+ * pop per request saved); it takes its sequence number as a push would, so
+ * events come out in exactly the (time, sequence) order of one heap.
+ */
+static void arrival_next(struct sim__state *s, uint32_t row)
+{
+	s->arr.t = s->ts->t[row] / s->c->rate_scale;
+	s->arr.seq = s->heap.seq++;
+	s->arr.type = SIM__EV_ARRIVAL;
+	s->arr.a = row;
+	s->has_arr = 1;
+}
+
+static int next_event(struct sim__state *s, struct sim__event *e)
+{
+	const struct sim__event *top = s->heap.n ? &s->heap.ev[0] : NULL;
+
+	if (s->has_arr &&
+	    (!top || s->arr.t < top->t || (s->arr.t == top->t && s->arr.seq < top->seq))) {
+		*e = s->arr;
+		s->has_arr = 0;
+		return 1;
+	}
+	return sim__heap_pop(&s->heap, e);
+}
+
 static int dispatch(struct sim__state *s, const struct sim__event *e)
 {
 	struct sim__inst *in;
 
 	switch (e->type) {
 	case SIM__EV_ARRIVAL:
-		if (e->a + 1 < s->ts->n &&
-		    sim__heap_push(&s->heap, s->ts->t[e->a + 1] / s->c->rate_scale,
-				   SIM__EV_ARRIVAL, e->a + 1, 0) < 0)
-			return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
+		if (e->a + 1 < s->ts->n)
+			arrival_next(s, e->a + 1);
 		s->arrived++;
 		return arrival(s, e->a);
 	case SIM__EV_ENQ_ENC:
@@ -751,17 +801,16 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 		goto fail;
 	if ((rc = sim__heap_init(&s->heap, s->n_inst * 2 + 1024, err)) < 0)
 		goto fail;
-	if (ts->n && sim__heap_push(&s->heap, ts->t[0] / c->rate_scale, SIM__EV_ARRIVAL, 0, 0) < 0) {
-		rc = ms_error_set(err, MS_ENOMEM, "sim: event queue");
-		goto fail;
-	}
+	if (ts->n)
+		arrival_next(s, 0);
 	if (ts->n && c->tick_s > 0 && c->on_tick &&
 	    sim__heap_push(&s->heap, s->now + c->tick_s, SIM__EV_TICK, 0, 0) < 0) {
 		rc = ms_error_set(err, MS_ENOMEM, "sim: event queue");
 		goto fail;
 	}
 	s->t_work = s->now;
-	while (!s->stop && sim__heap_pop(&s->heap, &e)) {
+	s->running = 1;
+	while (!s->stop && next_event(s, &e)) {
 		s->now = e.t;
 		res->events++;
 		if (e.type != SIM__EV_TICK)

@@ -43,7 +43,7 @@ static int enc_start(struct sim__state *s, uint32_t ii)
 	if (sim__pool_queued(s, (int)in->pool, -(int64_t)taken) < 0)
 		return -MS_ENOMEM;
 	in->busy = 1;
-	in->t0 = s->now;
+	in->t0 = in->t_acc = s->now;
 	in->t_end = s->now + perf_encode_s(s->perf, in->tp, imgs * s->tiles_per_image);
 	in->version++;
 	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
@@ -108,7 +108,7 @@ int sim__enc_done(struct sim__state *s, uint32_t ii)
 	int rc;
 
 	s->res->pool[in->pool].busy_gpu_s += (s->now - in->t0) * in->tp;
-	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t0, s->now,
+	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t_acc, s->now,
 			       s->pool[in->pool].norm_w) < 0)
 		return -MS_ENOMEM;
 	in->busy = 0;

@@ -84,6 +84,7 @@ struct sim__inst {
 	int tp, busy;
 	uint32_t version;
 	double t0, t_end, enc_part;
+	double t_acc;                    /* busy time from here on is not in the series yet */
 	/* encoder: queue of items, items in service */
 	uint32_t q_head, q_tail, q_len, b_head;
 	/*
@@ -120,6 +121,8 @@ struct sim__state {
 	const struct trace_set *ts;
 	struct sim_result *res;
 	struct sim__heap heap;
+	struct sim__event arr;         /* the next arrival, outside the heap (has_arr) */
+	int has_arr;
 	struct sim__req *req;
 	uint32_t n_req, cap_req, free_req, in_flight, finished, arrived;
 	struct sim__item *item;
@@ -139,6 +142,7 @@ struct sim__state {
 	double cost_t;                 /* gpu_s is accrued up to here */
 	double t_work;                 /* time of the last event that was not a tick */
 	int stop;                      /* early stop asked */
+	int running;                   /* setup done: pools are static until here */
 	double now;
 	struct ms_error *err;
 };
@@ -153,7 +157,11 @@ int sim__llm_wake(struct sim__state *s, uint32_t inst);
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
 int sim__enc_done(struct sim__state *s, uint32_t inst);
 /* An instance became idle: a draining one that holds nothing is removed. */
-int sim__idle(struct sim__state *s, uint32_t inst);
+int sim__idle_drain(struct sim__state *s, uint32_t inst);
+static inline int sim__idle(struct sim__state *s, uint32_t inst)
+{
+	return s->pol.inst[inst].state == POLICY_INST_DRAINING ? sim__idle_drain(s, inst) : 0;
+}
 /* sim_system.c: the SLO order's seconds per token of work (prefill at the LLM TP) */
 double sim__order_token_s(const struct sim_config *c);
 /* sim.c */

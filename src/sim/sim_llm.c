@@ -398,7 +398,7 @@ int sim__llm_start(struct sim__state *s, uint32_t ii)
 	if (in->n_chunk == 0 && in->n_enc == 0 && in->n_run == 0)
 		return sim__idle(s, ii);
 	in->busy = 1;
-	in->t0 = s->now;
+	in->t0 = in->t_acc = s->now;
 	in->kv0 = in->run_kv;
 	if (in->n_chunk || in->n_enc) {
 		it.decode_seqs = in->n_run;
@@ -504,7 +504,7 @@ int sim__llm_done(struct sim__state *s, uint32_t ii)
 	uint32_t i;
 
 	s->res->pool[in->pool].busy_gpu_s += (s->now - in->t0) * in->tp;
-	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t0, s->now,
+	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t_acc, s->now,
 			       s->pool[in->pool].norm_w) < 0)
 		return -MS_ENOMEM;
 	in->busy = 0;

@@ -274,6 +274,12 @@ static void test_prefill_decode_charges(void **state)
 	assert_int_equal(policy_route_llm(&p, &q, &tk, 1, &dec), 0);
 	assert_int_equal(dec, 1);
 	assert_int_equal(policy_inst_pending(&p, 1), 740);
+	{
+		struct policy_pool_stats ps;
+		policy_pool_stats(&p, 1, 1, &ps); /* the decode pool counts what it was given */
+		assert_true(fabs(ps.rate[POLICY_ARR_PROMPT] - 700.0 / 60) < 1e-12);
+		assert_int_equal(ps.pending, 740);
+	}
 	assert_int_equal(policy_preempted(&p, &tk, 2), 0); /* the work stays where it is */
 	assert_int_equal(policy_inst_pending(&p, 1), 740);
 	assert_int_equal(policy_finished(&p, &tk, 3, 1, 0.05), 0);

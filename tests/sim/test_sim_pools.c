@@ -73,6 +73,7 @@ static void test_add_and_drain_during_run(void **state)
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
 	struct trace_set ts;
 	size_t i, k;
+	int j;
 
 	(void)state;
 	synth(&ts, 4000, 5);
@@ -105,6 +106,19 @@ static void test_add_and_drain_during_run(void **state)
 			assert_true(r.req[i].ttft <= r.req[i].e2e);
 		}
 		assert_int_equal(done, ts.n);
+		/*
+		 * Busy share and KV use are normalised by the pool's size at each moment:
+		 * never above 1, though more instances than at the start ran at once.
+		 */
+		for (j = 0; j < r.n_pools; j++) {
+			const struct metrics_series *se = &r.pool[j].series;
+			size_t b;
+			for (b = 0; b < se->n; b++) {
+				if (!(se->v[METRICS_SER_BUSY][b] <= 1 + 1e-9))
+					fail_msg("pool %d bucket %zu busy %g", j, b, se->v[METRICS_SER_BUSY][b]);
+				assert_true(se->v[METRICS_SER_KV][b] <= 1 + 1e-9);
+			}
+		}
 		/* the churn changed where work ran: not the static run */
 		for (i = 0; i < ts.n && r.req[i].e2e == base.req[i].e2e; i++)
 			;
