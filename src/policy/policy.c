@@ -203,7 +203,7 @@ int policy_inst_add(struct policy *pol, int pool, int ready, double now, uint32_
 	in = &pol->inst[*id];
 	memset(in, 0, sizeof(*in));
 	in->pool = (uint8_t)pool;
-	in->heap_pos = in->ready_pos = POLICY_NONE;
+	in->heap_pos = in->ready_pos = in->item = POLICY_NONE;
 	in->state = POLICY_INST_STARTING;
 	if (ready)
 		enter_ready(pol, *id);
@@ -302,7 +302,7 @@ uint32_t policy_pool_ready(const struct policy *pol, int pool)
 	return pol->pool[pool].n_ready;
 }
 
-static void charge(struct policy *pol, uint32_t id, uint64_t w)
+static inline void charge(struct policy *pol, uint32_t id, uint64_t w)
 {
 	struct policy_inst *in = &pol->inst[id];
 	struct policy_pool *p = &pol->pool[in->pool];
@@ -391,16 +391,20 @@ int policy_route_images(struct policy *pol, const struct policy_req *rq, struct 
 	if (!pol->conf.no_windows)
 		policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens, 0);
 	for (k = 0; k < rq->images; k++) {
-		uint32_t id = pick(pol, p);
+		uint32_t id = p->conf.route == POLICY_ROUTE_LEAST ? p->heap[0].id : pick(pol, p);
 		charge(pol, id, rq->tokens_per_image);
-		for (j = 0; j < n && out[j].inst != id; j++)
-			;
-		if (j == n) {
-			out[n].inst = id;
-			out[n++].nimg = 0;
+		/* its item, in order of first pick (inst.item: a mark cleared below) */
+		j = pol->inst[id].item;
+		if (j == POLICY_NONE) {
+			j = n++;
+			out[j].inst = id;
+			out[j].nimg = 0;
+			pol->inst[id].item = j;
 		}
 		out[j].nimg++;
 	}
+	for (j = 0; j < n; j++)
+		pol->inst[out[j].inst].item = POLICY_NONE;
 	return (int)n;
 }
 

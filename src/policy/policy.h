@@ -177,6 +177,7 @@ struct policy_inst {
 	uint8_t pool;
 	uint64_t pending;
 	uint32_t heap_pos, ready_pos;
+	uint32_t item;             /* scratch of policy_route_images, POLICY_NONE between calls */
 };
 
 struct policy {

@@ -185,15 +185,19 @@ static int no_instance(struct sim__state *s, int pool)
 			    pool >= 0 ? sim_role_name(s->pool[pool].spec.role) : "?", s->now);
 }
 
-int sim__route_llm(struct sim__state *s, uint32_t ri, double delay)
+/* q: the request's descriptor when the caller has it, else NULL */
+static int route_llm(struct sim__state *s, uint32_t ri, double delay, const struct policy_req *q)
 {
 	struct sim__req *r = &s->req[ri];
-	struct policy_req q;
+	struct policy_req d;
 	uint32_t k = 0;
 	int rc;
 
-	req_desc(s, r, &q);
-	rc = policy_route_llm(&s->pol, &q, &r->tk, s->now, &k);
+	if (!q) {
+		req_desc(s, r, &d);
+		q = &d;
+	}
+	rc = policy_route_llm(&s->pol, q, &r->tk, s->now, &k);
 	if (rc == -MS_ERANGE)
 		MS_BUG("policy: row %u released more than pending", r->row);
 	if (rc < 0)
@@ -203,6 +207,11 @@ int sim__route_llm(struct sim__state *s, uint32_t ri, double delay)
 	if (sim__heap_push(&s->heap, s->now + delay, SIM__EV_ENQ_LLM, ri, k) < 0)
 		return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
 	return 0;
+}
+
+int sim__route_llm(struct sim__state *s, uint32_t ri, double delay)
+{
+	return route_llm(s, ri, delay, NULL);
 }
 
 /* Maps trace row i to the simulated request (sim_map_row, then the KV cut); 1 when cut to fit. */
@@ -291,7 +300,7 @@ static int arrival(struct sim__state *s, uint32_t row)
 		/* mono/pd encode inside the LLM instance after CPU preprocessing */
 		int cores = s->pool[p_entry].cores;
 		r->prep_s = r->images ? perf_preprocess_s(s->perf, r->images, cores) : 0;
-		return sim__route_llm(s, ri, r->prep_s);
+		return route_llm(s, ri, r->prep_s, &q);
 	}
 	/* image-level parallelism: each image to the encoder with the least pending image tokens */
 	n = policy_route_images(&s->pol, &q, &r->tk, s->now, s->items);
