@@ -1,7 +1,9 @@
 /*
  * `modserve sim`: simulate a serving cluster on a trace (sim/), print what
  * users care about (report/sim_report). --compare runs mono, pd and modserve
- * on the same trace and GPU budget.
+ * on the same trace and GPU budget; --system runs the paper's named systems
+ * (sim_system), one or several side by side; --autoscale (plan_autoscale.c)
+ * resizes the pools during the run.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -14,8 +16,11 @@
 #include "base/ms_progress.h"
 #include "cli/cli.h"
 #include "perf/perf.h"
+#include "plan/plan.h"
 #include "report/sim_report.h"
 #include "sim/sim.h"
+#include "plan/plan_autoscale.h"
+#include "sim/sim_autoscale.h"
 #include "trace/trace_synth.h"
 
 static const char usage_text[] =
@@ -44,13 +49,23 @@ static const char usage_text[] =
 	"  --pools SPEC          explicit pools, e.g. enc=48x1,llm=20x4 or\n"
 	"                        prefill=8x4,decode=8x4 or mono=32x4 (COUNTxTP)\n"
 	"  --compare             run mono, pd and modserve side by side (same trace, GPUs)\n"
+	"  --system S[,S...]     the paper's systems (side by side when several):\n"
+	"                        vllm | decoup | sched | modserve | pd | epd (docs/sim.md)\n"
+	"  --order O             queue order: fcfs | slo [fcfs; the system's with --system]\n"
+	"  --order-age S         SLO order: ageing cap on a request's slack, s [10]\n"
+	"  --autoscale           resize the pools during the run (enc + llm: ModServe's\n"
+	"                        stage-aware rule; mono, pd: a request-rate baseline)\n"
+	"  --scale-interval S    autoscaler period, s [300]\n"
+	"  --startup S           delay before a new instance takes work, s [60]\n"
+	"  --min N, --max N      instances per pool [1; the static split's size]\n"
+	"  --no-history          start at --max instead of the trace's history sizes\n"
 	"  --token-budget N      tokens per LLM iteration (chunked prefill) [4096]\n"
 	"  --max-seqs N          running requests per LLM instance [256]\n"
 	"  --enc-batch N         images per encoder batch [8]\n"
 	"  --kv-tokens N         KV cache tokens per LLM instance, >= 4 KV blocks (64)\n"
 	"                        [free HBM after weights]\n"
 	"  --kv-block N          tokens per KV block (vLLM's block_size) [16]\n"
-	"  --route-llm R, --route-enc R   least | rr | random [least]\n"
+	"  --route-llm R, --route-enc R   least | rr | random [least; the system's]\n"
 	"  --link L              ib | tcp | nvlink, between instances [ib]\n"
 	"SLOs and output:\n"
 	"  --slo-ttft S, --slo-tpot S   targets in seconds (default: --slo-scale x the\n"
@@ -74,6 +89,7 @@ enum {
 	O_DEPLOY, O_GPUS, O_POOLS, O_COMPARE, O_BUDGET, O_SEQS, O_ENCB, O_RLLM, O_RENC, O_LINK,
 	O_TTFT, O_TPOT, O_SLOSCALE, O_SEED, O_JSON, O_PERREQ, O_REPORT, O_STEP, O_STATS, O_KV,
 	O_ENGINE, O_KVBLOCK,
+	O_SYSTEM, O_ORDER, O_AGE, O_SCALE, O_SINT, O_STARTUP, O_MIN, O_MAX, O_NOHIST,
 };
 
 static const struct option long_opts[] = {
@@ -108,9 +124,21 @@ static const struct option long_opts[] = {
 	{ "stats", no_argument, NULL, O_STATS },
 	{ "kv-tokens", required_argument, NULL, O_KV },
 	{ "kv-block", required_argument, NULL, O_KVBLOCK },
+	{ "system", required_argument, NULL, O_SYSTEM },
+	{ "order", required_argument, NULL, O_ORDER },
+	{ "order-age", required_argument, NULL, O_AGE },
+	{ "autoscale", no_argument, NULL, O_SCALE },
+	{ "scale-interval", required_argument, NULL, O_SINT },
+	{ "startup", required_argument, NULL, O_STARTUP },
+	{ "min", required_argument, NULL, O_MIN },
+	{ "max", required_argument, NULL, O_MAX },
+	{ "no-history", no_argument, NULL, O_NOHIST },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* runs side by side at most: every named system */
+#define MAX_RUNS SIM_SYSTEM__COUNT
 
 /* parse_args: 0 = run, PARSE_HELP = help printed, else the exit status of a usage error */
 #define PARSE_HELP 100
@@ -124,6 +152,10 @@ struct opts {
 	struct sim_config cfg; /* what the options set; perf and pools are filled per run */
 	int skip_bad, compare, json, stats;
 	int synth_set, gpus_set, deploy_set;
+	const struct sim_system *sys[SIM_SYSTEM__COUNT];
+	int n_sys, order_set, rllm_set, renc_set;
+	int autoscale, scale_opt;
+	struct plan_scale_opts scale;
 };
 
 static void progress_cb(void *arg, double done, double total)
@@ -188,6 +220,31 @@ static int parse_pos(const char *name, const char *v, double *out)
 	return cli_opt_pos("sim", usage_text, name, v, 1e12, out);
 }
 
+/* --system a,b,c: each name once, in the order given. */
+static int parse_systems(struct opts *o, const char *v)
+{
+	struct ms_error err = { 0 };
+	char buf[256], *tok, *save = NULL;
+	int i;
+
+	if (strlen(v) >= sizeof(buf))
+		return cli_usage_error("sim", usage_text, "--system: list too long");
+	snprintf(buf, sizeof(buf), "%s", v);
+	o->n_sys = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct sim_system *sys;
+		if (sim_system_find(tok, &sys, &err) < 0)
+			return cli_usage_error("sim", usage_text, "--system: %s", err.msg);
+		for (i = 0; i < o->n_sys; i++)
+			if (o->sys[i] == sys)
+				return cli_usage_error("sim", usage_text, "--system: '%s' twice", tok);
+		o->sys[o->n_sys++] = sys;
+	}
+	if (!o->n_sys)
+		return cli_usage_error("sim", usage_text, "--system: no system named");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	struct ms_error err = { 0 };
@@ -202,6 +259,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	sim_config_default(&o->cfg, NULL); /* the simulator's own defaults: no second copy here */
 	o->slo_scale = 5;
 	o->deploy = SIM_DEPLOY_MODSERVE;
+	o->scale.startup_s = 60;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {
@@ -256,7 +314,37 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_RENC:
 			if (policy_route_parse(optarg, c == O_RLLM ? &o->cfg.route_llm : &o->cfg.route_enc, &err) < 0)
 				return cli_usage_error("sim", usage_text, "%s", err.msg);
+			*(c == O_RLLM ? &o->rllm_set : &o->renc_set) = 1;
 			break;
+		case O_SYSTEM: rc = parse_systems(o, optarg); break;
+		case O_ORDER:
+			if (policy_order_parse(optarg, &o->cfg.order, &err) < 0)
+				return cli_usage_error("sim", usage_text, "--order: %s", err.msg);
+			o->order_set = 1;
+			break;
+		case O_AGE: rc = parse_pos("--order-age", optarg, &o->cfg.order_age_s); break;
+		case O_SCALE: o->autoscale = 1; break;
+		case O_SINT:
+			rc = parse_pos("--scale-interval", optarg, &o->scale.interval_s);
+			o->scale_opt = 1;
+			break;
+		case O_STARTUP:
+			rc = cli_parse_double(optarg, &o->scale.startup_s) || o->scale.startup_s > 1e6
+				     ? cli_usage_error("sim", usage_text,
+						       "--startup: expected seconds from 0 to 1e6, "
+						       "got '%s'", optarg)
+				     : 0;
+			o->scale_opt = 1;
+			break;
+		case O_MIN:
+			rc = parse_u64("--min", optarg, 1, 100000, &o->scale.min);
+			o->scale_opt = 1;
+			break;
+		case O_MAX:
+			rc = parse_u64("--max", optarg, 1, 100000, &o->scale.max);
+			o->scale_opt = 1;
+			break;
+		case O_NOHIST: o->scale.no_history = 1; o->scale_opt = 1; break;
 		case O_LINK:
 			if (!strcmp(optarg, "ib"))
 				o->cfg.link = PERF_LINK_IB;
@@ -309,6 +397,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->deploy_file && (o->compare || o->pools))
 		return cli_usage_error("sim", usage_text,
 				       "--deploy FILE fixes the pools: drop --compare and --pools");
+	if (o->scale_opt && !o->autoscale)
+		return cli_usage_error("sim", usage_text,
+				       "--scale-interval, --startup, --min, --max and --no-history "
+				       "go with --autoscale");
+	if (o->scale.min && o->scale.max && o->scale.min > o->scale.max)
+		return cli_usage_error("sim", usage_text, "--min %llu is above --max %llu",
+				       o->scale.min, o->scale.max);
+	if (o->n_sys && (o->compare || o->deploy_set))
+		return cli_usage_error("sim", usage_text,
+				       "--system sets the design: drop --compare and --deploy");
+	if (o->n_sys > 1 && o->pools)
+		return cli_usage_error("sim", usage_text,
+				       "--pools fits one design: name one --system with it");
+	if (o->n_sys == 1 && o->pools) {
+		o->deploy = o->sys[0]->kind;
+		o->deploy_set = 1;
+	}
+	if (o->n_sys > 1 && o->per_request)
+		return cli_usage_error("sim", usage_text, "--per-request needs a single run");
 	if (o->compare && o->per_request)
 		return cli_usage_error("sim", usage_text, "--per-request needs a single run");
 	if (o->synth_set && o->trace)
@@ -347,6 +454,35 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * Deadlines for the SLO order: arrival + the class's TTFT target, the paper's
+ * reference requests (text-only, one image) on the monolith x --slo-scale, or
+ * --slo-ttft for both classes. Measured once (d[] caches it).
+ */
+static int set_deadlines(const struct opts *o, struct sim_config *c, double d[2],
+			 struct ms_error *err)
+{
+	struct plan_slo slo;
+	int rc;
+
+	if (!(d[0] > 0)) {
+		if (o->slo_ttft > 0) {
+			d[0] = d[1] = o->slo_ttft;
+		} else {
+			plan_slo_init(&slo);
+			rc = plan_slo_reference(&slo, c, c->perf->model.default_tp, o->slo_scale, err);
+			plan_slo_release(&slo);
+			if (rc < 0)
+				return rc;
+			d[0] = slo.ttft[PLAN_TEXT];
+			d[1] = slo.ttft[PLAN_IMAGE];
+		}
+	}
+	c->deadline_ttft_s[0] = d[0];
+	c->deadline_ttft_s[1] = d[1];
+	return 0;
+}
+
 static int load_trace(const struct opts *o, struct trace_set *ts, char *label, size_t size,
 		      struct ms_error *err)
 {
@@ -371,15 +507,19 @@ int cmd_sim(int argc, char **argv)
 	struct gpu_spec gpu;
 	struct perf perf;
 	struct trace_set ts;
-	struct sim_config cfg[SIM_DEPLOY__COUNT];
-	struct sim_result res[SIM_DEPLOY__COUNT];
-	struct sim_report_run runs[SIM_DEPLOY__COUNT];
+	struct sim_config cfg[MAX_RUNS];
+	struct sim_result res[MAX_RUNS];
+	struct sim_report_run runs[MAX_RUNS];
+	struct sim_autoscale scale[MAX_RUNS];
+	struct plan_slo row_slo;
+	double deadline[2] = { 0, 0 };
 	struct sim_report_ctx ctx;
 	struct sim_work work;
 	struct ms_progress prog;
 	char label[4096];
 	double t0;
-	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0, csv_stdout;
+	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i, n_runs = 0, csv_stdout, n_plan;
+	int n_scale = 0;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
@@ -387,6 +527,9 @@ int cmd_sim(int argc, char **argv)
 	csv_stdout = o.per_request && !strcmp(o.per_request, "-");
 	trace_set_init(&ts);
 	memset(res, 0, sizeof(res));
+	memset(scale, 0, sizeof(scale));
+	plan_slo_init(&row_slo);
+	o.scale.row_slo = &row_slo;
 	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
 	    perf_init_engine(&perf, &model, &gpu, o.engine, &err) < 0)
 		goto fail;
@@ -419,13 +562,27 @@ int cmd_sim(int argc, char **argv)
 			ctx.slo_tpot_s = t2;
 		ctx.slo_default = 1;
 	}
-	for (i = 0; i < SIM_DEPLOY__COUNT; i++) {
-		enum sim_deploy_kind kind = o.compare ? (enum sim_deploy_kind)i : o.deploy;
+	n_plan = o.compare ? SIM_DEPLOY__COUNT : o.n_sys ? o.n_sys : 1;
+	for (i = 0; i < n_plan; i++) {
+		const struct sim_system *sys = o.n_sys ? o.sys[i] : NULL;
+		enum sim_deploy_kind kind = o.compare ? (enum sim_deploy_kind)i
+					    : sys ? sys->kind : o.deploy;
 		struct sim_config *c = &cfg[n_runs];
-		if (!o.compare && i > 0)
-			break;
 		*c = o.cfg;
 		c->perf = &perf;
+		if (sys) {
+			/* the system's policies, unless an option names its own */
+			sim_system_apply(sys, c);
+			if (o.order_set)
+				c->order = o.cfg.order;
+			if (o.rllm_set)
+				c->route_llm = o.cfg.route_llm;
+			if (o.renc_set)
+				c->route_enc = o.cfg.route_enc;
+		}
+		if (c->order == POLICY_ORDER_SLO &&
+		    set_deadlines(&o, c, deadline, &err) < 0)
+			goto fail;
 		if (o.deploy_file) {
 			if (sim_deploy_load(&c->deploy, o.deploy_file, &err) < 0)
 				goto fail;
@@ -455,13 +612,29 @@ int cmd_sim(int argc, char **argv)
 				ctx.work = &work;
 				ctx.gpu_budget = (uint32_t)o.gpus;
 			}
-			rc = sim_deploy_by_work(&c->deploy, kind, (uint32_t)o.gpus, &work, &err);
+			rc = sys ? sim_system_split(sys, (uint32_t)o.gpus, &work, &c->deploy, &err)
+				 : sim_deploy_by_work(&c->deploy, kind, (uint32_t)o.gpus, &work, &err);
 		}
 		if (rc < 0) {
 			status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
 			goto out;
 		}
-		ms_progress_init(&prog, sim_deploy_name(kind), (double)ts.n);
+		if (o.autoscale) {
+			o.scale.slo_scale = o.slo_scale;
+			o.scale.slo_ttft = o.slo_ttft;
+			o.scale.slo_tpot = o.slo_tpot;
+			o.scale.slo_ttft_run = ctx.slo_ttft_s;
+			o.scale.slo_tpot_run = ctx.slo_tpot_s;
+			rc = plan_autoscale_setup(&o.scale, &ts, c, ctx.work, &scale[n_runs], &err);
+			if (rc == -MS_EINVAL) {
+				status = cli_usage_error("sim", usage_text, "%s", no_prefix(err.msg));
+				goto out;
+			}
+			if (rc < 0)
+				goto fail;
+			n_scale = n_runs + 1;
+		}
+		ms_progress_init(&prog, sys ? sys->name : sim_deploy_name(kind), (double)ts.n);
 		c->progress = progress_cb;
 		c->progress_arg = &prog;
 		t0 = ms_wall_seconds();
@@ -469,7 +642,7 @@ int cmd_sim(int argc, char **argv)
 		t0 = ms_wall_seconds() - t0;
 		ms_progress_done(&prog);
 		if (rc == 0 && o.stats)
-			print_stats(sim_deploy_name(kind), &res[n_runs], t0);
+			print_stats(sys ? sys->name : sim_deploy_name(kind), &res[n_runs], t0);
 		c->progress = NULL;
 		c->progress_arg = NULL;
 		if (rc == -MS_EINVAL) {
@@ -481,6 +654,8 @@ int cmd_sim(int argc, char **argv)
 			goto fail;
 		runs[n_runs].cfg = c;
 		runs[n_runs].res = &res[n_runs];
+		runs[n_runs].label = sys ? sys->name : NULL;
+		runs[n_runs].scale = o.autoscale ? &scale[n_runs] : NULL;
 		if (metrics_summary_compute(&runs[n_runs].sum, res[n_runs].req, res[n_runs].n,
 					    ctx.slo_ttft_s, ctx.slo_tpot_s, &err) < 0) {
 			n_runs++;
@@ -517,6 +692,9 @@ fail:
 out:
 	for (i = 0; i < n_runs; i++)
 		sim_result_release(&res[i]);
+	for (i = 0; i < n_scale; i++)
+		sim_autoscale_release(&scale[i]);
+	plan_slo_release(&row_slo);
 	trace_set_release(&ts);
 	if (have_perf)
 		perf_release(&perf);

@@ -76,6 +76,10 @@ int policy_init(struct policy *pol, const struct policy_conf *conf, struct ms_er
 	pol->conf = *conf;
 	if (!(pol->conf.window_s > 0))
 		pol->conf.window_s = 60;
+	if (!(pol->conf.order_age_s > 0))
+		pol->conf.order_age_s = 10;
+	if (!(pol->conf.order_token_s >= 0))
+		pol->conf.order_token_s = 0;
 	pol->p_enc = pol->p_entry = pol->p_decode = -1;
 	for (i = 0; i < conf->n_pools; i++) {
 		struct policy_pool *p = &pol->pool[i];
@@ -367,6 +371,7 @@ void policy_ticket_init(struct policy_ticket *tk, const struct policy_req *rq)
 	tk->cls = rq->cls;
 	tk->img_left = rq->images;
 	tk->tokens_per_image = rq->tokens_per_image;
+	tk->prompt_tokens = rq->prompt_tokens;
 }
 
 int policy_route_images(struct policy *pol, const struct policy_req *rq, struct policy_ticket *tk,
@@ -476,7 +481,7 @@ int policy_finished(struct policy *pol, struct policy_ticket *tk, double now, do
 
 	tk->pend_prefill = tk->pend_rest = 0;
 	if (tk->llm < pol->n_inst && !pol->conf.no_windows)
-		policy__slo_add(pol, pol->inst[tk->llm].pool, now, ttft, tpot);
+		policy__slo_add(pol, pol->inst[tk->llm].pool, tk, now, ttft, tpot);
 	return rc;
 }
 
@@ -488,21 +493,47 @@ int policy_preempted(struct policy *pol, struct policy_ticket *tk, double now)
 	return 0;
 }
 
+/* Index of s in names[0..n), or -1. */
+static int name_index(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
 static const char *const route_names[] = { "least", "rr", "random" };
+static const char *const order_names[] = { "fcfs", "slo" };
 
 int policy_route_parse(const char *s, enum policy_route *out, struct ms_error *err)
 {
-	size_t i;
+	int i = name_index(s, route_names, 3);
 
-	for (i = 0; i < sizeof(route_names) / sizeof(route_names[0]); i++)
-		if (!strcmp(s, route_names[i])) {
-			*out = (enum policy_route)i;
-			return 0;
-		}
-	return ms_error_set(err, MS_EINVAL, "unknown routing policy '%s' (least, rr, random)", s);
+	if (i < 0)
+		return ms_error_set(err, MS_EINVAL,
+				    "unknown routing policy '%s' (least, rr, random)", s);
+	*out = (enum policy_route)i;
+	return 0;
 }
 
 const char *policy_route_name(enum policy_route r)
 {
 	return (unsigned)r < 3 ? route_names[r] : "?";
+}
+
+int policy_order_parse(const char *s, enum policy_order *out, struct ms_error *err)
+{
+	int i = name_index(s, order_names, 2);
+
+	if (i < 0)
+		return ms_error_set(err, MS_EINVAL, "unknown queue order '%s' (fcfs, slo)", s);
+	*out = (enum policy_order)i;
+	return 0;
+}
+
+const char *policy_order_name(enum policy_order o)
+{
+	return (unsigned)o < 2 ? order_names[o] : "?";
 }

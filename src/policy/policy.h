@@ -52,6 +52,22 @@ enum policy_stage {
 /* Queue order: the key a queued request is sorted by (smallest first). */
 enum policy_order {
 	POLICY_ORDER_FCFS = 0, /* time of joining the queue; preempted ones go to the front */
+	/*
+	 * ModServe's SLO-driven order: the latest moment the request can start and
+	 * still meet its first-token deadline, capped by ageing:
+	 *   slack = deadline - now - est, est = (prompt tokens + image tokens not
+	 *   yet encoded) x token_s;
+	 *   key = now + slack when 0 <= slack <= age_s, else now + age_s
+	 *   (no deadline, a slack beyond the cap, or a deadline already lost).
+	 * Short requests (text-only, few images: tight deadlines, small est) go
+	 * ahead of long ones; one that would miss anyway stops spending others'
+	 * slack. Keys are absolute times never above now + age_s, so a request
+	 * that joined at t0 is passed only by requests that joined before
+	 * t0 + age_s: a steady stream of short requests delays a long one by at
+	 * most what joins in age_s seconds (no starvation). Preempted requests go
+	 * to the front as under FCFS (they hold generated tokens).
+	 */
+	POLICY_ORDER_SLO,
 };
 
 enum policy_inst_state {
@@ -91,6 +107,7 @@ struct policy_ticket {
 	uint8_t stage;             /* 0: next LLM route is the entry pool, 1: the decode pool */
 	uint8_t first_done;
 	uint16_t preempted;
+	uint64_t prompt_tokens;    /* for the SLO order's estimate */
 };
 
 /* One image item: the images of a request that go to one encoder. */
@@ -130,6 +147,8 @@ struct policy_conf {
 	int n_pools;
 	struct policy_pool_conf pool[POLICY_MAX_POOLS];
 	enum policy_order order;
+	double order_age_s;        /* POLICY_ORDER_SLO: ageing cap on slack; 0 = 10 s */
+	double order_token_s;      /* POLICY_ORDER_SLO: seconds of work per token (est); 0 = none */
 	double window_s;           /* statistics window; 0 = 60 s */
 	int no_windows;            /* skip the windowed counts (a caller that never reads them) */
 	double slo_ttft_s, slo_tpot_s; /* windowed attainment targets; 0 = none */
@@ -261,6 +280,10 @@ static inline void policy_queue_changed(struct policy *pol, int pool, int64_t de
 	pol->pool[pool].queued = (uint64_t)((int64_t)pol->pool[pool].queued + delta);
 }
 void policy_pool_stats(struct policy *pol, int pool, double now, struct policy_pool_stats *out);
+
+/* "fcfs", "slo"; returns 0 or -MS_EINVAL. */
+int policy_order_parse(const char *s, enum policy_order *out, struct ms_error *err);
+const char *policy_order_name(enum policy_order o);
 
 /* "least", "rr", "random"; returns 0 or -MS_EINVAL. */
 int policy_route_parse(const char *s, enum policy_route *out, struct ms_error *err);

@@ -10,7 +10,11 @@
 /* Adds v0..v3 to the counters of w at time now (advancing the window: O(1) amortised). */
 void policy__window_add(struct policy_window *w, double now, double v0, double v1, double v2,
 			double v3);
-/* A request finished on pool `pool`: counts it and whether it met both SLO targets. */
-void policy__slo_add(struct policy *pol, int pool, double now, double ttft, double tpot);
+/*
+ * A request finished on pool `pool`: counts it and whether it met both SLO
+ * targets (TTFT: its deadline when it has one, else conf's target).
+ */
+void policy__slo_add(struct policy *pol, int pool, const struct policy_ticket *tk, double now,
+		     double ttft, double tpot);
 
 #endif

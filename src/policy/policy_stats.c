@@ -60,20 +60,36 @@ void policy__window_add(struct policy_window *w, double now, double v0, double v
 	w->sum[3] += v3;
 }
 
-void policy__slo_add(struct policy *pol, int pool, double now, double ttft, double tpot)
+void policy__slo_add(struct policy *pol, int pool, const struct policy_ticket *tk, double now,
+		     double ttft, double tpot)
 {
 	const struct policy_conf *c = &pol->conf;
-	int met = (!(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s) &&
-		  (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
+	int ttft_ok = tk->deadline > 0 ? tk->arrival + ttft <= tk->deadline
+				       : !(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s;
+	int met = ttft_ok && (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
 
 	policy__window_add(&pol->pool[pool].slo, now, 1, met, 0, 0);
 }
 
 double policy_queue_key(struct policy *pol, const struct policy_ticket *tk, double now)
 {
-	(void)pol;
-	(void)tk;
-	return now; /* FCFS: the order of joining this queue */
+	const struct policy_conf *c = &pol->conf;
+	double slack, est;
+
+	if (c->order != POLICY_ORDER_SLO)
+		return now; /* FCFS: the order of joining this queue */
+	est = ((double)tk->prompt_tokens + (double)tk->img_left * tk->tokens_per_image) *
+	      c->order_token_s;
+	slack = tk->deadline > 0 ? tk->deadline - now - est : c->order_age_s;
+	/*
+	 * A request that cannot meet its deadline any more waits behind those
+	 * that still can (it would spend their slack and miss anyway), as one
+	 * without a deadline does: the full ageing cap, so it still goes ahead of
+	 * everything that joins more than age_s later.
+	 */
+	if (!(slack >= 0) || slack > c->order_age_s)
+		slack = c->order_age_s;
+	return now + slack;
 }
 
 double policy_requeue_key(struct policy *pol, const struct policy_ticket *tk, double now)

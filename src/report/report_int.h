@@ -41,4 +41,17 @@ void report__html_figure(FILE *f, const char *name, const char *caption);
 /* Closes the body and the file; MS_EIO when any write to f failed. Always closes f. */
 int report__html_close(FILE *f, const char *path, struct ms_error *err);
 
+/*
+ * The autoscaled runs of `sim` (sim_report_scale.c), called by sim_report.c:
+ * the run's "autoscale" JSON object, its table lines, the figures
+ * autoscale_gpus and autoscale_load, and their HTML section.
+ */
+struct sim_report_run;
+struct json_t;
+struct json_t *sim_report__scale_json(const struct sim_report_run *r);
+void sim_report__scale_table(FILE *out, const struct sim_report_run *runs, size_t n);
+int sim_report__scale_plots(const char *dir, const struct sim_report_run *runs, size_t n,
+			    struct ms_error *err);
+void sim_report__scale_html(FILE *f, const struct sim_report_run *runs, size_t n);
+
 #endif

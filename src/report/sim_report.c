@@ -89,6 +89,11 @@ static double run_estimate(const struct sim_work *w, const struct sim_config *c,
 	return batch;
 }
 
+const char *sim_report_run_name(const struct sim_report_run *r)
+{
+	return r->label ? r->label : sim_deploy_name(r->cfg->deploy.kind);
+}
+
 static json_t *run_json(const struct sim_report_run *r, const struct sim_work *w)
 {
 	const struct sim_result *res = r->res;
@@ -102,6 +107,12 @@ static json_t *run_json(const struct sim_report_run *r, const struct sim_work *w
 		batch = run_estimate(w, c, est);
 	sim_deploy_format(&c->deploy, buf, sizeof(buf));
 	json_object_set_new(o, "deploy", json_string(sim_deploy_name(c->deploy.kind)));
+	if (r->label) {
+		json_object_set_new(o, "system", json_string(r->label));
+		json_object_set_new(o, "order", json_string(policy_order_name(c->order)));
+		json_object_set_new(o, "route_enc", json_string(policy_route_name(c->route_enc)));
+		json_object_set_new(o, "route_llm", json_string(policy_route_name(c->route_llm)));
+	}
 	json_object_set_new(o, "pools_spec", json_string(buf));
 	json_object_set_new(o, "gpus", json_integer(res->gpus));
 	for (p = 0; p < res->n_pools; p++) {
@@ -137,6 +148,8 @@ static json_t *run_json(const struct sim_report_run *r, const struct sim_work *w
 	json_object_set_new(cnt, "preemptions", json_integer((json_int_t)res->preemptions));
 	json_object_set_new(cnt, "max_in_flight", json_integer((json_int_t)res->max_in_flight));
 	json_object_set_new(o, "counters", cnt);
+	if (r->scale)
+		json_object_set_new(o, "autoscale", sim_report__scale_json(r));
 	return o;
 }
 
@@ -339,7 +352,7 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	}
 	for (i = 0; i < n; i++) {
 		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
-		fprintf(out, "%-9s %s (%u GPUs)", sim_deploy_name(runs[i].cfg->deploy.kind), buf,
+		fprintf(out, "%-9s %s (%u GPUs)", sim_report_run_name(&runs[i]), buf,
 			runs[i].res->gpus);
 		if (ctx->work) {
 			double est[SIM_MAX_POOLS] = { 0 }, batch;
@@ -354,7 +367,7 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 	}
 	fprintf(out, "\n  %-26s", "");
 	for (i = 0; i < n; i++)
-		fprintf(out, " %14s", sim_deploy_name(runs[i].cfg->deploy.kind));
+		fprintf(out, " %14s", sim_report_run_name(&runs[i]));
 	fputc('\n', out);
 	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 		fprintf(out, "  %-26s", rows[k].label);
@@ -365,6 +378,7 @@ void sim_report_table(FILE *out, const struct sim_report_ctx *ctx,
 		}
 		fputc('\n', out);
 	}
+	sim_report__scale_table(out, runs, n);
 }
 
 int sim_report_csv_file(FILE *f, const char *name, const struct sim_result *res,
@@ -469,7 +483,7 @@ static int cdf_plot(const char *dir, const struct cdf_def *def, const struct sim
 		rc = report_cdf_points(v, m, 2000, &xs[i], &ys[i], err);
 		if (rc < 0)
 			break;
-		ser[ns].title = sim_deploy_name(runs[i].cfg->deploy.kind);
+		ser[ns].title = sim_report_run_name(&runs[i]);
 		ser[ns].x = xs[i];
 		ser[ns].y = ys[i];
 		ser[ns].n = (size_t)rc;
@@ -515,7 +529,7 @@ static int series_figure(const struct sim_report_run *run, int p, int k, char *n
 			 size_t nsize, char *title, size_t tsize)
 {
 	const struct sim_pool_result *pr = &run->res->pool[p];
-	const char *dep = sim_deploy_name(run->cfg->deploy.kind);
+	const char *dep = sim_report_run_name(run);
 
 	if (k == METRICS_SER_KV && pr->role == SIM_ROLE_ENC)
 		return 1;
@@ -613,7 +627,7 @@ int sim_report_plots(const char *dir, const struct sim_report_ctx *ctx,
 	for (i = 0; i < n; i++)
 		if ((rc = series_plots(dir, &runs[i], err)) < 0)
 			return rc;
-	return 0;
+	return sim_report__scale_plots(dir, runs, n, err);
 }
 
 static void kv_row(FILE *f, const char *key, const char *fmt, ...)
@@ -698,7 +712,7 @@ static void html_pools(FILE *f, const struct sim_report_run *runs, size_t n)
 			fputs("<tr>", f);
 			if (p == 0) {
 				fprintf(f, "<td class=\"l\" rowspan=\"%d\"><b>", res->n_pools);
-				report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+				report__html_esc(f, sim_report_run_name(&runs[i]));
 				fputs("</b><br>", f);
 				report__html_esc(f, buf);
 				fprintf(f, " (%u GPUs)</td>", res->gpus);
@@ -723,7 +737,7 @@ static void html_results(FILE *f, const struct sim_report_run *runs, size_t n)
 	fputs("<h2>Results</h2>\n<table>\n<tr><th></th>", f);
 	for (i = 0; i < n; i++) {
 		fputs("<th>", f);
-		report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+		report__html_esc(f, sim_report_run_name(&runs[i]));
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
@@ -769,6 +783,7 @@ int sim_report_html(const char *dir, const struct sim_report_ctx *ctx,
 			 cdfs[i].what, buf);
 		report__html_figure(f, cdfs[i].name, cap);
 	}
+	sim_report__scale_html(f, runs, n);
 	fputs("\n<h2>Pools over time</h2>\n<p class=\"note\">Per pool, in buckets of the "
 	      "simulated time: requests (image items for encoders) waiting for admission, "
 	      "share of instances running a batch, share of the pool's KV cache blocks in "
@@ -776,7 +791,7 @@ int sim_report_html(const char *dir, const struct sim_report_ctx *ctx,
 	for (i = 0; i < n; i++) {
 		sim_deploy_format(&runs[i].cfg->deploy, buf, sizeof(buf));
 		fputs("<h3>", f);
-		report__html_esc(f, sim_deploy_name(runs[i].cfg->deploy.kind));
+		report__html_esc(f, sim_report_run_name(&runs[i]));
 		fputs(": ", f);
 		report__html_esc(f, buf);
 		fprintf(f, " (%u GPUs)</h3>\n", runs[i].res->gpus);

@@ -15,12 +15,18 @@
 #include "base/ms_error.h"
 #include "metrics/metrics.h"
 #include "sim/sim.h"
+#include "sim/sim_autoscale.h"
 
 struct sim_report_run {
 	const struct sim_config *cfg;
 	const struct sim_result *res;
 	struct metrics_summary sum;
+	const char *label;     /* the run's name (a --system); NULL: the deployment kind's */
+	const struct sim_autoscale *scale; /* --autoscale: the pools' size over time; else NULL */
 };
+
+/* The run's label, else its deployment kind's name. */
+const char *sim_report_run_name(const struct sim_report_run *r);
 
 /* Inputs common to every run, echoed in JSON and tables. */
 struct sim_report_ctx {

@@ -194,6 +194,8 @@ int repro_run(const struct repro_opts *o, struct repro_table *t, struct ms_error
 		if (rc == 0)
 			rc = repro__static(&m, t, err);
 		if (rc == 0)
+			rc = repro__autoscale(&m, t, err);
+		if (rc == 0)
 			rc = repro__slo_scale(&m, t, err);
 		if (rc == 0)
 			rc = repro__ratio(&m, t, err);

@@ -32,6 +32,8 @@ int repro__bars(struct repro__model *m, const char *base, const char *title,
 
 int repro__max_load(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 int repro__static(struct repro__model *m, struct repro_table *t, struct ms_error *err);
+/* Fig. 3 (repro_scale.c): autoscaling, ModServe vs the monolith's autoscaler. */
+int repro__autoscale(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 int repro__slo_scale(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 int repro__ratio(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 int repro__pd(struct repro__model *m, struct repro_table *t, struct ms_error *err);

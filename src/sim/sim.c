@@ -161,6 +161,8 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 /* The request as policy/ sees it. */
 static void req_desc(const struct sim__state *s, const struct sim__req *r, struct policy_req *q)
 {
+	double target;
+
 	q->modality = r->images ? POLICY_IMAGE : POLICY_TEXT;
 	q->images = r->images;
 	q->tokens_per_image = s->tokens_per_image;
@@ -170,8 +172,11 @@ static void req_desc(const struct sim__state *s, const struct sim__req *r, struc
 	q->text_tokens = s->cross || r->prompt < r->img_tokens ? r->prompt : r->prompt - r->img_tokens;
 	q->output_tokens = r->gen;
 	q->arrival = s->res->req[r->row].arrive;
-	q->deadline = 0;
-	q->cls = 0;
+	q->cls = r->images ? 1 : 0;
+	target = s->c->deadline_ttft_s[q->cls] > 0 ? s->c->deadline_ttft_s[q->cls] : s->c->slo_ttft_s;
+	if (s->c->row_ttft_s && s->c->row_ttft_s[r->row] > 0)
+		target = s->c->row_ttft_s[r->row];
+	q->deadline = target > 0 ? q->arrival + target : 0;
 }
 
 static int no_instance(struct sim__state *s, int pool)
@@ -565,7 +570,9 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 		dt = 1;
 	memset(&pc, 0, sizeof(pc));
 	pc.n_pools = c->deploy.n_pools;
-	pc.order = POLICY_ORDER_FCFS;
+	pc.order = c->order;
+	pc.order_age_s = c->order_age_s;
+	pc.order_token_s = sim__order_token_s(c);
 	pc.window_s = c->stats_window_s;
 	/* only hooks read the windows: a plain run skips them */
 	pc.no_windows = !c->on_tick && !c->early_stop;

@@ -200,6 +200,19 @@ struct sim_config {
 	int preprocess_cores;          /* CPU cores preprocessing per instance; 0 = per GPU spec */
 	enum perf_link link;           /* between instances */
 	enum policy_route route_enc, route_llm;
+	enum policy_order order;       /* of every queue (LLM waiting lists, encoder queues) */
+	double order_age_s;            /* POLICY_ORDER_SLO ageing cap; 0 = the policy's 10 s */
+	/*
+	 * First-token targets that set each request's deadline (arrival + target) for
+	 * the SLO order, [0] text-only, [1] with images; 0 = slo_ttft_s (0: no deadline).
+	 */
+	double deadline_ttft_s[2];
+	/*
+	 * Per trace row first-token targets, s (plan's per-request SLO; NaN or <= 0:
+	 * the class's above): the deadline of the SLO order and of the policy's
+	 * windowed attainment. NULL = none. Read only; must cover every row.
+	 */
+	const float *row_ttft_s;
 	double rate_scale;             /* arrivals at t / rate_scale */
 	uint64_t seed;
 	double series_dt;              /* time series bucket, s; 0 = span / 500, at least 1 s */
@@ -274,6 +287,36 @@ struct policy *sim_ctl_policy(struct sim_ctl *ctl);
 double sim_ctl_now(const struct sim_ctl *ctl);
 uint32_t sim_ctl_in_flight(const struct sim_ctl *ctl);
 uint32_t sim_ctl_finished(const struct sim_ctl *ctl);
+
+/*
+ * The paper's ablation as named systems (sim_system.c holds the table;
+ * docs/sim.md lists them): a deployment kind (epd: modserve with prefill and
+ * decode pools) and the policies it runs with.
+ *   vllm      monolith at the model's TP, FCFS, round-robin
+ *   decoup    image and text pools, FCFS, round-robin (load-blind)
+ *   sched     decoup + SLO-driven queue order
+ *   modserve  sched + modality-aware routing (least pending work)
+ *   pd        prefill (encoding inline) + decode pools, FCFS, least pending
+ *   epd       encode + prefill + decode pools, SLO order, least pending
+ */
+enum { SIM_SYSTEM__COUNT = 6 };
+
+struct sim_system {
+	const char *name;
+	enum sim_deploy_kind kind;
+	int split_pd;                  /* the LLM pool split into prefill + decode */
+	enum policy_order order;
+	enum policy_route route_enc, route_llm;
+	const char *what;
+};
+
+const struct sim_system *sim_system_get(int i); /* 0..SIM_SYSTEM__COUNT-1, else NULL */
+int sim_system_find(const char *name, const struct sim_system **out, struct ms_error *err);
+/* Sets c's queue order and routing to the system's. */
+void sim_system_apply(const struct sim_system *sys, struct sim_config *c);
+/* The work-proportional split of gpus for the system (epd: the LLM share split by work). */
+int sim_system_split(const struct sim_system *sys, uint32_t gpus, const struct sim_work *w,
+		     struct sim_deploy *d, struct ms_error *err);
 
 /*
  * Default SLO targets as the paper sets them: `scale` times the TTFT and TPOT of

@@ -1,6 +1,7 @@
 /*
- * Encoder instances (ModServe's Image Instances): a FIFO of image items, each
- * the images of one request routed to this encoder; a batch takes whole items
+ * Encoder instances (ModServe's Image Instances): a queue of image items in
+ * the policy's key order (FCFS: a FIFO), each the images of one request
+ * routed to this encoder; a batch takes whole items
  * up to enc_max_images images (an item larger than that goes alone), and
  * costs perf_encode_s(tp, tiles). Encoding is linear in batch size (paper,
  * section 3), so batching mostly saves the fixed launch cost.
@@ -48,17 +49,52 @@ static int enc_start(struct sim__state *s, uint32_t ii)
 	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
 }
 
+static int item_lt(const struct sim__item *a, const struct sim__item *b)
+{
+	return a->qkey < b->qkey || (a->qkey == b->qkey && a->qseq < b->qseq);
+}
+
+/*
+ * Into the queue at its (key, sequence): FCFS keys only grow, so an item goes
+ * last in O(1); a priority order may walk the queue.
+ */
+static void item_insert(struct sim__state *s, struct sim__inst *in, uint32_t it)
+{
+	struct sim__item *item = &s->item[it];
+	uint32_t prev;
+
+	if (in->q_tail == SIM__NIL) {
+		in->q_head = in->q_tail = it;
+		return;
+	}
+	if (!item_lt(item, &s->item[in->q_tail])) {
+		s->item[in->q_tail].next = it;
+		in->q_tail = it;
+		return;
+	}
+	if (item_lt(item, &s->item[in->q_head])) {
+		item->next = in->q_head;
+		in->q_head = it;
+		return;
+	}
+	for (prev = in->q_head; item_lt(&s->item[s->item[prev].next], item);
+	     prev = s->item[prev].next)
+		;
+	item->next = s->item[prev].next;
+	s->item[prev].next = it;
+}
+
 int sim__enc_enqueue(struct sim__state *s, uint32_t ii, uint32_t it)
 {
 	struct sim__inst *in = &s->inst[ii];
 
-	s->item[it].next = SIM__NIL;
-	s->item[it].t_in = s->now;
-	if (in->q_tail == SIM__NIL)
-		in->q_head = it;
-	else
-		s->item[in->q_tail].next = it;
-	in->q_tail = it;
+	struct sim__item *item = &s->item[it];
+
+	item->next = SIM__NIL;
+	item->t_in = s->now;
+	item->qkey = policy_queue_key(&s->pol, &s->req[item->req].tk, s->now);
+	item->qseq = s->qseq++;
+	item_insert(s, in, it);
 	in->q_len++;
 	if (sim__pool_queued(s, (int)in->pool, 1) < 0)
 		return -MS_ENOMEM;

@@ -70,6 +70,8 @@ struct sim__req {
 struct sim__item { /* images of one request queued on one encoder */
 	uint32_t req, next, nimg;
 	double t_in;      /* when it joined the encoder queue */
+	double qkey;      /* queue key (policy_queue_key), ties by qseq */
+	uint64_t qseq;
 };
 
 struct sim__chunk {
@@ -160,6 +162,8 @@ static inline int sim__idle(struct sim__state *s, uint32_t inst)
 {
 	return s->pol.inst[inst].state == POLICY_INST_DRAINING ? sim__idle_drain(s, inst) : 0;
 }
+/* sim_system.c: the SLO order's seconds per token of work (prefill at the LLM TP) */
+double sim__order_token_s(const struct sim_config *c);
 /* sim.c */
 void sim__req_finish(struct sim__state *s, uint32_t req);
 /* Routes req to its next LLM stage (policy_route_llm), reaching it after delay. */

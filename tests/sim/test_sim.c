@@ -345,7 +345,7 @@ static char *json_of(const struct perf *p, const struct trace_set *ts, uint64_t 
 {
 	struct sim_config c;
 	struct sim_result r;
-	struct sim_report_run run;
+	struct sim_report_run run = { 0 };
 	struct sim_report_ctx ctx = { .trace = "synth", .model = "m", .gpu = "g", .gpus = 16,
 				      .slo_ttft_s = 1, .slo_tpot_s = 0.05, .slo_scale = 5 };
 	struct ms_error err = { 0 };
