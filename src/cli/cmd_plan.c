@@ -317,8 +317,16 @@ static void print_table(const struct opts *o, const char *label, const struct pe
 		       c->v.p99_ttft[PLAN_TEXT], c->v.p99_ttft[PLAN_IMAGE], c->v.p99_tpot[PLAN_TEXT],
 		       c->v.p99_tpot[PLAN_IMAGE], c->evals);
 	}
+	for (k = 0; k < o->n_kinds; k++)
+		if (!ch[k].found && ch[k].kind == SIM_DEPLOY_PD) {
+			printf("  (pd: the KV hand-over to decode lands before the second token, so\n"
+			       "   short outputs can miss a TPOT target of a few isolated tokens at any size)\n");
+			break;
+		}
 	if (o->n_budgets) {
-		printf("\nhighest rate scale within the SLO (pools split by work at each rate):\n");
+		printf("\nhighest rate scale within the SLO (each budget split by the work rule of\n"
+		       "`sim` at each rate, not searched: a split can sustain less than the cheapest\n"
+		       "pools above):\n");
 		printf("  %-9s", "design");
 		for (b = 0; b < o->n_budgets; b++)
 			printf(" %7u GPUs", o->budgets[b]);
