@@ -43,7 +43,7 @@ struct repro_row {
 	double paper_v;       /* NaN when not a number */
 	double ours;          /* NaN when not run */
 	char unit[8];         /* "%", "x", "" */
-	char note[400];
+	char note[640];
 };
 
 struct repro_table {
