@@ -9,6 +9,7 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/ms_error.h"
@@ -20,6 +21,8 @@
 
 int cmd_trace(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_engine(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* trace verbs, in cmd_trace_<verb>.c */
 int cmd_trace_stats(int argc, char **argv);
@@ -59,5 +62,8 @@ int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char
 		unsigned long long lo, unsigned long long hi, unsigned long long *out);
 int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char *v, double hi,
 		double *out);
+/* cli_opt_u64 into a uint32_t field (hi must fit). */
+int cli_opt_u32(const char *cmd, const char *usage, const char *name, const char *v,
+		uint32_t lo, uint32_t hi, uint32_t *out);
 
 #endif

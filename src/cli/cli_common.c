@@ -65,6 +65,17 @@ int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char
 	return 0;
 }
 
+int cli_opt_u32(const char *cmd, const char *usage, const char *name, const char *v,
+		uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	unsigned long long x;
+
+	if (cli_opt_u64(cmd, usage, name, v, lo, hi, &x))
+		return CLI_EXIT_USAGE;
+	*out = (uint32_t)x;
+	return 0;
+}
+
 int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char *v, double hi,
 		double *out)
 {

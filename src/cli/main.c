@@ -13,6 +13,8 @@ struct cli_command {
 static const struct cli_command commands[] = {
 	{ "trace", cmd_trace, "load, check, characterize, plot, slice and synthesize LMM traces" },
 	{ "sim", cmd_sim, "simulate an LMM serving cluster (mono, pd, modserve) on a trace" },
+	{ "engine", cmd_engine, "run an emulated OpenAI-compatible LMM server (vLLM EPD roles)" },
+	{ "bench", cmd_bench, "replay a trace with images against an OpenAI-compatible endpoint" },
 };
 
 static void usage(FILE *out)
