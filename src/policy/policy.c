@@ -1,128 +1,487 @@
+/*
+ * Pools, members and routing: the per-pool heap of ready members on
+ * (pending, id), the ready list for rr/random, instance states, and the
+ * charge and release rules of a request (policy.h says what they are for).
+ *
+ * Charges (what an instance's pending work is):
+ *  - encoder: image tokens of the items routed to it, released per item
+ *    encoded;
+ *  - entry LLM instance: the prompt (+ image tokens where it encodes them
+ *    itself: mono, pd prefill) until the first token, then the output tokens
+ *    until done (a prefill instance keeps no output charge: decode does);
+ *  - decode instance: prompt + output until done.
+ * A preemption releases nothing: the work is still the instance's.
+ */
 #include "policy/policy.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/ms_rand.h"
+#include "policy/policy_int.h"
 
-static int less(const struct policy_pool *p, uint32_t a, uint32_t b)
+/* Heap entries carry their key, so sifting reads only the heap array. */
+static int less(const struct policy_hent *a, const struct policy_hent *b)
 {
-	if (p->pending[a] != p->pending[b])
-		return p->pending[a] < p->pending[b];
-	return a < b;
+	return a->pending < b->pending || (a->pending == b->pending && a->id < b->id);
 }
 
-static void swap_slots(struct policy_pool *p, uint32_t i, uint32_t j)
+static void heap_up(struct policy *pol, struct policy_pool *p, uint32_t i)
 {
-	uint32_t a = p->heap[i], b = p->heap[j];
-	p->heap[i] = b;
-	p->heap[j] = a;
-	p->pos[b] = i;
-	p->pos[a] = j;
-}
+	struct policy_hent e = p->heap[i];
 
-static void heap_up(struct policy_pool *p, uint32_t i)
-{
 	while (i > 0) {
 		uint32_t parent = (i - 1) / 2;
-		if (!less(p, p->heap[i], p->heap[parent]))
+		if (!less(&e, &p->heap[parent]))
 			break;
-		swap_slots(p, i, parent);
+		p->heap[i] = p->heap[parent];
+		pol->inst[p->heap[i].id].heap_pos = i;
 		i = parent;
 	}
+	p->heap[i] = e;
+	pol->inst[e.id].heap_pos = i;
 }
 
-static void heap_down(struct policy_pool *p, uint32_t i)
+static void heap_down(struct policy *pol, struct policy_pool *p, uint32_t i)
 {
+	struct policy_hent e = p->heap[i];
+	uint32_t n = p->n_heap;
+
 	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < p->n && less(p, p->heap[l], p->heap[m]))
-			m = l;
-		if (r < p->n && less(p, p->heap[r], p->heap[m]))
-			m = r;
-		if (m == i)
+		uint32_t l = 2 * i + 1, m;
+		if (l >= n)
 			break;
-		swap_slots(p, i, m);
+		m = l;
+		if (l + 1 < n && less(&p->heap[l + 1], &p->heap[l]))
+			m = l + 1;
+		if (!less(&p->heap[m], &e))
+			break;
+		p->heap[i] = p->heap[m];
+		pol->inst[p->heap[i].id].heap_pos = i;
 		i = m;
 	}
+	p->heap[i] = e;
+	pol->inst[e.id].heap_pos = i;
 }
 
-int policy_pool_init(struct policy_pool *p, uint32_t n, enum policy_route route, uint64_t seed,
-		     struct ms_error *err)
+int policy_init(struct policy *pol, const struct policy_conf *conf, struct ms_error *err)
 {
-	uint32_t i;
+	int i;
 
-	memset(p, 0, sizeof(*p));
-	if (n == 0)
-		return ms_error_set(err, MS_EINVAL, "policy: pool with no instances");
-	p->pending = calloc(n, sizeof(*p->pending));
-	p->heap = malloc(n * sizeof(*p->heap));
-	p->pos = malloc(n * sizeof(*p->pos));
-	if (!p->pending || !p->heap || !p->pos) {
-		policy_pool_release(p);
-		return ms_error_set(err, MS_ENOMEM, "policy: pool of %u instances", n);
+	memset(pol, 0, sizeof(*pol));
+	if (conf->n_pools < 1 || conf->n_pools > POLICY_MAX_POOLS)
+		return ms_error_set(err, MS_EINVAL, "policy: %d pools (1 to %d)", conf->n_pools,
+				    POLICY_MAX_POOLS);
+	pol->conf = *conf;
+	if (!(pol->conf.window_s > 0))
+		pol->conf.window_s = 60;
+	pol->p_enc = pol->p_entry = pol->p_decode = -1;
+	for (i = 0; i < conf->n_pools; i++) {
+		struct policy_pool *p = &pol->pool[i];
+		p->conf = conf->pool[i];
+		p->rng = conf->pool[i].seed;
+		p->arr.dt = p->slo.dt = pol->conf.window_s / POLICY_WINDOW_BUCKETS;
+		p->arr.epoch = p->slo.epoch = INT64_MIN;
+		p->arr.t_next = p->slo.t_next = -INFINITY;
+		switch (conf->pool[i].stage) {
+		case POLICY_STAGE_ENC:
+			pol->p_enc = i;
+			break;
+		case POLICY_STAGE_DECODE:
+			pol->p_decode = i;
+			break;
+		default:
+			pol->p_entry = i;
+			break;
+		}
 	}
-	for (i = 0; i < n; i++) {
-		p->heap[i] = i;
-		p->pos[i] = i;
-	}
-	p->n = n;
-	p->route = route;
-	p->rng = seed;
+	if (pol->p_entry < 0 ||
+	    (pol->p_decode < 0 && pol->pool[pol->p_entry].conf.stage == POLICY_STAGE_PREFILL))
+		return ms_error_set(err, MS_EINVAL, "policy: no LLM pool (or prefill without decode)");
+	pol->entry_encodes = pol->pool[pol->p_entry].conf.stage == POLICY_STAGE_MONO ||
+			     (pol->pool[pol->p_entry].conf.stage == POLICY_STAGE_PREFILL &&
+			      pol->p_enc < 0);
 	return 0;
 }
 
-void policy_pool_release(struct policy_pool *p)
+void policy_release(struct policy *pol)
 {
-	free(p->pending);
-	free(p->heap);
-	free(p->pos);
-	memset(p, 0, sizeof(*p));
+	int i;
+
+	for (i = 0; i < POLICY_MAX_POOLS; i++) {
+		free(pol->pool[i].heap);
+		free(pol->pool[i].ready);
+	}
+	free(pol->inst);
+	memset(pol, 0, sizeof(*pol));
 }
 
-uint32_t policy_pool_pick(struct policy_pool *p)
+static int grow_pool(struct policy_pool *p)
+{
+	uint32_t cap = p->cap ? p->cap * 2 : 16;
+	struct policy_hent *h = realloc(p->heap, cap * sizeof(*h));
+	uint32_t *r;
+
+	if (!h)
+		return -MS_ENOMEM;
+	p->heap = h;
+	r = realloc(p->ready, cap * sizeof(*r));
+	if (!r)
+		return -MS_ENOMEM;
+	p->ready = r;
+	p->cap = cap;
+	return 0;
+}
+
+/* Joins routing: the heap and the ready list. */
+static void enter_ready(struct policy *pol, uint32_t id)
+{
+	struct policy_inst *in = &pol->inst[id];
+	struct policy_pool *p = &pol->pool[in->pool];
+
+	in->state = POLICY_INST_READY;
+	in->ready_pos = p->n_ready;
+	p->ready[p->n_ready++] = id;
+	in->heap_pos = p->n_heap;
+	p->heap[p->n_heap].pending = in->pending;
+	p->heap[p->n_heap].id = id;
+	p->n_heap++;
+	heap_up(pol, p, in->heap_pos);
+}
+
+/* Leaves routing; the order of the others in the ready list is kept (round-robin stays fair). */
+static void leave_ready(struct policy *pol, uint32_t id)
+{
+	struct policy_inst *in = &pol->inst[id];
+	struct policy_pool *p = &pol->pool[in->pool];
+	uint32_t i = in->heap_pos, last;
+
+	for (last = in->ready_pos; last + 1 < p->n_ready; last++) {
+		p->ready[last] = p->ready[last + 1];
+		pol->inst[p->ready[last]].ready_pos = last;
+	}
+	p->n_ready--;
+	if (p->rr_next > in->ready_pos)
+		p->rr_next--;
+	p->n_heap--;
+	if (i < p->n_heap) {
+		last = p->heap[p->n_heap].id;
+		p->heap[i] = p->heap[p->n_heap];
+		pol->inst[last].heap_pos = i;
+		heap_up(pol, p, i);
+		heap_down(pol, p, pol->inst[last].heap_pos);
+	}
+	in->heap_pos = in->ready_pos = POLICY_NONE;
+}
+
+int policy_inst_add(struct policy *pol, int pool, int ready, double now, uint32_t *id,
+		    struct ms_error *err)
+{
+	struct policy_pool *p;
+	struct policy_inst *in;
+
+	(void)now;
+	if (pool < 0 || pool >= pol->conf.n_pools)
+		return ms_error_set(err, MS_EINVAL, "policy: no pool %d", pool);
+	p = &pol->pool[pool];
+	if (pol->n_inst == pol->cap_inst) {
+		uint32_t cap = pol->cap_inst ? pol->cap_inst * 2 : 64;
+		struct policy_inst *n = realloc(pol->inst, cap * sizeof(*n));
+		if (!n)
+			return ms_error_set(err, MS_ENOMEM, "policy: %u instances", cap);
+		pol->inst = n;
+		pol->cap_inst = cap;
+	}
+	if (p->n_ready + p->starting + p->draining + 1 > p->cap && grow_pool(p) < 0)
+		return ms_error_set(err, MS_ENOMEM, "policy: pool of %u instances", p->cap);
+	*id = pol->n_inst++;
+	in = &pol->inst[*id];
+	memset(in, 0, sizeof(*in));
+	in->pool = (uint8_t)pool;
+	in->heap_pos = in->ready_pos = POLICY_NONE;
+	in->state = POLICY_INST_STARTING;
+	if (ready)
+		enter_ready(pol, *id);
+	else
+		p->starting++;
+	return 0;
+}
+
+int policy_inst_ready(struct policy *pol, uint32_t id, double now)
+{
+	(void)now;
+	if (id >= pol->n_inst || pol->inst[id].state != POLICY_INST_STARTING)
+		return -MS_EINVAL;
+	pol->pool[pol->inst[id].pool].starting--;
+	enter_ready(pol, id);
+	return 0;
+}
+
+/* Takes id out of its live state's accounting (ready: out of routing); -MS_EINVAL if not live. */
+static int leave_live(struct policy *pol, uint32_t id, int draining_too)
+{
+	struct policy_pool *p;
+
+	if (id >= pol->n_inst)
+		return -MS_EINVAL;
+	p = &pol->pool[pol->inst[id].pool];
+	switch (pol->inst[id].state) {
+	case POLICY_INST_READY:
+		leave_ready(pol, id);
+		return 0;
+	case POLICY_INST_STARTING:
+		p->starting--;
+		return 0;
+	case POLICY_INST_DRAINING:
+		if (!draining_too)
+			return -MS_EINVAL;
+		p->draining--;
+		return 0;
+	default:
+		return -MS_EINVAL;
+	}
+}
+
+int policy_inst_drain(struct policy *pol, uint32_t id, double now)
+{
+	(void)now;
+	if (leave_live(pol, id, 0) < 0)
+		return -MS_EINVAL;
+	pol->inst[id].state = POLICY_INST_DRAINING;
+	pol->pool[pol->inst[id].pool].draining++;
+	return 0;
+}
+
+int policy_inst_remove(struct policy *pol, uint32_t id, double now)
+{
+	(void)now;
+	if (id >= pol->n_inst || pol->inst[id].state != POLICY_INST_DRAINING ||
+	    pol->inst[id].pending)
+		return -MS_EINVAL;
+	pol->pool[pol->inst[id].pool].draining--;
+	pol->inst[id].state = POLICY_INST_REMOVED;
+	return 0;
+}
+
+int policy_inst_fail(struct policy *pol, uint32_t id, double now)
+{
+	struct policy_inst *in;
+
+	(void)now;
+	if (leave_live(pol, id, 1) < 0)
+		return -MS_EINVAL;
+	in = &pol->inst[id];
+	pol->pool[in->pool].pending -= in->pending;
+	in->pending = 0;
+	in->state = POLICY_INST_FAILED;
+	return 0;
+}
+
+enum policy_inst_state policy_inst_state(const struct policy *pol, uint32_t id)
+{
+	return id < pol->n_inst ? (enum policy_inst_state)pol->inst[id].state : POLICY_INST_REMOVED;
+}
+
+int policy_inst_pool(const struct policy *pol, uint32_t id)
+{
+	return id < pol->n_inst ? pol->inst[id].pool : -1;
+}
+
+uint64_t policy_inst_pending(const struct policy *pol, uint32_t id)
+{
+	return id < pol->n_inst ? pol->inst[id].pending : 0;
+}
+
+uint32_t policy_pool_ready(const struct policy *pol, int pool)
+{
+	return pol->pool[pool].n_ready;
+}
+
+static void charge(struct policy *pol, uint32_t id, uint64_t w)
+{
+	struct policy_inst *in = &pol->inst[id];
+	struct policy_pool *p = &pol->pool[in->pool];
+
+	in->pending += w;
+	p->pending += w;
+	if (in->heap_pos != POLICY_NONE) {
+		p->heap[in->heap_pos].pending = in->pending;
+		heap_down(pol, p, in->heap_pos);
+	}
+}
+
+/* Releases w from id; a failed (or unknown) instance has nothing left to release. */
+static int release(struct policy *pol, uint32_t id, uint64_t w)
+{
+	struct policy_inst *in;
+	struct policy_pool *p;
+	int rc = 0;
+
+	if (id >= pol->n_inst || pol->inst[id].state == POLICY_INST_FAILED || !w)
+		return 0;
+	in = &pol->inst[id];
+	p = &pol->pool[in->pool];
+	if (in->pending < w) {
+		pol->over_released++;
+		w = in->pending;
+		rc = -MS_ERANGE;
+	}
+	in->pending -= w;
+	p->pending -= w;
+	if (in->heap_pos != POLICY_NONE) {
+		p->heap[in->heap_pos].pending = in->pending;
+		heap_up(pol, p, in->heap_pos);
+	}
+	return rc;
+}
+
+static uint32_t pick(struct policy *pol, struct policy_pool *p)
 {
 	uint32_t i;
 
-	switch (p->route) {
+	if (!p->n_ready)
+		return POLICY_NONE;
+	switch (p->conf.route) {
 	case POLICY_ROUTE_RR:
-		i = p->rr_next;
-		p->rr_next = (p->rr_next + 1) % p->n;
+		if (p->rr_next >= p->n_ready)
+			p->rr_next = 0;
+		i = p->ready[p->rr_next];
+		p->rr_next = (p->rr_next + 1) % p->n_ready;
 		return i;
 	case POLICY_ROUTE_RANDOM:
-		return ms_rand_below(&p->rng, p->n);
+		return p->ready[ms_rand_below(&p->rng, p->n_ready)];
 	case POLICY_ROUTE_LEAST:
 	default:
-		return p->heap[0];
+		(void)pol;
+		return p->heap[0].id;
 	}
 }
 
-void policy_pool_add(struct policy_pool *p, uint32_t inst, int64_t delta)
+void policy_ticket_init(struct policy_ticket *tk, const struct policy_req *rq)
 {
-	MS_ASSERT(inst < p->n);
-	if (delta < 0) {
-		MS_ASSERT(p->pending[inst] >= (uint64_t)-delta);
-		p->pending[inst] -= (uint64_t)-delta;
-		heap_up(p, p->pos[inst]);
+	memset(tk, 0, sizeof(*tk));
+	tk->llm = POLICY_NONE;
+	tk->arrival = rq->arrival;
+	tk->deadline = rq->deadline;
+	tk->cls = rq->cls;
+	tk->img_left = rq->images;
+	tk->tokens_per_image = rq->tokens_per_image;
+}
+
+int policy_route_images(struct policy *pol, const struct policy_req *rq, struct policy_ticket *tk,
+			double now, struct policy_item *out)
+{
+	struct policy_pool *p;
+	uint32_t k, j, n = 0;
+
+	if (pol->p_enc < 0)
+		return -MS_EUNSUPPORTED;
+	p = &pol->pool[pol->p_enc];
+	if (!p->n_ready)
+		return -MS_ENOTFOUND;
+	tk->img_left = rq->images;
+	tk->tokens_per_image = rq->tokens_per_image;
+	/* by enum policy_arr: requests, images, image tokens, prompt tokens */
+	if (!pol->conf.no_windows)
+		policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens, 0);
+	for (k = 0; k < rq->images; k++) {
+		uint32_t id = pick(pol, p);
+		charge(pol, id, rq->tokens_per_image);
+		for (j = 0; j < n && out[j].inst != id; j++)
+			;
+		if (j == n) {
+			out[n].inst = id;
+			out[n++].nimg = 0;
+		}
+		out[j].nimg++;
+	}
+	return (int)n;
+}
+
+int policy_route_llm(struct policy *pol, const struct policy_req *rq, struct policy_ticket *tk,
+		     double now, uint32_t *inst)
+{
+	int pi, rc = 0;
+	struct policy_pool *p;
+	uint32_t id;
+
+	/* whatever is still charged to the previous instance (a hand-over, a failure) */
+	if (tk->llm != POLICY_NONE) {
+		rc = release(pol, tk->llm, tk->pend_prefill + tk->pend_rest);
+		tk->pend_prefill = tk->pend_rest = 0;
+	}
+	pi = tk->stage ? pol->p_decode : pol->p_entry;
+	if (pi < 0)
+		return -MS_EUNSUPPORTED;
+	p = &pol->pool[pi];
+	id = pick(pol, p);
+	if (id == POLICY_NONE)
+		return -MS_ENOTFOUND;
+	if (!pol->conf.no_windows)
+		policy__window_add(&p->arr, now, 1, rq->images, (double)rq->image_tokens,
+				   (double)rq->prompt_tokens);
+	if (p->conf.stage == POLICY_STAGE_DECODE) {
+		tk->pend_prefill = 0;
+		tk->pend_rest = rq->prompt_tokens + rq->output_tokens;
 	} else {
-		p->pending[inst] += (uint64_t)delta;
-		heap_down(p, p->pos[inst]);
+		tk->pend_prefill = rq->prompt_tokens + (pol->entry_encodes ? rq->image_tokens : 0);
+		tk->pend_rest = p->conf.stage == POLICY_STAGE_PREFILL ? 0 : rq->output_tokens;
 	}
+	if (p->conf.stage == POLICY_STAGE_PREFILL)
+		tk->stage = 1;
+	tk->llm = id;
+	charge(pol, id, tk->pend_prefill + tk->pend_rest);
+	*inst = id;
+	return rc;
 }
 
-uint64_t policy_pool_pending(const struct policy_pool *p, uint32_t inst)
+int policy_image_encoded(struct policy *pol, struct policy_ticket *tk, uint32_t enc,
+			 uint32_t nimg, double now)
 {
-	return p->pending[inst];
+	int rc;
+
+	(void)now;
+	rc = release(pol, enc, (uint64_t)nimg * tk->tokens_per_image);
+	if (nimg > tk->img_left) {
+		pol->over_released++;
+		rc = -MS_ERANGE;
+		nimg = tk->img_left;
+	}
+	tk->img_left -= nimg;
+	if (rc < 0)
+		return rc;
+	return tk->img_left == 0;
 }
 
-void policy_pool_split(struct policy_pool *p, uint32_t n_items, uint64_t work, uint32_t *out)
+int policy_first_token(struct policy *pol, struct policy_ticket *tk, double now)
 {
-	uint32_t k;
+	int rc;
 
-	for (k = 0; k < n_items; k++) {
-		out[k] = policy_pool_pick(p);
-		policy_pool_add(p, out[k], (int64_t)work);
-	}
+	(void)now;
+	rc = release(pol, tk->llm, tk->pend_prefill);
+	tk->pend_prefill = 0;
+	tk->first_done = 1;
+	return rc;
+}
+
+int policy_finished(struct policy *pol, struct policy_ticket *tk, double now, double ttft,
+		    double tpot)
+{
+	int rc = release(pol, tk->llm, tk->pend_prefill + tk->pend_rest);
+
+	tk->pend_prefill = tk->pend_rest = 0;
+	if (tk->llm < pol->n_inst && !pol->conf.no_windows)
+		policy__slo_add(pol, pol->inst[tk->llm].pool, now, ttft, tpot);
+	return rc;
+}
+
+int policy_preempted(struct policy *pol, struct policy_ticket *tk, double now)
+{
+	(void)now;
+	tk->preempted++;
+	pol->preemptions++;
+	return 0;
 }
 
 static const char *const route_names[] = { "least", "rr", "random" };

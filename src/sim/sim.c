@@ -9,7 +9,8 @@
  * (perf_image_tokens per image). Decoder-only models prefill text + image
  * tokens; cross-attention models prefill text tokens and feed image tokens to
  * the cross-attention layers, whose cached states are charged to KV memory
- * as image_tokens x cross_layers / llm_layers tokens.
+ * as image_tokens x cross_layers / self-attention layers tokens (a KV token
+ * spans the self-attention layers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@ int sim__pool_queued(struct sim__state *s, int pool, int64_t delta)
 	struct sim__pool *p = &s->pool[pool];
 
 	p->queued = (uint64_t)((int64_t)p->queued + delta);
+	policy_queue_changed(&s->pol, pool, delta);
 	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_QUEUE, s->now,
 				    (double)p->queued);
 }
@@ -64,8 +66,9 @@ int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta)
 	struct sim__pool *p = &s->pool[pool];
 
 	p->blocks_used = (uint64_t)((int64_t)p->blocks_used + delta);
+	/* normalised by the pool's size now: the series divides by its size at the start */
 	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_KV, s->now,
-				    (double)p->blocks_used);
+				    (double)p->blocks_used * p->norm_w);
 }
 
 static int req_alloc(struct sim__state *s, uint32_t *out)
@@ -140,34 +143,56 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 	m->queued[METRICS_PREFILL] = (float)(pf_span - pf_served);
 	if (r->gen >= 2) {
 		double ds = r->t_dec_start > r->t_first ? r->t_dec_start : r->t_first;
-		m->served[METRICS_DECODE] = (float)(s->now - ds);
-		m->queued[METRICS_DECODE] = (float)(ds - r->t_first);
+		/* ds: the last time it joined a decode batch; before, served only while decoding */
+		m->served[METRICS_DECODE] = (float)((s->now - ds) + r->dec_served);
+		m->queued[METRICS_DECODE] = (float)((ds - r->t_first) - r->dec_served);
 	}
+	if (policy_finished(&s->pol, &r->tk, s->now, m->ttft, m->tpot) < 0)
+		MS_BUG("policy: row %u released more than pending", r->row);
+	if (s->c->early_stop &&
+	    s->c->early_stop(s->c->hook_arg, (struct sim_ctl *)s, r->row, m))
+		s->stop = 1;
 	r->next = s->free_req;
 	s->free_req = ri;
 	s->in_flight--;
 	s->finished++;
 }
 
-int sim__route_llm(struct sim__state *s, int pool, uint32_t ri, double delay)
+/* The request as policy/ sees it. */
+static void req_desc(const struct sim__state *s, const struct sim__req *r, struct policy_req *q)
 {
-	struct sim__pool *p = &s->pool[pool];
-	struct sim__req *r = &s->req[ri];
-	uint32_t k = policy_pool_pick(&p->route);
+	q->modality = r->images ? POLICY_IMAGE : POLICY_TEXT;
+	q->images = r->images;
+	q->tokens_per_image = s->tokens_per_image;
+	q->image_tokens = r->img_tokens;
+	q->prompt_tokens = r->prompt;
+	q->cross_tokens = r->cross;
+	q->text_tokens = s->cross || r->prompt < r->img_tokens ? r->prompt : r->prompt - r->img_tokens;
+	q->output_tokens = r->gen;
+	q->arrival = s->res->req[r->row].arrive;
+	q->deadline = 0;
+	q->cls = 0;
+}
 
-	/* work charged until done: the prompt until the first token, then the output */
-	if (p->spec.role == SIM_ROLE_DECODE) {
-		r->pend_prefill = 0;
-		r->pend_rest = r->prompt + r->gen;
-	} else {
-		/* image tokens count where the instance encodes them itself (mono, pd prefill) */
-		int enc_here = p->spec.role == SIM_ROLE_MONO ||
-			       (p->spec.role == SIM_ROLE_PREFILL && s->p_enc < 0);
-		r->pend_prefill = r->prompt + (enc_here ? r->img_tokens : 0);
-		r->pend_rest = p->spec.role == SIM_ROLE_PREFILL ? 0 : r->gen;
-	}
-	policy_pool_add(&p->route, k, (int64_t)r->pend_prefill + r->pend_rest);
-	k += p->first;
+static int no_instance(struct sim__state *s, int pool)
+{
+	return ms_error_set(s->err, MS_EUNSUPPORTED, "sim: pool %s has no ready instance at %.3f s",
+			    pool >= 0 ? sim_role_name(s->pool[pool].spec.role) : "?", s->now);
+}
+
+int sim__route_llm(struct sim__state *s, uint32_t ri, double delay)
+{
+	struct sim__req *r = &s->req[ri];
+	struct policy_req q;
+	uint32_t k = 0;
+	int rc;
+
+	req_desc(s, r, &q);
+	rc = policy_route_llm(&s->pol, &q, &r->tk, s->now, &k);
+	if (rc == -MS_ERANGE)
+		MS_BUG("policy: row %u released more than pending", r->row);
+	if (rc < 0)
+		return no_instance(s, r->tk.stage ? s->pol.p_decode : s->pol.p_entry);
 	if (delay <= 0)
 		return sim__llm_enqueue(s, k, ri) < 0 ? ms_error_set(s->err, MS_ENOMEM, "sim: out of memory") : 0;
 	if (sim__heap_push(&s->heap, s->now + delay, SIM__EV_ENQ_LLM, ri, k) < 0)
@@ -205,8 +230,14 @@ static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 		uint64_t rem;
 		cut = 1;
 		s->res->truncated++;
-		if (r->kv_extra > cap / 2)
+		if (r->kv_extra > cap / 2) {
 			r->kv_extra = (uint32_t)(cap / 2);
+			/* the image tokens whose cross-attention states fit what is left */
+			if (s->map.cross_layers &&
+			    (uint64_t)r->kv_extra * s->map.self_layers / s->map.cross_layers < r->cross)
+				r->cross = (uint32_t)((uint64_t)r->kv_extra * s->map.self_layers /
+						      s->map.cross_layers);
+		}
 		rem = cap - r->kv_extra; /* >= 1 */
 		if (r->gen > rem / 2)
 			r->gen = (uint32_t)(rem / 2);
@@ -227,8 +258,9 @@ static int arrival(struct sim__state *s, uint32_t row)
 {
 	struct metrics_req *m = &s->res->req[row];
 	struct sim__req *r;
-	uint32_t ri = 0, k, *dest = s->dest, *cnt = s->cnt, n_dest = 0, j;
-	int rc;
+	struct policy_req q;
+	uint32_t ri = 0, j;
+	int rc, n, p_enc = s->pol.p_enc, p_entry = s->pol.p_entry;
 
 	if ((rc = req_alloc(s, &ri)) < 0)
 		return rc;
@@ -239,43 +271,38 @@ static int arrival(struct sim__state *s, uint32_t row)
 	m->prompt = r->prompt;
 	m->gen = r->gen;
 	/* the trace's content, not the options alone: a runtime failure, not EINVAL */
-	if (r->images && s->p_enc < 0 && s->pool[s->p_entry].spec.role == SIM_ROLE_LLM)
+	if (r->images && (s->perf->model.enc_params <= 0 || s->tokens_per_image == 0))
+		return ms_error_set(s->err, MS_EUNSUPPORTED,
+				    "trace row %u has %u image%s but model %s has no vision encoder "
+				    "(a text-only model serves text requests only)", row,
+				    r->images, r->images == 1 ? "" : "s", s->perf->model.name);
+	if (r->images && p_enc < 0 && s->pool[p_entry].spec.role == SIM_ROLE_LLM)
 		return ms_error_set(s->err, MS_EUNSUPPORTED,
 				    "trace row %u has images but the deployment has no encoder "
 				    "pool (add enc=NxTP)", row);
-	if (r->images == 0 || s->p_enc < 0) {
+	req_desc(s, r, &q);
+	policy_ticket_init(&r->tk, &q);
+	if (r->images == 0 || p_enc < 0) {
 		/* mono/pd encode inside the LLM instance after CPU preprocessing */
-		int cores = s->pool[s->p_entry].cores;
+		int cores = s->pool[p_entry].cores;
 		r->prep_s = r->images ? perf_preprocess_s(s->perf, r->images, cores) : 0;
-		return sim__route_llm(s, s->p_entry, ri, r->prep_s);
+		return sim__route_llm(s, ri, r->prep_s);
 	}
 	/* image-level parallelism: each image to the encoder with the least pending image tokens */
-	{
-		struct sim__pool *p = &s->pool[s->p_enc];
-		uint32_t *pick = s->pick;
-		policy_pool_split(&p->route, r->images, s->tokens_per_image, pick);
-		for (k = 0; k < r->images; k++) {
-			for (j = 0; j < n_dest && dest[j] != pick[k]; j++)
-				;
-			if (j == n_dest) {
-				dest[n_dest] = pick[k];
-				cnt[n_dest++] = 0;
-			}
-			cnt[j]++;
-		}
-		for (j = 0; j < n_dest; j++) {
-			uint32_t it = 0;
-			double prep = perf_preprocess_s(s->perf, cnt[j], p->cores);
-			if ((rc = item_alloc(s, &it)) < 0)
-				return rc;
-			s->item[it].req = ri;
-			s->item[it].nimg = cnt[j];
-			if (prep > r->prep_s)
-				r->prep_s = prep;
-			if (sim__heap_push(&s->heap, s->now + prep, SIM__EV_ENQ_ENC, it,
-					   p->first + dest[j]) < 0)
-				return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
-		}
+	n = policy_route_images(&s->pol, &q, &r->tk, s->now, s->items);
+	if (n < 0)
+		return no_instance(s, p_enc);
+	for (j = 0; j < (uint32_t)n; j++) {
+		uint32_t it = 0;
+		double prep = perf_preprocess_s(s->perf, s->items[j].nimg, s->pool[p_enc].cores);
+		if ((rc = item_alloc(s, &it)) < 0)
+			return rc;
+		s->item[it].req = ri;
+		s->item[it].nimg = s->items[j].nimg;
+		if (prep > r->prep_s)
+			r->prep_s = prep;
+		if (sim__heap_push(&s->heap, s->now + prep, SIM__EV_ENQ_ENC, it, s->items[j].inst) < 0)
+			return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
 	}
 	return 0;
 }
@@ -335,27 +362,214 @@ static int check_config(const struct sim_config *c, const struct trace_set *ts,
 	return check_tp(c, err);
 }
 
+static enum policy_stage role_stage(enum sim_role r)
+{
+	switch (r) {
+	case SIM_ROLE_ENC:
+		return POLICY_STAGE_ENC;
+	case SIM_ROLE_LLM:
+		return POLICY_STAGE_LLM;
+	case SIM_ROLE_PREFILL:
+		return POLICY_STAGE_PREFILL;
+	case SIM_ROLE_DECODE:
+		return POLICY_STAGE_DECODE;
+	case SIM_ROLE_MONO:
+	default:
+		return POLICY_STAGE_MONO;
+	}
+}
+
+/* GPU-seconds of the instances that exist, up to now (cost per instance-second). */
+static void accrue(struct sim__state *s)
+{
+	s->res->gpu_s += (double)s->gpus_live * (s->now - s->cost_t);
+	s->cost_t = s->now;
+}
+
+/*
+ * Pool p grows or shrinks by delta instances. Its series are normalised by its
+ * size at each moment: busy time so far of its busy instances and its KV level
+ * are recorded at the old weight first (a walk of the instances, only when
+ * membership changes, never per event). Static pools never get here mid-run.
+ */
+static int pool_size(struct sim__state *s, int p, int64_t delta)
+{
+	struct sim__pool *pool = &s->pool[p];
+	struct metrics_series *se = &s->res->pool[p].series;
+	uint32_t i;
+
+	if (s->running) {
+		for (i = 0; i < s->n_inst; i++) {
+			struct sim__inst *in = &s->inst[i];
+			if (in->pool != (uint32_t)p || !in->busy)
+				continue;
+			if (metrics_series_add(se, METRICS_SER_BUSY, in->t_acc, s->now, pool->norm_w) < 0)
+				return -MS_ENOMEM;
+			in->t_acc = s->now;
+		}
+	}
+	pool->live = (uint32_t)((int64_t)pool->live + delta);
+	pool->norm_w = pool->live ? (double)pool->spec.count / (double)pool->live : 1.0;
+	if (s->running && metrics_series_level(se, METRICS_SER_KV, s->now,
+					       (double)pool->blocks_used * pool->norm_w) < 0)
+		return -MS_ENOMEM;
+	return 0;
+}
+
+/*
+ * Appends an instance to pool p (ready at once for a static pool, else starting
+ * until its READY event): the policy's id is its index in s->inst.
+ */
+static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
+{
+	struct sim__pool *pool = &s->pool[p];
+	struct sim__inst *in;
+	uint32_t id = 0;
+	int rc;
+
+	if (s->n_inst == s->cap_inst) {
+		uint32_t cap = s->cap_inst ? s->cap_inst * 2 : 16;
+		struct sim__inst *n = realloc(s->inst, cap * sizeof(*n));
+		if (!n)
+			return ms_error_set(s->err, MS_ENOMEM, "sim: %u instances", cap);
+		memset(n + s->cap_inst, 0, (cap - s->cap_inst) * sizeof(*n));
+		s->inst = n;
+		s->cap_inst = cap;
+	}
+	if ((rc = policy_inst_add(&s->pol, p, ready, s->now, &id, s->err)) < 0)
+		return rc;
+	MS_ASSERT(id == s->n_inst);
+	in = &s->inst[s->n_inst++];
+	in->pool = (uint32_t)p;
+	in->role = pool->spec.role;
+	in->tp = pool->spec.tp;
+	in->q_head = in->q_tail = in->b_head = SIM__NIL;
+	in->w_head = in->w_tail = SIM__NIL;
+	in->blocks_total = in->blocks_free = pool->blocks;
+	if (pool->spec.role != SIM_ROLE_ENC) {
+		in->run = malloc(s->c->max_seqs * sizeof(*in->run));
+		in->pf = malloc(s->c->max_seqs * sizeof(*in->pf));
+		in->enc = malloc(s->c->max_seqs * sizeof(*in->enc));
+		in->chunk = malloc(s->c->max_seqs * sizeof(*in->chunk));
+		if (!in->run || !in->pf || !in->enc || !in->chunk)
+			return ms_error_set(s->err, MS_ENOMEM, "sim: instance batch arrays");
+	}
+	accrue(s);
+	s->gpus_live += (uint32_t)pool->spec.tp;
+	if (pool_size(s, p, 1) < 0)
+		return ms_error_set(s->err, MS_ENOMEM, "sim: time series");
+	if (out)
+		*out = id;
+	return 0;
+}
+
+static void inst_free(struct sim__inst *in)
+{
+	free(in->run);
+	free(in->pf);
+	free(in->enc);
+	free(in->chunk);
+	in->run = in->pf = in->enc = NULL;
+	in->chunk = NULL;
+}
+
+static int holds_work(const struct sim__inst *in)
+{
+	return in->busy || in->q_head != SIM__NIL || in->w_head != SIM__NIL || in->n_pf ||
+	       in->n_run;
+}
+
+int sim__idle_drain(struct sim__state *s, uint32_t ii)
+{
+	struct sim__inst *in = &s->inst[ii];
+
+	if (holds_work(in) || policy_inst_pending(&s->pol, ii))
+		return 0;
+	if (policy_inst_remove(&s->pol, ii, s->now) < 0)
+		MS_BUG("policy: instance %u could not be removed", ii);
+	MS_ASSERT(in->blocks_free == in->blocks_total);
+	inst_free(in);
+	accrue(s);
+	s->gpus_live -= (uint32_t)in->tp;
+	return pool_size(s, (int)in->pool, -1) < 0 ? ms_error_set(s->err, MS_ENOMEM, "sim: time series")
+						   : 0;
+}
+
+int sim_ctl_add(struct sim_ctl *ctl, int pool, double startup_s, uint32_t *id)
+{
+	struct sim__state *s = (struct sim__state *)ctl;
+	uint32_t k = 0;
+	int rc;
+
+	if (pool < 0 || pool >= s->n_pools || !(startup_s >= 0))
+		return ms_error_set(s->err, MS_EINVAL, "sim: no pool %d (or a negative startup)", pool);
+	if ((rc = inst_add(s, pool, 0, &k)) < 0)
+		return rc;
+	if (sim__heap_push(&s->heap, s->now + startup_s, SIM__EV_READY, k, 0) < 0)
+		return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
+	s->res->instances_added++;
+	if (id)
+		*id = k;
+	return 0;
+}
+
+int sim_ctl_drain(struct sim_ctl *ctl, uint32_t id)
+{
+	struct sim__state *s = (struct sim__state *)ctl;
+
+	if (policy_inst_drain(&s->pol, id, s->now) < 0)
+		return ms_error_set(s->err, MS_EINVAL, "sim: instance %u is not ready or starting", id);
+	s->res->instances_drained++;
+	return sim__idle_drain(s, id);
+}
+
+struct policy *sim_ctl_policy(struct sim_ctl *ctl)
+{
+	return &((struct sim__state *)ctl)->pol;
+}
+
+double sim_ctl_now(const struct sim_ctl *ctl)
+{
+	return ((const struct sim__state *)ctl)->now;
+}
+
+uint32_t sim_ctl_in_flight(const struct sim_ctl *ctl)
+{
+	return ((const struct sim__state *)ctl)->in_flight;
+}
+
+uint32_t sim_ctl_finished(const struct sim_ctl *ctl)
+{
+	return ((const struct sim__state *)ctl)->finished;
+}
+
 static int setup_pools(struct sim__state *s, struct ms_error *err)
 {
 	const struct sim_config *c = s->c;
-	uint32_t i, n_inst = 0;
+	struct policy_conf pc;
+	uint32_t i;
 	double span = s->ts->n ? s->ts->t[s->ts->n - 1] / c->rate_scale : 0;
 	double dt = c->series_dt > 0 ? c->series_dt : span / 500.0;
 	int p, rc;
 
 	if (dt < 1)
 		dt = 1;
-	s->p_enc = s->p_decode = -1;
-	s->p_entry = s->p_after_enc = -1;
-	for (p = 0; p < c->deploy.n_pools; p++)
-		n_inst += c->deploy.pool[p].count;
-	s->inst = calloc(n_inst, sizeof(*s->inst));
-	if (!s->inst)
-		return ms_error_set(err, MS_ENOMEM, "sim: %u instances", n_inst);
-	s->n_inst = n_inst;
+	memset(&pc, 0, sizeof(pc));
+	pc.n_pools = c->deploy.n_pools;
+	pc.order = POLICY_ORDER_FCFS;
+	pc.window_s = c->stats_window_s;
+	/* only hooks read the windows: a plain run skips them */
+	pc.no_windows = !c->on_tick && !c->early_stop;
+	pc.slo_ttft_s = c->slo_ttft_s;
+	pc.slo_tpot_s = c->slo_tpot_s;
+	for (p = 0; p < c->deploy.n_pools; p++) {
+		const struct sim_pool_spec *sp = &c->deploy.pool[p];
+		pc.pool[p].stage = role_stage(sp->role);
+		pc.pool[p].route = sp->role == SIM_ROLE_ENC ? c->route_enc : c->route_llm;
+		pc.pool[p].seed = c->seed + (uint64_t)p;
+	}
 	s->n_pools = c->deploy.n_pools;
 	s->res->n_pools = s->n_pools;
-	n_inst = 0;
 	for (p = 0; p < s->n_pools; p++) {
 		const struct sim_pool_spec *sp = &c->deploy.pool[p];
 		struct sim__pool *pool = &s->pool[p];
@@ -366,16 +580,11 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 			return ms_error_set(err, MS_EINVAL, "sim: pool %s is empty",
 					    sim_role_name(sp->role));
 		pool->spec = *sp;
-		pool->first = n_inst;
+		pool->norm_w = 1.0;
 		pool->cores = c->preprocess_cores > 0 ? c->preprocess_cores
 						      : s->perf->gpu.cpu_cores_per_gpu * sp->tp;
 		if (pool->cores < 1)
 			pool->cores = 1;
-		rc = policy_pool_init(&pool->route, sp->count,
-				      sp->role == SIM_ROLE_ENC ? c->route_enc : c->route_llm,
-				      c->seed + (uint64_t)p, err);
-		if (rc < 0)
-			return rc;
 		if (sp->role != SIM_ROLE_ENC) {
 			uint64_t cap = c->kv_tokens ? c->kv_tokens
 						    : perf_kv_capacity_tokens(s->perf, sp->tp);
@@ -395,6 +604,7 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 			if (!s->kv_cap_tokens || blocks * c->kv_block < s->kv_cap_tokens)
 				s->kv_cap_tokens = blocks * c->kv_block;
 		}
+		pool->blocks = blocks;
 		snprintf(pr->name, sizeof(pr->name), "%s", sim_role_name(sp->role));
 		pr->role = sp->role;
 		pr->count = sp->count;
@@ -404,60 +614,72 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 					 (double)sp->count, (double)(blocks * sp->count), err);
 		if (rc < 0)
 			return rc;
-		for (i = 0; i < sp->count; i++, n_inst++) {
-			struct sim__inst *in = &s->inst[n_inst];
-			in->pool = (uint32_t)p;
-			in->idx = i;
-			in->role = sp->role;
-			in->tp = sp->tp;
-			in->q_head = in->q_tail = in->b_head = SIM__NIL;
-			in->w_head = in->w_tail = SIM__NIL;
-			in->blocks_total = in->blocks_free = blocks;
-			if (sp->role == SIM_ROLE_ENC)
-				continue;
-			in->run = malloc(c->max_seqs * sizeof(*in->run));
-			in->enc = malloc(c->max_seqs * sizeof(*in->enc));
-			in->chunk = malloc(c->max_seqs * sizeof(*in->chunk));
-			if (!in->run || !in->enc || !in->chunk)
-				return ms_error_set(err, MS_ENOMEM, "sim: instance batch arrays");
-		}
-		switch (sp->role) {
-		case SIM_ROLE_ENC:
-			s->p_enc = p;
-			break;
-		case SIM_ROLE_DECODE:
-			s->p_decode = p;
-			break;
-		default:
-			s->p_entry = p;
-			break;
-		}
 	}
-	s->p_after_enc = s->p_entry;
-	if (s->p_entry < 0 || (s->p_decode < 0 && s->pool[s->p_entry].spec.role == SIM_ROLE_PREFILL))
+	if (policy_init(&s->pol, &pc, NULL) < 0)
 		return ms_error_set(err, MS_EINVAL, "sim: deployment lacks an LLM pool");
+	/* ids pool by pool, in order: routing ties go to the same instances as ever */
+	for (p = 0; p < s->n_pools; p++)
+		for (i = 0; i < c->deploy.pool[p].count; i++)
+			if ((rc = inst_add(s, p, 1, NULL)) < 0)
+				return rc;
 	return 0;
 }
 
 static void teardown(struct sim__state *s)
 {
 	uint32_t i;
-	int p;
 
-	for (i = 0; i < s->n_inst; i++) {
-		free(s->inst[i].run);
-		free(s->inst[i].enc);
-		free(s->inst[i].chunk);
-	}
+	for (i = 0; i < s->n_inst; i++)
+		inst_free(&s->inst[i]);
 	free(s->inst);
-	for (p = 0; p < s->n_pools; p++)
-		policy_pool_release(&s->pool[p].route);
+	policy_release(&s->pol);
 	free(s->req);
 	free(s->item);
-	free(s->pick);
-	free(s->dest);
-	free(s->cnt);
+	free(s->items);
 	sim__heap_release(&s->heap);
+}
+
+static int tick(struct sim__state *s)
+{
+	const struct sim_config *c = s->c;
+	int rc = c->on_tick(c->hook_arg, (struct sim_ctl *)s, s->now);
+
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		s->stop = 1;
+	/* ticks go on while there is work ahead, so a run still ends by itself */
+	if (!s->stop && (s->in_flight || s->arrived < s->ts->n) &&
+	    sim__heap_push(&s->heap, s->now + c->tick_s, SIM__EV_TICK, 0, 0) < 0)
+		return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
+	return 0;
+}
+
+/*
+ * The one pending arrival waits beside the heap, not in it (half a push and a
+ * pop per request saved); it takes its sequence number as a push would, so
+ * events come out in exactly the (time, sequence) order of one heap.
+ */
+static void arrival_next(struct sim__state *s, uint32_t row)
+{
+	s->arr.t = s->ts->t[row] / s->c->rate_scale;
+	s->arr.seq = s->heap.seq++;
+	s->arr.type = SIM__EV_ARRIVAL;
+	s->arr.a = row;
+	s->has_arr = 1;
+}
+
+static int next_event(struct sim__state *s, struct sim__event *e)
+{
+	const struct sim__event *top = s->heap.n ? &s->heap.ev[0] : NULL;
+
+	if (s->has_arr &&
+	    (!top || s->arr.t < top->t || (s->arr.t == top->t && s->arr.seq < top->seq))) {
+		*e = s->arr;
+		s->has_arr = 0;
+		return 1;
+	}
+	return sim__heap_pop(&s->heap, e);
 }
 
 static int dispatch(struct sim__state *s, const struct sim__event *e)
@@ -466,10 +688,9 @@ static int dispatch(struct sim__state *s, const struct sim__event *e)
 
 	switch (e->type) {
 	case SIM__EV_ARRIVAL:
-		if (e->a + 1 < s->ts->n &&
-		    sim__heap_push(&s->heap, s->ts->t[e->a + 1] / s->c->rate_scale,
-				   SIM__EV_ARRIVAL, e->a + 1, 0) < 0)
-			return ms_error_set(s->err, MS_ENOMEM, "sim: event queue");
+		if (e->a + 1 < s->ts->n)
+			arrival_next(s, e->a + 1);
+		s->arrived++;
 		return arrival(s, e->a);
 	case SIM__EV_ENQ_ENC:
 		return sim__enc_enqueue(s, e->b, e->a) < 0 ? -MS_ENOMEM : 0;
@@ -482,9 +703,50 @@ static int dispatch(struct sim__state *s, const struct sim__event *e)
 		if (in->role == SIM_ROLE_ENC)
 			return sim__enc_done(s, e->a) < 0 ? -MS_ENOMEM : 0;
 		return sim__llm_done(s, e->a) < 0 ? -MS_ENOMEM : 0;
+	case SIM__EV_READY:
+		if (policy_inst_state(&s->pol, e->a) != POLICY_INST_STARTING)
+			return 0; /* drained (and removed) while starting */
+		return policy_inst_ready(&s->pol, e->a, s->now) < 0 ? -MS_EINVAL : 0;
+	case SIM__EV_TICK:
+		return tick(s);
 	default:
 		MS_BUG("unknown event type %u", e->type);
 	}
+}
+
+/*
+ * End-of-run invariants, checked in every run: every request finished once,
+ * every KV block returned, every queue empty, every policy counter back to 0.
+ * A violation is a simulator bug.
+ */
+static void check_end(struct sim__state *s)
+{
+	uint32_t i;
+	int p;
+
+	for (i = 0; i < s->ts->n; i++)
+		if (!s->res->req[i].done)
+			MS_BUG("request %u never finished (%u in flight)", i, s->in_flight);
+	if (s->in_flight || s->n_item || s->finished != s->ts->n)
+		MS_BUG("%u requests and %u image items left in flight", s->in_flight, s->n_item);
+	for (i = 0; i < s->n_inst; i++) {
+		const struct sim__inst *in = &s->inst[i];
+		if (holds_work(in) || in->blocks_free != in->blocks_total ||
+		    policy_inst_pending(&s->pol, i))
+			MS_BUG("instance %u ends holding work (%llu of %llu KV blocks free, %llu "
+			       "pending)", i, (unsigned long long)in->blocks_free,
+			       (unsigned long long)in->blocks_total,
+			       (unsigned long long)policy_inst_pending(&s->pol, i));
+	}
+	for (p = 0; p < s->n_pools; p++)
+		if (s->pool[p].queued || s->pool[p].blocks_used || s->pol.pool[p].queued ||
+		    s->pol.pool[p].pending)
+			MS_BUG("pool %d ends with %llu queued, %llu KV blocks, %llu pending", p,
+			       (unsigned long long)s->pool[p].queued,
+			       (unsigned long long)s->pool[p].blocks_used,
+			       (unsigned long long)s->pol.pool[p].pending);
+	if (s->pol.over_released)
+		MS_BUG("policy: %llu releases above pending", (unsigned long long)s->pol.over_released);
 }
 
 int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_result *res,
@@ -515,10 +777,8 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 	s->cap_item = 1024;
 	s->item = malloc(s->cap_item * sizeof(*s->item));
 	pick_n = c->max_images ? c->max_images : 1;
-	s->pick = malloc(pick_n * sizeof(uint32_t));
-	s->dest = malloc(pick_n * sizeof(uint32_t));
-	s->cnt = malloc(pick_n * sizeof(uint32_t));
-	if (!res->req || !s->req || !s->item || !s->pick || !s->dest || !s->cnt) {
+	s->items = malloc(pick_n * sizeof(*s->items));
+	if (!res->req || !s->req || !s->item || !s->items) {
 		rc = ms_error_set(err, MS_ENOMEM, "sim: results of %zu requests", ts->n);
 		goto fail;
 	}
@@ -528,30 +788,45 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 		s->item[i].next = i + 1 < s->cap_item ? i + 1 : SIM__NIL;
 	s->free_req = 0;
 	s->free_item = 0;
+	/* static pools are requested at the first arrival: cost runs from there */
+	s->now = s->cost_t = ts->n ? ts->t[0] / c->rate_scale : 0;
 	if ((rc = setup_pools(s, err)) < 0)
 		goto fail;
 	if ((rc = sim__heap_init(&s->heap, s->n_inst * 2 + 1024, err)) < 0)
 		goto fail;
-	if (ts->n && sim__heap_push(&s->heap, ts->t[0] / c->rate_scale, SIM__EV_ARRIVAL, 0, 0) < 0) {
+	if (ts->n)
+		arrival_next(s, 0);
+	if (ts->n && c->tick_s > 0 && c->on_tick &&
+	    sim__heap_push(&s->heap, s->now + c->tick_s, SIM__EV_TICK, 0, 0) < 0) {
 		rc = ms_error_set(err, MS_ENOMEM, "sim: event queue");
 		goto fail;
 	}
-	while (sim__heap_pop(&s->heap, &e)) {
+	s->t_work = s->now;
+	s->running = 1;
+	while (!s->stop && next_event(s, &e)) {
 		s->now = e.t;
 		res->events++;
+		if (e.type != SIM__EV_TICK)
+			s->t_work = e.t;
 		if ((rc = dispatch(s, &e)) < 0) {
+			/* the code of the message set deepest down (instances return -MS_ENOMEM) */
 			if (!err || !err->code)
-				ms_error_set(err, MS_ENOMEM, "sim: out of memory");
+				rc = ms_error_set(err, MS_ENOMEM, "sim: out of memory");
+			else
+				rc = -err->code;
 			goto fail;
 		}
 		if (c->progress && (res->events & 0xffff) == 0)
 			c->progress(c->progress_arg, (double)s->finished,
 				    (double)ts->n);
 	}
+	/* the run ends with its last piece of work, not with a tick after it */
+	if (!s->stop)
+		s->now = s->t_work;
 	res->end_s = s->now;
-	for (i = 0; i < ts->n; i++)
-		if (!res->req[i].done)
-			MS_BUG("request %u never finished (%u in flight)", i, s->in_flight);
+	res->stopped = s->stop;
+	if (!s->stop)
+		check_end(s);
 	for (p = 0; p < s->n_pools; p++) {
 		if (metrics_series_finish(&res->pool[p].series, s->now) < 0) {
 			rc = ms_error_set(err, MS_ENOMEM, "sim: time series");
@@ -559,7 +834,8 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 		}
 	}
 	res->gpus = sim_deploy_gpus(&c->deploy);
-	res->gpu_s = (double)res->gpus * (ts->n ? s->now - ts->t[0] / c->rate_scale : 0);
+	if (ts->n)
+		accrue(s);
 	res->cost_usd = res->gpu_s / 3600.0 * c->perf->gpu.price_hour;
 	teardown(s);
 	return 0;

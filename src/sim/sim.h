@@ -88,6 +88,11 @@ uint32_t sim_deploy_gpus(const struct sim_deploy *d);
 int sim_deploy_format(const struct sim_deploy *d, char *buf, size_t size);
 
 struct sim_config;
+/*
+ * The running simulation as a tick or early-stop hook sees it (sim_ctl_*):
+ * valid only during the call.
+ */
+struct sim_ctl;
 
 /*
  * A trace row as the simulator sees it (sim_map.c; the rule is in docs/sim.md):
@@ -95,7 +100,9 @@ struct sim_config;
  * images capped to max_images, the simulated model's image tokens per image;
  * decoder-only prompts are text + image tokens, cross-attention prompts text
  * only, with the image tokens entering the cross-attention layers and their
- * cached states charged to KV memory as kv_extra tokens. Before the run's KV
+ * cached states charged to KV memory as kv_extra tokens (ceil(image tokens x
+ * cross layers / self-attention layers): a KV token spans the self-attention
+ * layers). Before the run's KV
  * cut (sim_run cuts a request that does not fit one instance, and counts it).
  */
 struct sim_shape {
@@ -112,7 +119,7 @@ struct sim_shape {
 struct sim_map {
 	const struct sim_config *c;
 	int cross;
-	uint32_t tiles_per_image, tokens_per_image, cross_layers, llm_layers;
+	uint32_t tiles_per_image, tokens_per_image, cross_layers, self_layers;
 };
 
 /* Reads the mapping constants of c (c->perf must be set); c must outlive *mp. */
@@ -199,6 +206,22 @@ struct sim_config {
 	int step_decode;               /* test switch: one event per decode iteration */
 	void (*progress)(void *arg, double done, double total);
 	void *progress_arg;
+	/*
+	 * Hooks for autoscaling and search (all off by default; off, a run is the
+	 * same event for event). on_tick is called every tick_s of virtual time
+	 * from the first arrival while work remains, and may add or drain
+	 * instances (sim_ctl_add, sim_ctl_drain) and read the policy's pool
+	 * statistics (policy_pool_stats on sim_ctl_policy); it returns < 0 to fail
+	 * the run (with the error set through ctl), > 0 to stop it. early_stop is
+	 * called as each request finishes; nonzero ends the run there
+	 * (sim_result.stopped; unfinished requests keep done = 0).
+	 */
+	double tick_s;
+	int (*on_tick)(void *arg, struct sim_ctl *ctl, double now);
+	int (*early_stop)(void *arg, struct sim_ctl *ctl, uint32_t row, const struct metrics_req *m);
+	void *hook_arg;
+	double slo_ttft_s, slo_tpot_s; /* the policy's windowed SLO attainment; 0 = none */
+	double stats_window_s;         /* the policy's statistics window; 0 = 60 s */
 };
 
 void sim_config_default(struct sim_config *c, const struct perf *perf);
@@ -224,10 +247,12 @@ struct sim_result {
 	uint64_t truncated;            /* requests whose prompt was cut to fit one instance's KV */
 	uint64_t preemptions;
 	uint64_t max_in_flight;
-	double end_s;                  /* time of the last event */
-	uint32_t gpus;
-	double gpu_s;                  /* gpus x span */
+	double end_s;                  /* time of the last event (not a tick) */
+	uint32_t gpus;                 /* of the deployment at the start */
+	double gpu_s;                  /* per instance-second, requested to removed (static: gpus x span) */
 	double cost_usd;
+	int stopped;                   /* early_stop or on_tick ended the run */
+	uint64_t instances_added, instances_drained; /* by hooks */
 };
 
 void sim_result_init(struct sim_result *r);
@@ -235,6 +260,20 @@ void sim_result_release(struct sim_result *r);
 
 int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_result *res,
 	    struct ms_error *err);
+
+/*
+ * From hooks. sim_ctl_add requests an instance of pool `pool` (index in
+ * sim_config.deploy): it costs GPU time from now, is STARTING for startup_s,
+ * then READY (routing picks it); writes its stable id. sim_ctl_drain stops
+ * new work to instance id; it is removed (and stops costing) once it holds
+ * nothing. Ids are the policy's (policy_inst_state, policy_inst_pool).
+ */
+int sim_ctl_add(struct sim_ctl *ctl, int pool, double startup_s, uint32_t *id);
+int sim_ctl_drain(struct sim_ctl *ctl, uint32_t id);
+struct policy *sim_ctl_policy(struct sim_ctl *ctl);
+double sim_ctl_now(const struct sim_ctl *ctl);
+uint32_t sim_ctl_in_flight(const struct sim_ctl *ctl);
+uint32_t sim_ctl_finished(const struct sim_ctl *ctl);
 
 /*
  * Default SLO targets as the paper sets them: `scale` times the TTFT and TPOT of

@@ -14,8 +14,10 @@ static int enc_start(struct sim__state *s, uint32_t ii)
 	struct sim__inst *in = &s->inst[ii];
 	uint32_t imgs = 0, taken = 0, tail = SIM__NIL;
 
-	if (in->busy || in->q_head == SIM__NIL)
+	if (in->busy)
 		return 0;
+	if (in->q_head == SIM__NIL)
+		return sim__idle(s, ii);
 	in->b_head = SIM__NIL;
 	while (in->q_head != SIM__NIL) {
 		uint32_t it = in->q_head;
@@ -40,7 +42,7 @@ static int enc_start(struct sim__state *s, uint32_t ii)
 	if (sim__pool_queued(s, (int)in->pool, -(int64_t)taken) < 0)
 		return -MS_ENOMEM;
 	in->busy = 1;
-	in->t0 = s->now;
+	in->t0 = in->t_acc = s->now;
 	in->t_end = s->now + perf_encode_s(s->perf, in->tp, imgs * s->tiles_per_image);
 	in->version++;
 	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
@@ -66,12 +68,12 @@ int sim__enc_enqueue(struct sim__state *s, uint32_t ii, uint32_t it)
 int sim__enc_done(struct sim__state *s, uint32_t ii)
 {
 	struct sim__inst *in = &s->inst[ii];
-	struct sim__pool *pool = &s->pool[in->pool];
 	uint32_t it = in->b_head;
+	int rc;
 
 	s->res->pool[in->pool].busy_gpu_s += (s->now - in->t0) * in->tp;
-	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t0, s->now,
-			       1.0) < 0)
+	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t_acc, s->now,
+			       s->pool[in->pool].norm_w) < 0)
 		return -MS_ENOMEM;
 	in->busy = 0;
 	while (it != SIM__NIL) {
@@ -79,16 +81,18 @@ int sim__enc_done(struct sim__state *s, uint32_t ii)
 		uint32_t next = item->next, ri = item->req;
 		struct sim__req *r = &s->req[ri];
 
-		policy_pool_add(&pool->route, in->idx,
-				-(int64_t)((uint64_t)item->nimg * s->tokens_per_image));
+		rc = policy_image_encoded(&s->pol, &r->tk, ii, item->nimg, s->now);
+		if (rc < 0)
+			MS_BUG("policy: images of row %u released more than pending", r->row);
 		MS_ASSERT(r->img_left >= item->nimg);
 		r->img_left -= item->nimg;
+		MS_ASSERT((r->img_left == 0) == (rc == 1));
 		item->next = s->free_item;
 		s->free_item = it;
 		s->n_item--;
 		if (r->img_left == 0) {
 			r->t_enc_done = s->now;
-			if (sim__route_llm(s, s->p_after_enc, ri,
+			if (sim__route_llm(s, ri,
 					   perf_embed_transfer_s(s->perf, r->img_tokens, s->c->link)) < 0)
 				return -MS_ENOMEM;
 		}

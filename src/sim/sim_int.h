@@ -3,9 +3,13 @@
  *
  * Requests in flight live in a slot array with a free list (struct sim__req,
  * indices, never pointers, since the array may grow by doubling); queues are
- * intrusive singly linked lists through `next`. Instances of every pool sit in
- * one array. Events carry (type, a, b, c) and a version so a shortened decode
- * run invalidates its old end event without a search.
+ * intrusive singly linked lists through `next`, an LLM instance's waiting list
+ * sorted by the policy's key (policy_queue_key) and the caller's sequence.
+ * Instances sit in one append-only table indexed by their stable id, the
+ * policy's id (struct policy keeps each pool's member lists); an instance
+ * added at run time is appended, a removed one keeps its slot. Events carry
+ * (type, a, b) with stable ids and a version so a shortened decode run
+ * invalidates its old end event without a search.
  */
 #ifndef SIM_INT_H
 #define SIM_INT_H
@@ -19,6 +23,8 @@ enum sim__ev_type {
 	SIM__EV_ENQ_ENC,     /* a: item, b: encoder instance */
 	SIM__EV_ENQ_LLM,     /* a: request slot, b: LLM instance */
 	SIM__EV_DONE,        /* a: instance, b: version */
+	SIM__EV_READY,       /* a: instance whose startup delay is over */
+	SIM__EV_TICK,        /* periodic policy tick (sim_config.tick_s) */
 };
 
 struct sim__event {
@@ -50,10 +56,14 @@ struct sim__req {
 	uint32_t kv;        /* tokens in its KV cache while admitted */
 	uint32_t blocks;    /* KV blocks held */
 	uint32_t inst;      /* LLM instance holding it */
-	uint32_t pend_prefill, pend_rest; /* work still charged to inst in policy counters */
 	uint8_t admitted, pad;
 	uint16_t preempted;
+	uint64_t qseq;      /* insertion sequence, ties of qkey */
+	uint64_t joined;    /* sequence number of entering the prefilling or running list */
+	double qkey;        /* waiting-list key (policy_queue_key / policy_requeue_key) */
+	struct policy_ticket tk; /* its charges, kept by policy/ */
 	double prep_s, enc_s, enc_wait; /* enc_wait: longest queue wait of its image items */
+	double dec_served;  /* decode time served before its preemptions */
 	double t_enc_done, t_llm_in, t_pf_start, t_first, t_dec_start;
 };
 
@@ -67,18 +77,23 @@ struct sim__chunk {
 };
 
 struct sim__inst {
-	uint32_t pool, idx;
+	uint32_t pool;
 	enum sim_role role;
 	int tp, busy;
 	uint32_t version;
 	double t0, t_end, enc_part;
+	double t_acc;                    /* busy time from here on is not in the series yet */
 	/* encoder: queue of items, items in service */
 	uint32_t q_head, q_tail, q_len, b_head;
-	/* LLM */
-	uint32_t w_head, w_tail, w_len;  /* waiting for admission / prefill */
-	uint32_t *run, n_run;            /* decoding, at most max_seqs */
+	/*
+	 * LLM: vLLM's two lists. waiting: not admitted, in policy key order;
+	 * running: admitted, either prefilling (pf, in admission order) or
+	 * decoding (run, in order of entering it).
+	 */
+	uint32_t w_head, w_tail, w_len;  /* waiting for admission */
+	uint32_t *pf, n_pf;              /* admitted, prompt not done */
+	uint32_t *run, n_run;            /* decoding */
 	uint64_t run_kv;                 /* sum of kv over run */
-	uint32_t n_admitted;             /* admitted, still prefilling */
 	uint64_t blocks_total, blocks_free;
 	struct sim__chunk *chunk;        /* prefill chunks of the current iteration */
 	uint32_t n_chunk;
@@ -90,8 +105,9 @@ struct sim__inst {
 
 struct sim__pool {
 	struct sim_pool_spec spec;
-	uint32_t first;            /* index of its first instance */
-	struct policy_pool route;
+	uint32_t live;             /* instances requested and not removed */
+	double norm_w;             /* spec.count / live: series weights per pool size now */
+	uint64_t blocks;           /* KV blocks per instance */
 	uint64_t queued;           /* items/requests waiting over the pool (series) */
 	uint64_t blocks_used;
 	int cores;                 /* preprocessing cores per instance */
@@ -103,23 +119,28 @@ struct sim__state {
 	const struct trace_set *ts;
 	struct sim_result *res;
 	struct sim__heap heap;
+	struct sim__event arr;         /* the next arrival, outside the heap (has_arr) */
+	int has_arr;
 	struct sim__req *req;
-	uint32_t n_req, cap_req, free_req, in_flight, finished;
+	uint32_t n_req, cap_req, free_req, in_flight, finished, arrived;
 	struct sim__item *item;
 	uint32_t cap_item, free_item, n_item;
-	struct sim__inst *inst;
-	uint32_t n_inst;
+	struct sim__inst *inst;        /* by stable id, append-only */
+	uint32_t n_inst, cap_inst;
 	struct sim__pool pool[SIM_MAX_POOLS];
 	int n_pools;
-	int p_entry;       /* pool receiving new requests' LLM work (mono, prefill, llm) */
-	int p_enc;         /* encoder pool or -1 */
-	int p_after_enc;   /* LLM pool an encoded request goes to */
-	int p_decode;      /* decode pool or -1 */
+	struct policy pol;             /* routing, charges, order, membership */
 	struct sim_map map;
 	uint32_t tiles_per_image, tokens_per_image;
 	int cross;
 	uint64_t kv_cap_tokens;
-	uint32_t *pick, *dest, *cnt;   /* scratch of max_images entries for image routing */
+	struct policy_item *items;     /* scratch of max_images entries for image routing */
+	uint64_t qseq, lseq;
+	uint32_t gpus_live;            /* GPUs of instances requested and not removed */
+	double cost_t;                 /* gpu_s is accrued up to here */
+	double t_work;                 /* time of the last event that was not a tick */
+	int stop;                      /* early stop asked */
+	int running;                   /* setup done: pools are static until here */
 	double now;
 	struct ms_error *err;
 };
@@ -133,9 +154,16 @@ int sim__llm_wake(struct sim__state *s, uint32_t inst);
 /* sim_enc.c */
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
 int sim__enc_done(struct sim__state *s, uint32_t inst);
+/* An instance became idle: a draining one that holds nothing is removed. */
+int sim__idle_drain(struct sim__state *s, uint32_t inst);
+static inline int sim__idle(struct sim__state *s, uint32_t inst)
+{
+	return s->pol.inst[inst].state == POLICY_INST_DRAINING ? sim__idle_drain(s, inst) : 0;
+}
 /* sim.c */
 void sim__req_finish(struct sim__state *s, uint32_t req);
-int sim__route_llm(struct sim__state *s, int pool, uint32_t req, double delay);
+/* Routes req to its next LLM stage (policy_route_llm), reaching it after delay. */
+int sim__route_llm(struct sim__state *s, uint32_t req, double delay);
 int sim__pool_queued(struct sim__state *s, int pool, int64_t delta);
 int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta);
 

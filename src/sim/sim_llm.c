@@ -33,24 +33,42 @@ static int role_encodes(enum sim_role r)
 	return r == SIM_ROLE_MONO || r == SIM_ROLE_PREFILL;
 }
 
-static void wait_push_tail(struct sim__inst *in, struct sim__req *rq, uint32_t ri)
+/* (key, insertion sequence) order of the waiting list */
+static int key_lt(const struct sim__req *a, const struct sim__req *b)
 {
-	rq[ri].next = SIM__NIL;
-	if (in->w_tail == SIM__NIL)
-		in->w_head = ri;
-	else
-		rq[in->w_tail].next = ri;
-	in->w_tail = ri;
-	in->w_len++;
+	return a->qkey < b->qkey || (a->qkey == b->qkey && a->qseq < b->qseq);
 }
 
-static void wait_push_head(struct sim__inst *in, struct sim__req *rq, uint32_t ri)
+/*
+ * Into the waiting list at its key. FCFS keys make both ends O(1): a new
+ * arrival goes last, a preempted one first, a request given back before its
+ * prompt was done goes before every waiting one (it was admitted first); a
+ * priority order may insert in the middle (a walk of the waiting list).
+ */
+static void wait_insert(struct sim__inst *in, struct sim__req *rq, uint32_t ri)
 {
-	rq[ri].next = in->w_head;
-	in->w_head = ri;
-	if (in->w_tail == SIM__NIL)
-		in->w_tail = ri;
+	struct sim__req *r = &rq[ri];
+	uint32_t prev;
+
 	in->w_len++;
+	if (in->w_tail == SIM__NIL || !key_lt(r, &rq[in->w_tail])) {
+		r->next = SIM__NIL;
+		if (in->w_tail == SIM__NIL)
+			in->w_head = ri;
+		else
+			rq[in->w_tail].next = ri;
+		in->w_tail = ri;
+		return;
+	}
+	if (key_lt(r, &rq[in->w_head])) {
+		r->next = in->w_head;
+		in->w_head = ri;
+		return;
+	}
+	for (prev = in->w_head; key_lt(&rq[rq[prev].next], r); prev = rq[prev].next)
+		;
+	r->next = rq[prev].next;
+	rq[prev].next = ri;
 }
 
 static uint32_t wait_pop(struct sim__inst *in, struct sim__req *rq)
@@ -62,6 +80,12 @@ static uint32_t wait_pop(struct sim__inst *in, struct sim__req *rq)
 		in->w_tail = SIM__NIL;
 	in->w_len--;
 	return ri;
+}
+
+static void list_remove(uint32_t *a, uint32_t *n, uint32_t i)
+{
+	memmove(a + i, a + i + 1, (*n - i - 1) * sizeof(*a));
+	(*n)--;
 }
 
 static int free_blocks(struct sim__state *s, struct sim__inst *in, struct sim__req *r)
@@ -88,7 +112,9 @@ int sim__llm_enqueue(struct sim__state *s, uint32_t ii, uint32_t ri)
 
 	r->inst = ii;
 	r->t_llm_in = s->now;
-	wait_push_tail(in, s->req, ri);
+	r->qkey = policy_queue_key(&s->pol, &r->tk, s->now);
+	r->qseq = s->qseq++;
+	wait_insert(in, s->req, ri);
 	if (sim__pool_queued(s, (int)in->pool, 1) < 0)
 		return -MS_ENOMEM;
 	if (in->busy)
@@ -96,51 +122,83 @@ int sim__llm_enqueue(struct sim__state *s, uint32_t ii, uint32_t ri)
 	return sim__llm_start(s, ii);
 }
 
-/* Recompute preemption: drop the KV of the newest running request; it prefills again later. */
-static int preempt_last(struct sim__state *s, struct sim__inst *in)
+/*
+ * Recompute preemption of run[i]: its KV is dropped and it waits again, at the
+ * policy's requeue key, to prefill prompt + generated tokens.
+ */
+static int preempt_running(struct sim__state *s, struct sim__inst *in, uint32_t i)
 {
-	uint32_t ri = in->run[--in->n_run];
+	uint32_t ri = in->run[i];
 	struct sim__req *r = &s->req[ri];
 
+	list_remove(in->run, &in->n_run, i);
 	in->run_kv -= r->kv;
+	r->dec_served += s->now - r->t_dec_start; /* decoded until now: served, not queued */
 	r->prompt = r->kv - r->kv_extra;
 	r->prefilled = 0;
 	r->kv = 0;
 	r->admitted = 0;
 	r->preempted++;
 	s->res->preemptions++;
+	policy_preempted(&s->pol, &r->tk, s->now);
 	if (free_blocks(s, in, r) < 0)
 		return -MS_ENOMEM;
-	wait_push_head(in, s->req, ri);
+	r->qkey = policy_requeue_key(&s->pol, &r->tk, s->now);
+	r->qseq = s->qseq++;
+	wait_insert(in, s->req, ri);
 	return sim__pool_queued(s, (int)in->pool, 1);
 }
 
 /*
- * Gives back the KV of the newest admitted request still in the wait queue
- * (prefilling, or a decode arrival not yet in the batch); it stays where it is
- * and prefills from scratch once admitted again. Admitted requests are a
- * prefix of the wait queue (admission is FIFO and stops at the first request
- * that does not fit; victims are taken from the end of that prefix, and a
- * running request is preempted only when the prefix is empty), so the newest
- * is the last of the prefix. Returns 0 when there is none.
+ * Gives back the KV of pf[i], admitted but still prefilling: it waits again at
+ * its own key (so, FCFS, before every waiting request) and prefills from
+ * scratch once admitted again. It still counts as queued (the pool series
+ * counts waiting and prefilling requests).
  */
-static int unadmit_newest(struct sim__state *s, struct sim__inst *in)
+static int unadmit(struct sim__state *s, struct sim__inst *in, uint32_t i)
 {
-	uint32_t ri, last = SIM__NIL;
-	struct sim__req *r;
+	uint32_t ri = in->pf[i];
+	struct sim__req *r = &s->req[ri];
 
-	if (!in->n_admitted) /* counts exactly the admitted requests in the wait queue */
-		return 0;
-	for (ri = in->w_head; ri != SIM__NIL && s->req[ri].admitted; ri = s->req[ri].next)
-		last = ri;
-	MS_ASSERT(last != SIM__NIL);
-	r = &s->req[last];
-	in->n_admitted--;
+	list_remove(in->pf, &in->n_pf, i);
 	r->prefilled = 0;
 	r->admitted = 0;
 	r->preempted++;
 	s->res->preemptions++;
-	return free_blocks(s, in, r) < 0 ? -MS_ENOMEM : 1;
+	policy_preempted(&s->pol, &r->tk, s->now);
+	wait_insert(in, s->req, ri);
+	return free_blocks(s, in, r) < 0 ? -MS_ENOMEM : 0;
+}
+
+/*
+ * The admitted request the policy names to give its KV back (the largest
+ * policy_victim_key): *is_pf says whether it is prefilling. A walk of the
+ * instance's running lists, only when memory runs short.
+ */
+static void victim_in(struct sim__state *s, const uint32_t *list, uint32_t n, int is_pf,
+		      uint32_t *best, double *bk, int *best_pf)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct sim__req *r = &s->req[list[i]];
+		double k = policy_victim_key(&s->pol, &r->tk, is_pf, r->joined, s->now);
+		if (*best == SIM__NIL || k > *bk) {
+			*best = i;
+			*bk = k;
+			*best_pf = is_pf;
+		}
+	}
+}
+
+static uint32_t victim(struct sim__state *s, struct sim__inst *in, int *is_pf)
+{
+	uint32_t best = SIM__NIL;
+	double bk = 0;
+
+	victim_in(s, in->pf, in->n_pf, 1, &best, &bk, is_pf);
+	victim_in(s, in->run, in->n_run, 0, &best, &bk, is_pf);
+	return best;
 }
 
 /*
@@ -155,9 +213,9 @@ static int unadmit_newest(struct sim__state *s, struct sim__inst *in)
  */
 static int step_alloc(struct sim__state *s, struct sim__inst *in)
 {
-	uint32_t i;
+	uint32_t i, v;
 	uint64_t bs = s->c->kv_block;
-	int rc;
+	int is_pf = 0;
 
 	for (i = 0; i < in->n_run; i++) {
 		struct sim__req *r = &s->req[in->run[i]];
@@ -167,15 +225,21 @@ static int step_alloc(struct sim__state *s, struct sim__inst *in)
 					return -MS_ENOMEM;
 				break;
 			}
-			rc = unadmit_newest(s, in);
-			if (rc < 0)
-				return rc;
-			if (rc > 0)
+			v = victim(s, in, &is_pf);
+			MS_ASSERT(v != SIM__NIL); /* r itself is running */
+			if (is_pf) {
+				if (unadmit(s, in, v) < 0)
+					return -MS_ENOMEM;
 				continue;
-			if (preempt_last(s, in) < 0)
+			}
+			if (preempt_running(s, in, v) < 0)
 				return -MS_ENOMEM;
-			if (i >= in->n_run)
-				return 0; /* r itself was the newest */
+			if (v == i) {
+				i--; /* r itself: the next one moved into its place */
+				break;
+			}
+			if (v < i)
+				i--;
 		}
 	}
 	return 0;
@@ -211,47 +275,70 @@ static double run_time(const struct sim__inst *in, uint32_t k)
 				     (double)in->n_run * kk * (kk - 1.0) / 2.0);
 }
 
+static void add_chunk(struct sim__inst *in, struct perf_iter *it, uint32_t ri, struct sim__req *r,
+		      uint32_t *budget)
+{
+	uint32_t c = r->prompt - r->prefilled;
+
+	if (c > *budget)
+		c = *budget;
+	it->prefill_tokens += c;
+	it->prefill_attn += (double)c * ((double)r->prefilled + (double)c / 2.0);
+	in->chunk[in->n_chunk].req = ri;
+	in->chunk[in->n_chunk].len = c;
+	in->n_chunk++;
+	*budget -= c;
+}
+
+/*
+ * Chunks for the prefilling requests in admission order, then admission from
+ * the head of the waiting list while the prompt's blocks fit and fewer than
+ * max_seqs are admitted (head-of-line blocking, as vLLM), each admitted one
+ * getting its chunk while the budget lasts.
+ */
 static int admit_and_chunk(struct sim__state *s, struct sim__inst *in, struct perf_iter *it,
 			   uint32_t *enc_tiles)
 {
-	uint32_t budget, ri;
+	uint32_t budget, ri, k;
 	int enc = role_encodes(in->role);
 
 	budget = s->c->token_budget > in->n_run ? s->c->token_budget - in->n_run : 0;
 	in->n_chunk = 0;
-	for (ri = in->w_head; ri != SIM__NIL; ri = s->req[ri].next) {
-		struct sim__req *r = &s->req[ri];
-		if (!r->admitted) {
-			uint64_t need = blocks_for(s, (uint64_t)r->prompt + r->kv_extra);
-			if (in->n_run + in->n_admitted >= s->c->max_seqs || need > in->blocks_free)
-				break;
-			if (take_blocks(s, in, r, need) < 0)
-				return -MS_ENOMEM;
-			r->admitted = 1;
-			in->n_admitted++;
-			if (r->t_pf_start < 0)
-				r->t_pf_start = s->now;
-			if (enc && r->img_left) {
-				*enc_tiles += r->img_left * s->tiles_per_image;
-				in->enc[in->n_enc++] = ri;
-				r->enc_wait = s->now - r->t_llm_in;
-			}
-			if (r->prefilled == 0)
-				it->cross_tokens += r->cross;
-		}
+	for (k = 0; k < in->n_pf; k++) {
+		struct sim__req *r = &s->req[in->pf[k]];
 		if (r->prefilled < r->prompt) {
-			uint32_t c;
+			if (budget == 0)
+				return 0;
+			add_chunk(in, it, in->pf[k], r, &budget);
+		}
+	}
+	while (in->w_head != SIM__NIL) {
+		struct sim__req *r;
+		uint64_t need;
+		ri = in->w_head;
+		r = &s->req[ri];
+		need = blocks_for(s, (uint64_t)r->prompt + r->kv_extra);
+		if (in->n_run + in->n_pf >= s->c->max_seqs || need > in->blocks_free)
+			break;
+		wait_pop(in, s->req);
+		if (take_blocks(s, in, r, need) < 0)
+			return -MS_ENOMEM;
+		r->admitted = 1;
+		r->joined = s->lseq++;
+		in->pf[in->n_pf++] = ri;
+		if (r->t_pf_start < 0)
+			r->t_pf_start = s->now;
+		if (enc && r->img_left) {
+			*enc_tiles += r->img_left * s->tiles_per_image;
+			in->enc[in->n_enc++] = ri;
+			r->enc_wait = s->now - r->t_llm_in;
+		}
+		if (r->prefilled == 0)
+			it->cross_tokens += r->cross;
+		if (r->prefilled < r->prompt) {
 			if (budget == 0)
 				break;
-			c = r->prompt - r->prefilled;
-			if (c > budget)
-				c = budget;
-			it->prefill_tokens += c;
-			it->prefill_attn += (double)c * ((double)r->prefilled + (double)c / 2.0);
-			in->chunk[in->n_chunk].req = ri;
-			in->chunk[in->n_chunk].len = c;
-			in->n_chunk++;
-			budget -= c;
+			add_chunk(in, it, ri, r, &budget);
 		}
 	}
 	return 0;
@@ -264,7 +351,7 @@ static int admit_decode_arrivals(struct sim__state *s, struct sim__inst *in)
 		uint32_t ri = in->w_head;
 		struct sim__req *r = &s->req[ri];
 		uint64_t need;
-		if (r->prefilled < r->prompt || in->n_run >= s->c->max_seqs)
+		if (r->prefilled < r->prompt || in->n_run + in->n_pf >= s->c->max_seqs)
 			break;
 		need = blocks_for(s, (uint64_t)r->prompt + r->kv_extra);
 		if (need > in->blocks_free)
@@ -275,6 +362,8 @@ static int admit_decode_arrivals(struct sim__state *s, struct sim__inst *in)
 		r->admitted = 1;
 		r->kv = r->prompt + r->kv_extra;
 		r->t_dec_start = s->now;
+		r->joined = s->lseq++;
+		MS_ASSERT(in->n_run < s->c->max_seqs); /* admission counts pf and run together */
 		in->run[in->n_run++] = ri;
 		in->run_kv += r->kv;
 	}
@@ -301,15 +390,15 @@ int sim__llm_start(struct sim__state *s, uint32_t ii)
 	 * work (running requests have priority, as in vLLM). Free blocks only shrink
 	 * during a decode run, so nothing waiting could be admitted inside one.
 	 */
-	if (in->n_run && (in->w_head != SIM__NIL || decode_run_len(s, in) == 0) &&
+	if (in->n_run && (in->w_head != SIM__NIL || in->n_pf || decode_run_len(s, in) == 0) &&
 	    step_alloc(s, in) < 0)
 		return -MS_ENOMEM;
 	if (admit_and_chunk(s, in, &it, &enc_tiles) < 0)
 		return -MS_ENOMEM;
 	if (in->n_chunk == 0 && in->n_enc == 0 && in->n_run == 0)
-		return 0; /* idle */
+		return sim__idle(s, ii);
 	in->busy = 1;
-	in->t0 = s->now;
+	in->t0 = in->t_acc = s->now;
 	in->kv0 = in->run_kv;
 	if (in->n_chunk || in->n_enc) {
 		it.decode_seqs = in->n_run;
@@ -364,15 +453,13 @@ static int finish_or_hand_over(struct sim__state *s, struct sim__inst *in, uint3
 	if (r->generated >= r->gen) {
 		if (free_blocks(s, in, r) < 0)
 			return -MS_ENOMEM;
-		if (r->pend_rest) {
-			policy_pool_add(&s->pool[in->pool].route, in->idx, -(int64_t)r->pend_rest);
-			r->pend_rest = 0;
-		}
 		sim__req_finish(s, ri);
 		return 0;
 	}
 	if (role_decodes(in->role)) {
 		r->t_dec_start = s->now;
+		r->joined = s->lseq++;
+		MS_ASSERT(in->n_run < s->c->max_seqs); /* admission counts pf and run together */
 		in->run[in->n_run++] = ri;
 		in->run_kv += r->kv;
 		return 0;
@@ -380,14 +467,9 @@ static int finish_or_hand_over(struct sim__state *s, struct sim__inst *in, uint3
 	/* prefill instance: the KV moves to a decode instance; its memory is freed now */
 	if (free_blocks(s, in, r) < 0)
 		return -MS_ENOMEM;
-	if (r->pend_rest) {
-		policy_pool_add(&s->pool[in->pool].route, in->idx, -(int64_t)r->pend_rest);
-		r->pend_rest = 0;
-	}
 	r->admitted = 0;
 	r->kv = 0;
-	return sim__route_llm(s, s->p_decode, ri,
-			      perf_kv_transfer_s(s->perf, r->prompt + r->kv_extra, s->c->link));
+	return sim__route_llm(s, ri, perf_kv_transfer_s(s->perf, r->prompt + r->kv_extra, s->c->link));
 }
 
 static int end_decode(struct sim__state *s, struct sim__inst *in, uint32_t k)
@@ -419,12 +501,11 @@ static int end_decode(struct sim__state *s, struct sim__inst *in, uint32_t k)
 int sim__llm_done(struct sim__state *s, uint32_t ii)
 {
 	struct sim__inst *in = &s->inst[ii];
-	struct sim__pool *pool = &s->pool[in->pool];
 	uint32_t i;
 
 	s->res->pool[in->pool].busy_gpu_s += (s->now - in->t0) * in->tp;
-	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t0, s->now,
-			       1.0) < 0)
+	if (metrics_series_add(&s->res->pool[in->pool].series, METRICS_SER_BUSY, in->t_acc, s->now,
+			       s->pool[in->pool].norm_w) < 0)
 		return -MS_ENOMEM;
 	in->busy = 0;
 	/* decode part first: only requests that were running when the iteration began */
@@ -439,21 +520,18 @@ int sim__llm_done(struct sim__state *s, uint32_t ii)
 	}
 	for (i = 0; i < in->n_chunk; i++)
 		s->req[in->chunk[i].req].prefilled += in->chunk[i].len;
-	/* finished prefills are a prefix of the waiting queue (chunks are given in queue order) */
-	while (in->w_head != SIM__NIL) {
-		uint32_t ri = in->w_head;
+	/* finished prefills are a prefix of pf (chunks are given in admission order) */
+	while (in->n_pf) {
+		uint32_t ri = in->pf[0];
 		struct sim__req *r = &s->req[ri];
-		if (!r->admitted || r->prefilled < r->prompt)
+		if (r->prefilled < r->prompt)
 			break;
-		wait_pop(in, s->req);
-		in->n_admitted--;
+		list_remove(in->pf, &in->n_pf, 0);
 		if (sim__pool_queued(s, (int)in->pool, -1) < 0)
 			return -MS_ENOMEM;
 		r->kv = r->prompt + r->kv_extra;
-		if (r->pend_prefill) {
-			policy_pool_add(&pool->route, in->idx, -(int64_t)r->pend_prefill);
-			r->pend_prefill = 0;
-		}
+		if (policy_first_token(&s->pol, &r->tk, s->now) < 0)
+			MS_BUG("policy: first token of row %u released more than pending", r->row);
 		if (r->generated == 0) {
 			r->generated = 1;
 			r->t_first = s->now;

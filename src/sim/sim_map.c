@@ -18,7 +18,9 @@ void sim_map_init(struct sim_map *mp, const struct sim_config *c)
 	mp->tiles_per_image = perf_image_tiles(c->perf);
 	mp->tokens_per_image = perf_image_tokens(c->perf);
 	mp->cross_layers = (uint32_t)(m->cross_layers > 0 ? m->cross_layers : 0);
-	mp->llm_layers = (uint32_t)(m->llm_layers > 0 ? m->llm_layers : 0);
+	/* a KV token holds K and V of every self-attention layer (perf's kv_tok_bytes) */
+	mp->self_layers = m->llm_layers > m->cross_layers ? (uint32_t)(m->llm_layers - m->cross_layers)
+							  : 0;
 }
 
 void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
@@ -44,9 +46,13 @@ void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
 	if (mp->cross) {
 		out->prompt = out->text;
 		out->cross = out->img_tokens;
-		if (mp->llm_layers > 0)
-			out->kv_extra = (out->img_tokens * mp->cross_layers + mp->llm_layers - 1) /
-					mp->llm_layers;
+		/*
+		 * Each image token leaves K and V in each cross-attention layer: in KV
+		 * tokens (self-attention layers' worth), cross / self of a token each.
+		 */
+		if (mp->self_layers > 0)
+			out->kv_extra = (out->img_tokens * mp->cross_layers + mp->self_layers - 1) /
+					mp->self_layers;
 	} else {
 		out->prompt = out->text + out->img_tokens;
 	}

@@ -8,6 +8,8 @@
 
 #include <stdlib.h>
 
+#include "trace/trace_synth.h"
+
 static inline struct perf *perf_new(const char *model, const char *gpu)
 {
 	struct perf *p = calloc(1, sizeof(*p));
@@ -40,6 +42,20 @@ static inline void pools(struct sim_config *c, enum sim_deploy_kind k, const cha
 	struct ms_error err = { 0 };
 	if (sim_deploy_parse_pools(&c->deploy, k, spec, &err) < 0)
 		fail_msg("%s: %s", spec, err.msg);
+}
+
+/* n rows of the built-in synthetic week with this seed, or fail the test. */
+static inline void synth(struct trace_set *ts, uint64_t n, uint64_t seed)
+{
+	struct trace_synth_opts so;
+	struct ms_error err = { 0 };
+
+	trace_set_init(ts);
+	trace_synth_opts_default(&so);
+	so.requests = n;
+	so.seed = seed;
+	if (trace_synth(ts, &so, &err) < 0)
+		fail_msg("synth: %s", err.msg);
 }
 
 #endif

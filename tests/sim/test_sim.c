@@ -38,6 +38,57 @@ static double decode_steps_sum(const struct perf *p, int tp, uint64_t kv0, uint3
 	return t;
 }
 
+/*
+ * KV tokens that hold the cross-attention states of itok image tokens, from
+ * bytes: each image token leaves K and V (kv_heads x head_dim values each) in
+ * each cross-attention layer; a KV token is what perf charges per token.
+ */
+static uint64_t cross_kv_tokens(const struct perf *p, uint64_t itok)
+{
+	const struct model_spec *m = &p->model;
+	uint64_t per_img_tok = (uint64_t)m->cross_layers * 2 * (uint64_t)m->kv_heads *
+			       (uint64_t)m->head_dim * (uint64_t)m->bytes_per_param;
+	uint64_t kv_tok = (uint64_t)perf_kv_bytes_per_token(p);
+
+	assert_true((double)kv_tok == perf_kv_bytes_per_token(p)); /* whole bytes */
+	return (itok * per_img_tok + kv_tok - 1) / kv_tok;
+}
+
+/* The mapping charges the cached cross-attention states by their bytes. */
+static void test_cross_kv_from_bytes(void **state)
+{
+	static const char *const models[] = { "llama-3.2-11b-vision", "llama-3.2-90b-vision" };
+	struct ms_error err = { 0 };
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct perf *p = perf_new(models[k], "a100-80gb");
+		struct trace_set ts;
+		struct sim_config c;
+		struct sim_map mp;
+		struct sim_shape sh;
+		uint32_t images;
+
+		sim_config_default(&c, p);
+		sim_map_init(&mp, &c);
+		trace_set_init(&ts);
+		for (images = 0; images <= 16; images += 4)
+			assert_int_equal(trace_set_push(&ts, 0, images, 300 + 85 * images, 5, &err), 0);
+		for (images = 0; images < ts.n; images++) {
+			sim_map_row(&mp, &ts, images, &sh);
+			assert_int_equal(sh.cross, sh.img_tokens);
+			assert_int_equal(sh.prompt, 300);
+			assert_int_equal(sh.kv_extra, cross_kv_tokens(p, sh.img_tokens));
+		}
+		/* 11B: 8 cross of 40 layers, so a quarter of a KV token per image token */
+		if (k == 0)
+			assert_int_equal(cross_kv_tokens(p, 4 * 6404), 6404);
+		trace_set_release(&ts);
+		perf_free(p);
+	}
+}
+
 /* What one request costs, stage by stage, straight from perf/. */
 struct expect {
 	uint32_t prompt, kv0, chunks;
@@ -52,9 +103,7 @@ static void expect_fill(struct expect *e, const struct perf *p, uint32_t images,
 	uint32_t done, chunk;
 	uint32_t itok = images * perf_image_tokens(p);
 	int cross = p->model.arch == MODEL_ARCH_CROSS;
-	uint32_t extra = cross ? (uint32_t)((itok * (uint64_t)p->model.cross_layers +
-					     (uint64_t)p->model.llm_layers - 1) /
-					    (uint64_t)p->model.llm_layers) : 0;
+	uint32_t extra = cross ? (uint32_t)cross_kv_tokens(p, itok) : 0;
 
 	memset(e, 0, sizeof(*e));
 	e->prompt = cross ? text : text + itok;
@@ -119,7 +168,6 @@ static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 	expect_fill(&e, p, images, text, gen, tp, tp, cores * tp, (int)images);
 	run_ok(&c, &ts, &r);
 	ttft = e.prep + (e.enc + e.prefill);
-	assert_true(r.req[0].done);
 	assert_true(close_to(r.req[0].ttft, ttft));
 	assert_true(close_to(r.req[0].e2e, ttft + e.decode));
 	assert_true(close_to(r.req[0].tpot, e.decode / (gen - 1)));
@@ -212,10 +260,8 @@ static void md1(double rho)
 	c.enc_max_images = 1;
 	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=8x4");
 	run_ok(&c, &ts, &r);
-	for (i = 0; i < n; i++) {
-		assert_true(r.req[i].done);
+	for (i = 0; i < n; i++)
 		w += r.req[i].queued[METRICS_ENC];
-	}
 	w /= (double)n;
 	theory = rho * d / (2 * (1 - rho));
 	print_message("M/D/1 rho %.2f: mean wait %.6f s, theory %.6f s (%+.2f%%)\n", rho, w,
@@ -236,19 +282,6 @@ static void test_md1_80(void **state)
 {
 	(void)state;
 	md1(0.8);
-}
-
-static void synth(struct trace_set *ts, uint64_t n, uint64_t seed)
-{
-	struct trace_synth_opts so;
-	struct ms_error err = { 0 };
-
-	trace_set_init(ts);
-	trace_synth_opts_default(&so);
-	so.requests = n;
-	so.seed = seed;
-	if (trace_synth(ts, &so, &err) < 0)
-		fail_msg("synth: %s", err.msg);
 }
 
 static const char *const small_pools[SIM_DEPLOY__COUNT] = {
@@ -280,9 +313,12 @@ static void test_conservation(void **state)
 		assert_int_equal(lo.n, ts.n);
 		assert_int_equal(hi.n, ts.n);
 		for (i = 0; i < ts.n; i++) {
-			/* done is set once; a second finish aborts inside sim (MS_BUG) */
-			assert_int_equal(lo.req[i].done, 1);
-			assert_int_equal(hi.req[i].done, 1);
+			/*
+			 * Finished once each: sim_run's end-of-run check aborts otherwise. The
+			 * load changes times, never the mapped request.
+			 */
+			assert_int_equal(lo.req[i].gen, hi.req[i].gen);
+			assert_int_equal(lo.req[i].prompt, hi.req[i].prompt);
 			assert_true(hi.req[i].ttft > 0 && hi.req[i].e2e >= hi.req[i].ttft);
 			ttft_lo += lo.req[i].ttft;
 			ttft_hi += hi.req[i].ttft;
@@ -462,6 +498,49 @@ static void test_closed_form_equals_stepping(void **state)
 	closed_vs_stepping("internvl-2.5-26b");     /* decoder-only: long chunked prefills */
 }
 
+/*
+ * A model without a vision encoder (enc_params = 0, as text-only specs have)
+ * simulates text rows; an image row is a run error naming the row and model.
+ */
+static void test_image_on_text_only_model(void **state)
+{
+	struct model_spec m;
+	struct gpu_spec g;
+	struct perf p;
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	int k;
+
+	(void)state;
+	assert_int_equal(model_spec_load(&m, "internvl-2.5-26b", &err), 0);
+	assert_int_equal(gpu_spec_load(&g, "a100-80gb", &err), 0);
+	m.enc_params = 0;
+	assert_int_equal(perf_init(&p, &m, &g, &err), 0);
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 500, 20, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 1, 0, 900, 20, &err), 0);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		sim_config_default(&c, &p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		run_ok(&c, &ts, &r); /* text only: fine */
+		sim_result_release(&r);
+	}
+	assert_int_equal(trace_set_push(&ts, 2, 3, 900, 20, &err), 0);
+	for (k = 0; k < SIM_DEPLOY__COUNT; k++) {
+		sim_config_default(&c, &p);
+		pools(&c, (enum sim_deploy_kind)k, small_pools[k]);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(sim_run(&c, &ts, &r, &err), -MS_EUNSUPPORTED);
+		assert_string_equal(err.msg, "trace row 2 has 3 images but model internvl-2.5-26b has "
+					     "no vision encoder (a text-only model serves text "
+					     "requests only)");
+	}
+	trace_set_release(&ts);
+	perf_release(&p);
+}
+
 static void test_bad_config(void **state)
 {
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
@@ -587,12 +666,57 @@ static void test_truncate(void **state)
 		assert_int_equal(r.truncated, 1);
 		assert_int_equal(r.req[0].truncated, 1);
 		assert_int_equal(r.req[1].truncated, 0);
-		assert_int_equal(r.req[0].done, 1);
-		assert_int_equal(r.req[1].done, 1);
 		assert_true(r.req[0].prompt + r.req[0].gen <= 8192);
 		assert_int_equal(r.req[1].prompt, 100);
 		sim_result_release(&r);
 	}
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * A cross-attention request whose image states do not fit: the cut keeps half
+ * the room for them, and the image tokens that enter the cross-attention
+ * layers are cut to what those states hold (the KV charge alone used to be
+ * cut, the prefill still attended over every image token).
+ */
+static void test_truncate_cross_tokens(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	const uint32_t images = 16, text = 20, kv = 4096;
+	const int tp = 4;
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct perf_iter it;
+	struct ms_error err = { 0 };
+	uint64_t room = (kv - 2 * 16) / 2, cross = 0, per_img_tok, kv_tok;
+	double ttft;
+
+	(void)state;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, images, text + 85 * images, 2, &err), 0);
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	c.kv_tokens = kv;
+	run_ok(&c, &ts, &r);
+	assert_int_equal(r.req[0].truncated, 1);
+	assert_int_equal(r.req[0].prompt, text);
+	assert_true(cross_kv_tokens(p, (uint64_t)images * perf_image_tokens(p)) > room);
+	/* the most image tokens whose states fit in `room` KV tokens, from bytes */
+	per_img_tok = (uint64_t)p->model.cross_layers * 2 * (uint64_t)p->model.kv_heads *
+		      (uint64_t)p->model.head_dim * (uint64_t)p->model.bytes_per_param;
+	kv_tok = (uint64_t)perf_kv_bytes_per_token(p);
+	cross = room * kv_tok / per_img_tok;
+	assert_true(cross_kv_tokens(p, cross) <= room && cross_kv_tokens(p, cross + 1) > room);
+	memset(&it, 0, sizeof(it));
+	it.prefill_tokens = text;
+	it.prefill_attn = (double)text * (double)text / 2.0;
+	it.cross_tokens = (uint32_t)cross;
+	ttft = perf_preprocess_s(p, images, p->gpu.cpu_cores_per_gpu * tp) +
+	       perf_encode_s(p, tp, images * perf_image_tiles(p)) + perf_llm_iter_s(p, tp, &it);
+	assert_true(close_to(r.req[0].ttft, ttft));
+	sim_result_release(&r);
 	trace_set_release(&ts);
 	perf_free(p);
 }
@@ -627,8 +751,6 @@ static void test_preempt_prefilling_first(void **state)
 	/* the second arrives during the first decode step and takes every free block */
 	assert_int_equal(trace_set_push(&ts, ttft + 1e-6, 0, 4000, 10, &err), 0);
 	run_ok(&c, &ts, &r);
-	assert_int_equal(r.req[0].done, 1);
-	assert_int_equal(r.req[1].done, 1);
 	assert_int_equal(r.req[0].preempted, 0);
 	assert_int_equal(r.req[1].preempted, 1);
 	assert_int_equal(r.preemptions, 1);
@@ -644,6 +766,78 @@ static void test_preempt_prefilling_first(void **state)
  * The smallest cache an instance may have (4 blocks): a cross-attention image
  * request is cut but keeps at least one output token and one prompt token.
  */
+/*
+ * Two equal requests on a cache that holds 64 blocks: both decode until the
+ * blocks run out (about 400 tokens each), then the newer is preempted, waits
+ * for the older to finish, recomputes and decodes the rest alone. Its decode
+ * time served covers every one of its decode steps, the ones before the
+ * preemption too (they used to be reported as queued).
+ */
+static void test_preempted_decode_served(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	const uint32_t gen = 800;
+	double floor_s;
+	int i;
+
+	(void)state;
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	c.kv_tokens = 64 * 16;
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 100, gen, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 100, gen, &err), 0);
+	run_ok(&c, &ts, &r);
+	assert_int_equal(r.truncated, 0);
+	assert_int_equal(r.req[0].preempted, 0);
+	assert_int_equal(r.req[1].preempted, 1);
+	/* no decode step is cheaper than one of a batch of 1 over the bare prompt */
+	floor_s = (gen - 1) * perf_decode_step_s(p, 4, 1, 100);
+	for (i = 0; i < 2; i++) {
+		const struct metrics_req *m = &r.req[i];
+		assert_true(m->served[METRICS_DECODE] >= floor_s);
+		assert_true(m->queued[METRICS_DECODE] >= 0);
+		assert_true(fabs(m->served[METRICS_DECODE] + m->queued[METRICS_DECODE] -
+				 (m->e2e - m->ttft)) < 1e-4 * m->e2e);
+	}
+	/* the newer one waited (and recomputed) while the older finished */
+	assert_true(r.req[1].queued[METRICS_DECODE] > 0.3 * r.req[0].served[METRICS_DECODE]);
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * A decode instance at --max-seqs 2 under load, with preempted requests
+ * recomputing: arrivals with their KV used to join the batch counting only the
+ * decoding requests, so the prefilling ones joined it beyond max_seqs (and past
+ * the end of its array). sim_run asserts the bound each time one joins.
+ */
+static void test_decode_max_seqs(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+
+	(void)state;
+	synth(&ts, 5000, 1);
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_PD, "prefill=6x4,decode=1x4");
+	c.max_seqs = 2;
+	c.kv_tokens = 10000;
+	c.rate_scale = 50;
+	run_ok(&c, &ts, &r);
+	assert_true(r.preemptions > 0);
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
 static void test_truncate_tiny_cache(void **state)
 {
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
@@ -663,7 +857,6 @@ static void test_truncate_tiny_cache(void **state)
 		run_ok(&c, &ts, &r);
 		assert_int_equal(r.truncated, 1);
 		assert_int_equal(r.req[0].truncated, 1);
-		assert_int_equal(r.req[0].done, 1);
 		assert_true(r.req[0].gen >= 1);
 		assert_true(r.req[0].prompt >= 1);
 		/* half the cache, not 2 tokens of it */
@@ -678,6 +871,7 @@ static void test_truncate_tiny_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cross_kv_from_bytes),
 		cmocka_unit_test(test_single_cross_image),
 		cmocka_unit_test(test_single_cross_text),
 		cmocka_unit_test(test_single_decoder_parallel_images),
@@ -687,10 +881,14 @@ int main(void)
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_closed_form_equals_stepping),
+		cmocka_unit_test(test_image_on_text_only_model),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_tp_divides_heads),
 		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_truncate_cross_tokens),
 		cmocka_unit_test(test_preempt_prefilling_first),
+		cmocka_unit_test(test_preempted_decode_served),
+		cmocka_unit_test(test_decode_max_seqs),
 		cmocka_unit_test(test_truncate_tiny_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
