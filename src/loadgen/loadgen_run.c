@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ms_quantile.h"
 #include "base/ms_progress.h"
 #include "base/ms_rand.h"
 #include "loadgen/loadgen.h"
@@ -489,8 +490,8 @@ static void pool_sizes(const struct loadgen_img_pool *p, struct loadgen_result *
 	for (i = 0; i < p->n; i++)
 		side[i] = p->img[i].w > p->img[i].h ? p->img[i].w : p->img[i].h;
 	qsort(side, p->n, sizeof(double), cmp_d);
-	res->image_px_median = metrics_percentile(side, p->n, 50);
-	res->image_px_p95 = metrics_percentile(side, p->n, 95);
+	res->image_px_median = ms_quantile(side, p->n, 0.50);
+	res->image_px_p95 = ms_quantile(side, p->n, 0.95);
 	free(side);
 }
 

@@ -1,7 +1,7 @@
 /*
  * loadgen_stats: the results as `vllm bench serve` shows and saves them: the same
  * summary lines and JSON keys (times in ms, percentiles by numpy's linear rule through
- * metrics_percentile, std with ddof 0 as numpy's default), then the same per
+ * ms_quantile, std with ddof 0 as numpy's default), then the same per
  * modality (requests with and without images), failures by reason, per-request CSV.
  */
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ms_quantile.h"
 #include "loadgen/loadgen.h"
 #include "metrics/metrics.h"
 
@@ -52,9 +53,9 @@ static void dist_of(double *v, size_t n, struct dist *d)
 	for (i = 0; i < n; i++)
 		q += (v[i] - d->mean) * (v[i] - d->mean);
 	d->std = sqrt(q / (double)n);
-	d->median = metrics_percentile(v, n, 50);
-	d->p90 = metrics_percentile(v, n, 90);
-	d->p99 = metrics_percentile(v, n, 99);
+	d->median = ms_quantile(v, n, 0.50);
+	d->p90 = ms_quantile(v, n, 0.90);
+	d->p99 = ms_quantile(v, n, 0.99);
 }
 
 static int in_mod(const struct loadgen_req *r, int m)

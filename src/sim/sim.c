@@ -854,7 +854,9 @@ int sim_slo_default(const struct perf *perf, double scale, double *ttft_s, doubl
 	int rc;
 
 	trace_set_init(&ts);
-	if ((rc = trace_set_push(&ts, 0.0, 1, 1000 + 85, 100, err)) < 0)
+	/* a model without a vision encoder serves text only: its reference has no image */
+	if ((rc = trace_set_push(&ts, 0.0, model_has_vision(&perf->model) ? 1 : 0,
+				 model_has_vision(&perf->model) ? 1000 + 85 : 1000, 100, err)) < 0)
 		goto out;
 	sim_config_default(&c, perf);
 	rc = sim_deploy_default(&c.deploy, SIM_DEPLOY_MONO, (uint32_t)perf->model.default_tp,

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/ms_quantile.h"
 #include "engine/engine.h"
 #include "base/ms_base64.h"
 #include "engine/engine_image.h"
@@ -73,8 +74,8 @@ static void test_images(void **state)
 	}
 	qsort(side, 400, sizeof(double), cmp_d);
 	/* median about 500 px, P95 above 1000 px */
-	assert_true(fabs(metrics_percentile(side, 400, 50) - 500) < 60);
-	assert_true(metrics_percentile(side, 400, 95) > 1000);
+	assert_true(fabs(ms_quantile(side, 400, 0.50) - 500) < 60);
+	assert_true(ms_quantile(side, 400, 0.95) > 1000);
 	loadgen_img_pool_release(&p);
 }
 

@@ -172,7 +172,7 @@ static void test_cost_per_instance_second(void **state)
 	(void)state;
 	trace_set_init(&ts);
 	/* a long decode: the run lasts well beyond the 20 s of the scenario */
-	assert_int_equal(trace_set_push(&ts, 0, 0, 2000, 4000, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 2000, 16000, &err), 0);
 	sim_config_default(&c, p);
 	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
 	c.tick_s = 10;
