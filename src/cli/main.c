@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
 	{ "sim", cmd_sim, "simulate an LMM serving cluster (mono, pd, modserve) on a trace" },
 	{ "engine", cmd_engine, "run an emulated OpenAI-compatible LMM server (vLLM EPD roles)" },
 	{ "bench", cmd_bench, "replay a trace with images against an OpenAI-compatible endpoint" },
+	{ "serve", cmd_serve, "run the ModServe gateway over vLLM EPD backends (encode/prefill/decode)" },
 };
 
 static void usage(FILE *out)
