@@ -29,11 +29,13 @@ static const char usage_text[] =
 	"  --backend-timeout S  backend inactivity timeout, seconds [300]\n"
 	"  --target-inflight N  in-flight calls per instance for desired replicas [32]\n"
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
+	"  --api-keys FILE      `name = key` lines: /v1/ requests need `authorization:\n"
+	"                       Bearer KEY` (401 otherwise); reloaded on SIGHUP\n"
 	"  --quiet              no access log\n"
 	"  -h, --help\n";
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
-       O_BODY, O_QUIET };
+       O_BODY, O_QUIET, O_KEYS };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -47,11 +49,40 @@ static const struct option long_opts[] = {
 	{ "target-inflight", required_argument, NULL, O_TARGET },
 	{ "max-body", required_argument, NULL, O_BODY },
 	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "api-keys", required_argument, NULL, O_KEYS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static struct net_loop *g_loop;
+static volatile sig_atomic_t g_hup;
+static struct serve *g_serve;
+static const char *g_keys;
+static struct net_timer *g_hup_timer;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	g_hup = 1;
+}
+
+/* Reads the keys again off the signal handler, on the loop (a file read is not
+ * async-signal-safe); a broken file keeps the old keys. */
+static void hup_check(void *arg)
+{
+	struct ms_error err;
+
+	(void)arg;
+	if (g_hup) {
+		g_hup = 0;
+		if (serve_keys_load(g_serve, g_keys, &err))
+			fprintf(stderr, "modserve serve: keys not reloaded (the old ones stay): %s\n",
+				err.msg);
+		else
+			fprintf(stderr, "modserve serve: keys reloaded from %s\n", g_keys);
+	}
+	net_timer_start(g_hup_timer, 0.2);
+}
 
 static void on_signal(int sig)
 {
@@ -127,6 +158,7 @@ int cmd_serve(int argc, char **argv)
 			cfg.max_body = (size_t)v;
 			break;
 		case O_QUIET: cfg.log = NULL; break;
+		case O_KEYS: g_keys = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -149,6 +181,21 @@ int cmd_serve(int argc, char **argv)
 		cli_fail(&err);
 		goto cleanup;
 	}
+	if (g_keys) {
+		g_serve = s;
+		if (serve_keys_load(s, g_keys, &err)) {
+			cli_fail(&err);
+			goto cleanup;
+		}
+		g_hup_timer = net_timer_new(g_loop, hup_check, NULL);
+		if (!g_hup_timer) {
+			ms_error_set(&err, MS_ENOMEM, "serve: out of memory");
+			cli_fail(&err);
+			goto cleanup;
+		}
+		signal(SIGHUP, on_hup);
+		net_timer_start(g_hup_timer, 0.2);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -163,6 +210,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	rc = CLI_EXIT_OK;
 cleanup:
+	if (g_hup_timer)
+		net_timer_free(g_hup_timer);
 	serve_free(s);
 	net_loop_free(g_loop);
 	return rc;

@@ -67,8 +67,8 @@ static void finish(struct serve__rq *q, int status)
 	if (q->routed)
 		serve__policy_rc(s, policy_finished(&s->pol, &q->tk, now, ttft, NAN), "finished");
 	serve__count(s, q->n_img > 0, status, ttft, now - q->t0);
-	serve__logf(s, "access id=%s modality=%s images=%u status=%d ttft_ms=%.3f e2e_ms=%.3f",
-		    q->id, q->n_img ? "image" : "text", q->n_img, status,
+	serve__logf(s, "access id=%s key=%s modality=%s images=%u status=%d ttft_ms=%.3f "
+		    "e2e_ms=%.3f", q->id, q->key_name, q->n_img ? "image" : "text", q->n_img, status,
 		    isnan(ttft) ? -1.0 : ttft * 1e3, (now - q->t0) * 1e3);
 }
 

@@ -59,6 +59,10 @@ const char *serve_kind_name(enum serve_kind k);
 int serve_new(struct serve **out, struct net_loop *l, const struct serve_config *cfg,
 	      const struct serve_pools *pools, struct ms_error *err);
 int serve_port(const struct serve *s);
+/* API keys (`name = key` lines, keys of 8..127 bytes): from now on every /v1/ request
+ * needs `authorization: Bearer KEY` (401 otherwise). Called again it replaces the keys;
+ * on failure the old ones stay in force. */
+int serve_keys_load(struct serve *s, const char *path, struct ms_error *err);
 void serve_free(struct serve *s);
 
 #endif

@@ -125,6 +125,21 @@ static const char *scan(struct serve__rq *q, json_t *msgs, uint64_t *text, const
 	return NULL;
 }
 
+/* 0 when the request may pass; 401 answered otherwise (same words for every failure). */
+static int authorize(struct serve *s, struct net_req *r, const char *id, const char **name)
+{
+	*name = "-";
+	if (!s->n_keys)
+		return 0;
+	*name = serve__key_check(s, net_req_header(r, "authorization"));
+	if (*name)
+		return 0;
+	net_req_add_header(r, "www-authenticate", "Bearer");
+	error_reply(r, id, 401, NULL, "invalid or missing API key");
+	serve__count(s, 0, 401, -1, 0);
+	return -1;
+}
+
 static void h_chat(struct net_req *r, void *arg)
 {
 	struct serve *s = arg;
@@ -134,9 +149,12 @@ static void h_chat(struct net_req *r, void *arg)
 	const char *body, *err, *param = NULL;
 	char id[96], msg[300];
 	uint64_t text, out = 16;
+	const char *key;
 	size_t len;
 
 	set_id(s, r, id, sizeof(id));
+	if (authorize(s, r, id, &key))
+		return;
 	if (net_req_body_too_large(r)) {
 		snprintf(msg, sizeof(msg), "request body larger than %zu bytes", s->cfg.max_body);
 		error_reply(r, id, 413, NULL, msg);
@@ -180,6 +198,7 @@ static void h_chat(struct net_req *r, void *arg)
 	q->req = root;
 	q->t0 = net_now();
 	snprintf(q->id, sizeof(q->id), "%s", id);
+	snprintf(q->key_name, sizeof(q->key_name), "%s", key);
 	q->next = s->live;
 	if (s->live)
 		s->live->prev = q;
@@ -220,8 +239,13 @@ static void h_chat(struct net_req *r, void *arg)
 static void h_models(struct net_req *r, void *arg)
 {
 	struct serve *s = arg;
+	const char *key;
 	char b[400];
-	json_t *m = json_string(s->cfg.model);
+	json_t *m;
+
+	if (authorize(s, r, NULL, &key))
+		return;
+	m = json_string(s->cfg.model);
 	char *name = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
 	int n = snprintf(b, sizeof(b), "{\"object\":\"list\",\"data\":[{\"id\":%s,\"object\":"
 			 "\"model\",\"created\":0,\"owned_by\":\"modserve\",\"root\":%s,"
@@ -311,5 +335,6 @@ void serve_free(struct serve *s)
 		net_timer_free(s->probe);
 	net_server_free(s->srv);
 	serve__backends_free(s);
+	free(s->keys);
 	free(s);
 }

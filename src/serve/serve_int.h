@@ -23,6 +23,14 @@ struct serve__backend {
 	uint64_t calls, failures;
 };
 
+#define SERVE_KEY_MAX 128
+
+struct serve__key {
+	char key[SERVE_KEY_MAX]; /* zero-padded: compared over the whole array */
+	size_t len;
+	char name[48];
+};
+
 struct serve__buf {
 	char *p;
 	size_t len, cap;
@@ -53,6 +61,7 @@ struct serve__rq {
 	json_t **ec;               /* ec_transfer_params per image (owned) */
 	json_t *kv;                /* prefill's kv_transfer_params (owned) */
 	char id[96];
+	char key_name[48];         /* the API key's name, "-" without keys (access log) */
 	int stream, finished, streamed, routed;
 	uint32_t n_img, img_left, attempts;
 	uint32_t calls;            /* backend calls still open */
@@ -90,7 +99,12 @@ struct serve {
 	uint64_t over_released, retries;
 	uint32_t open_rq;
 	struct serve__rq *live;
+	struct serve__key *keys;   /* NULL: no API keys required */
+	uint32_t n_keys;
 };
+
+/* serve_keys.c */
+const char *serve__key_check(struct serve *s, const char *auth);
 
 /* serve_backend.c */
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err);

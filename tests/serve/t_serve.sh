@@ -168,5 +168,26 @@ kill "$pid_gw"
 wait "$pid_gw"
 rc=$?
 check "gateway stops cleanly after the kills (exit $rc)" '[ $rc = 0 ]'
+
+# ---- API keys: 401 alike for a missing and a wrong key, reload on SIGHUP ----
+printf 'alice = key-alice-0001\n' >"$tmp/keys"
+start gw serve --config "$tmp/pd.conf" --probe 0.2 --api-keys "$tmp/keys"
+post nokey "$text_req"
+post badkey "$text_req" -H 'authorization: Bearer key-alice-0002'
+check "no key: 401" '[ "$(status nokey)" = 401 ] && grep -q "\"code\":401" "$tmp/nokey"'
+check "wrong key: the same 401 body" '[ "$(status badkey)" = 401 ] && cmp -s "$tmp/nokey" "$tmp/badkey"'
+post goodkey "$text_req" -H 'authorization: Bearer key-alice-0001'
+check "right key: 200" '[ "$(status goodkey)" = 200 ]'
+check "access log names the key" 'grep -q "key=alice .*status=200" "$tmp/gw.err"'
+printf 'bob = key-bob-000000001\n' >"$tmp/keys"
+pkill -HUP -P "$pid_gw"
+for _ in $(seq 50); do grep -q "keys reloaded" "$tmp/gw.err" && break; sleep 0.05; done
+post oldkey "$text_req" -H 'authorization: Bearer key-alice-0001'
+post newkey "$text_req" -H 'authorization: Bearer key-bob-000000001'
+check "after SIGHUP: the old key 401, the new one 200" '[ "$(status oldkey)" = 401 ] && [ "$(status newkey)" = 200 ]'
+kill "$pid_gw"
+wait "$pid_gw"
+rc=$?
+check "keyed gateway stops cleanly (exit $rc)" '[ $rc = 0 ]'
 [ $fail -eq 0 ] && echo "t_serve: ok"
 exit $fail
