@@ -17,7 +17,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-command -v curl >/dev/null || { echo "t_serve: skipped (no curl)"; exit 0; }
+command -v curl >/dev/null || { echo "FAIL: t_serve needs curl (scripts/debian-packages.txt)"; exit 1; }
 
 # start NAME ARGS...: runs modserve ARGS under timeout; sets port_NAME and pid_NAME
 start() {
