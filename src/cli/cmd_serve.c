@@ -210,6 +210,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	rc = CLI_EXIT_OK;
 cleanup:
+	/* a second SIGTERM (GNU timeout sends one to the child and one to its group) must
+	 * not reach the handler once the loop is being freed */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if (g_hup_timer)
 		net_timer_free(g_hup_timer);
 	serve_free(s);

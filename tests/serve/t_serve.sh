@@ -23,7 +23,8 @@ command -v curl >/dev/null || { echo "FAIL: t_serve needs curl (scripts/debian-p
 start() {
 	local name=$1 port=
 	shift
-	timeout 300 "$bin" "$@" --port 0 2>"$tmp/$name.err" &
+	# --foreground: timeout signals only its child, once (not also its process group)
+	timeout --foreground 300 "$bin" "$@" --port 0 2>"$tmp/$name.err" &
 	pids+=($!)
 	eval "pid_$name=$!"
 	for _ in $(seq 200); do
