@@ -179,6 +179,10 @@ int cmd_engine(int argc, char **argv)
 	}
 	rc = CLI_EXIT_OK;
 cleanup:
+	/* a second SIGTERM (GNU timeout sends one to the child and one to its group) must
+	 * not reach the handler once the loop is being freed */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	engine_free(e);
 	net_loop_free(g_loop);
 	return rc;

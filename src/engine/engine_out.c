@@ -11,57 +11,9 @@
 #include <string.h>
 
 #include "engine/engine_int.h"
+#include "net/net.h"
 
 #define TOKEN_TEXT " tok" /* one emulated token: one word, the tokenizer rule's unit */
-
-static const char *err_type(int status)
-{
-	switch (status) {
-	case 400: return "BadRequestError";
-	case 404: return "NotFoundError";
-	case 413: return "RequestEntityTooLarge";
-	case 429: return "TooManyRequests";
-	case 503: return "ServiceUnavailable";
-	default: return status >= 500 ? "InternalServerError" : "BadRequestError";
-	}
-}
-
-/* JSON string body of s (no quotes) into out; control bytes become spaces. */
-static void json_esc(const char *s, char *out, size_t cap)
-{
-	size_t k = 0;
-
-	for (; *s && k + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			out[k++] = '\\';
-			out[k++] = (char)c;
-		} else if (c < 0x20) {
-			out[k++] = ' ';
-		} else {
-			out[k++] = (char)c;
-		}
-	}
-	out[k] = 0;
-}
-
-static size_t error_json(char *buf, size_t cap, int status, const char *param, const char *msg)
-{
-	char m[600], p[100];
-	int n;
-
-	json_esc(msg, m, sizeof(m));
-	json_esc(param ? param : "", p, sizeof(p));
-	if (param && *param)
-		n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
-			"\"param\":\"%s\",\"code\":%d}}",
-			     m, err_type(status), p, status);
-	else
-		n = snprintf(buf, cap, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
-			"\"param\":null,\"code\":%d}}",
-			     m, err_type(status), status);
-	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
-}
 
 void engine__error(struct net_req *r, int status, const char *param, const char *fmt, ...)
 {
@@ -72,7 +24,7 @@ void engine__error(struct net_req *r, int status, const char *param, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = error_json(body, sizeof(body), status, param, msg);
+	n = net_oai_error_json(body, sizeof(body), status, param, msg);
 	if (status == 429)
 		net_req_add_header(r, "retry-after", "1");
 	net_req_reply(r, status, "application/json", body, n);
@@ -181,7 +133,7 @@ void engine__stream_error(struct engine__rq *q, const char *msg)
 
 	if (!q->streaming)
 		start_stream(q);
-	n = error_json(body, sizeof(body), 503, NULL, msg);
+	n = net_oai_error_json(body, sizeof(body), 503, NULL, msg);
 	k = snprintf(buf, sizeof(buf), "data: %.*s\n\ndata: [DONE]\n\n", (int)n, body);
 	append(q, buf, (size_t)k);
 	engine__flush(q);
@@ -299,7 +251,7 @@ void engine__reply_whole(struct engine__rq *q)
 void engine__whole_error(struct engine__rq *q, const char *msg)
 {
 	char body[1024];
-	size_t n = error_json(body, sizeof(body), 503, NULL, msg);
+	size_t n = net_oai_error_json(body, sizeof(body), 503, NULL, msg);
 
 	net_req_stream_write(q->r, body, n);
 	net_req_stream_end(q->r);

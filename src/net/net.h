@@ -9,7 +9,7 @@
  * stream; a close callback when the client goes away mid-reply), struct
  * net_client (one keep-alive connection to host:port that POSTs and hands the
  * body back as it arrives) and struct net_sse (SSE line splitter, no I/O).
- * Callers: engine/ (server), loadgen/ (client). Nothing here knows JSON or LLMs.
+ * Callers: engine/ and serve/ (server), loadgen/ and serve/ (client). Nothing here knows JSON or LLMs.
  *
  * Lifetimes. A net_req is valid from the handler call until the caller ends it
  * (net_req_reply, net_req_stream_end) or its close callback returns; after that
@@ -130,6 +130,14 @@ int net_sse_init(struct net_sse *s, size_t cap, net_sse_fn fn, void *arg);
 void net_sse_reset(struct net_sse *s);
 void net_sse_feed(struct net_sse *s, const char *data, size_t len);
 void net_sse_release(struct net_sse *s);
+
+/* ---- OpenAI-style errors (net_oai.c; the engine and the gateway share them) ---- */
+/* vLLM's "type" for a status ("BadRequestError", "NotFoundError", ...). */
+const char *net_oai_error_type(int status);
+/* {"error":{"message","type","param","code"}} into buf (param NULL/"": null); length. */
+size_t net_oai_error_json(char *buf, size_t cap, int status, const char *param, const char *msg);
+/* Whole error reply; 429 and 503 carry `retry-after: 1`. Ends r. */
+void net_oai_error_reply(struct net_req *r, int status, const char *param, const char *msg);
 
 /* Reason phrase of an HTTP status ("OK", "Too Many Requests", ...). */
 const char *net_status_reason(int status);

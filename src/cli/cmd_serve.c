@@ -1,0 +1,223 @@
+/*
+ * `modserve serve`: run the ModServe gateway (serve/) in front of the backends of a
+ * pools file until SIGINT or SIGTERM; the access log and backend events go to stderr.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "net/net.h"
+#include "serve/serve.h"
+
+static const char usage_text[] =
+	"usage: modserve serve --config FILE --port P [options]\n"
+	"\n"
+	"Runs the ModServe gateway: an OpenAI-compatible endpoint over vLLM-protocol\n"
+	"backends (encode, prefill, decode, prefill_decode pools), routing each image to an\n"
+	"encoder and each request to prefill/decode by src/policy (docs/serve.md).\n"
+	"\n"
+	"  --config FILE        pools: lines `encode = http://IP:PORT, ...` (also prefill,\n"
+	"                       decode, prefill_decode)\n"
+	"  --host H             listen address [127.0.0.1]\n"
+	"  --port P             port (0: any free port, printed on stderr)\n"
+	"  --model M            served model name [llama-3.2-11b-vision]\n"
+	"  --route R            least | rr | random [least]\n"
+	"  --image-tokens N     the policy's tokens per image [1601]\n"
+	"  --probe S            health probe period, seconds [1]\n"
+	"  --backend-timeout S  backend inactivity timeout, seconds [300]\n"
+	"  --target-inflight N  in-flight calls per instance for desired replicas [32]\n"
+	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
+	"  --api-keys FILE      `name = key` lines: /v1/ requests need `authorization:\n"
+	"                       Bearer KEY` (401 otherwise); reloaded on SIGHUP\n"
+	"  --quiet              no access log\n"
+	"  -h, --help\n";
+
+enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
+       O_BODY, O_QUIET, O_KEYS };
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, O_CONF },
+	{ "host", required_argument, NULL, O_HOST },
+	{ "port", required_argument, NULL, O_PORT },
+	{ "model", required_argument, NULL, O_MODEL },
+	{ "route", required_argument, NULL, O_ROUTE },
+	{ "image-tokens", required_argument, NULL, O_IMGTOK },
+	{ "probe", required_argument, NULL, O_PROBE },
+	{ "backend-timeout", required_argument, NULL, O_BTO },
+	{ "target-inflight", required_argument, NULL, O_TARGET },
+	{ "max-body", required_argument, NULL, O_BODY },
+	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "api-keys", required_argument, NULL, O_KEYS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static struct net_loop *g_loop;
+static volatile sig_atomic_t g_hup;
+static struct serve *g_serve;
+static const char *g_keys;
+static struct net_timer *g_hup_timer;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	g_hup = 1;
+}
+
+/* Reads the keys again off the signal handler, on the loop (a file read is not
+ * async-signal-safe); a broken file keeps the old keys. */
+static void hup_check(void *arg)
+{
+	struct ms_error err;
+
+	(void)arg;
+	if (g_hup) {
+		g_hup = 0;
+		if (serve_keys_load(g_serve, g_keys, &err))
+			fprintf(stderr, "modserve serve: keys not reloaded (the old ones stay): %s\n",
+				err.msg);
+		else
+			fprintf(stderr, "modserve serve: keys reloaded from %s\n", g_keys);
+	}
+	net_timer_start(g_hup_timer, 0.2);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	net_loop_stop(g_loop); /* only sets a flag and wakes the loop */
+}
+
+static void log_line(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "modserve serve: %s\n", line);
+}
+
+static int opt_seconds(const char *name, const char *v, double *out)
+{
+	if (cli_parse_double(v, out) || *out <= 0 || *out > 86400)
+		return cli_usage_error("serve", usage_text, "%s: expected a number > 0 and <= "
+				       "86400, got '%s'", name, v);
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_config cfg = { .host = "127.0.0.1", .port = -1,
+				    .model = "llama-3.2-11b-vision", .max_body = 64u << 20,
+				    .probe_s = 1, .backend_timeout_s = 300, .image_tokens = 1601,
+				    .target_inflight = 32, .route = POLICY_ROUTE_LEAST,
+				    .log = log_line };
+	static const char cmd[] = "serve";
+	static struct serve_pools pools;
+	const char *conf = NULL;
+	struct serve *s = NULL;
+	struct ms_error err;
+	unsigned long long v;
+	int c, rc = CLI_EXIT_FAIL;
+
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case O_CONF: conf = optarg; break;
+		case O_HOST: cfg.host = optarg; break;
+		case O_PORT:
+			if (cli_opt_u64(cmd, usage_text, "--port", optarg, 0, 65535, &v))
+				return CLI_EXIT_USAGE;
+			cfg.port = (int)v;
+			break;
+		case O_MODEL: cfg.model = optarg; break;
+		case O_ROUTE:
+			if (policy_route_parse(optarg, &cfg.route, &err))
+				return cli_usage_error(cmd, usage_text, "--route: expected least, rr "
+						       "or random, got '%s'", optarg);
+			break;
+		case O_IMGTOK:
+			if (cli_opt_u32(cmd, usage_text, "--image-tokens", optarg, 1, 1000000,
+					&cfg.image_tokens))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_PROBE:
+			if (opt_seconds("--probe", optarg, &cfg.probe_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_BTO:
+			if (opt_seconds("--backend-timeout", optarg, &cfg.backend_timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_TARGET:
+			if (cli_opt_u32(cmd, usage_text, "--target-inflight", optarg, 1, 1000000,
+					&cfg.target_inflight))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_BODY:
+			if (cli_opt_u64(cmd, usage_text, "--max-body", optarg, 1024, 1ULL << 32, &v))
+				return CLI_EXIT_USAGE;
+			cfg.max_body = (size_t)v;
+			break;
+		case O_QUIET: cfg.log = NULL; break;
+		case O_KEYS: g_keys = optarg; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CLI_EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, usage_text, "unexpected argument '%s'", argv[optind]);
+	if (!conf)
+		return cli_usage_error(cmd, usage_text, "--config is required");
+	if (cfg.port < 0)
+		return cli_usage_error(cmd, usage_text, "--port is required");
+	if (serve_pools_load(&pools, conf, &err))
+		return cli_fail(&err);
+	if (net_loop_new(&g_loop, &err))
+		return cli_fail(&err);
+	if (serve_new(&s, g_loop, &cfg, &pools, &err)) {
+		cli_fail(&err);
+		goto cleanup;
+	}
+	if (g_keys) {
+		g_serve = s;
+		if (serve_keys_load(s, g_keys, &err)) {
+			cli_fail(&err);
+			goto cleanup;
+		}
+		g_hup_timer = net_timer_new(g_loop, hup_check, NULL);
+		if (!g_hup_timer) {
+			ms_error_set(&err, MS_ENOMEM, "serve: out of memory");
+			cli_fail(&err);
+			goto cleanup;
+		}
+		signal(SIGHUP, on_hup);
+		net_timer_start(g_hup_timer, 0.2);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	fprintf(stderr, "modserve serve: encode %u, prefill %u, decode %u, prefill_decode %u "
+		"backends, listening on http://%s:%d\n", pools.n[SERVE_ENCODE],
+		pools.n[SERVE_PREFILL], pools.n[SERVE_DECODE], pools.n[SERVE_PD], cfg.host,
+		serve_port(s));
+	if (net_loop_run(g_loop)) {
+		ms_error_set(&err, MS_ENET, "serve: the event loop failed");
+		cli_fail(&err);
+		goto cleanup;
+	}
+	rc = CLI_EXIT_OK;
+cleanup:
+	/* a second SIGTERM (GNU timeout sends one to the child and one to its group) must
+	 * not reach the handler once the loop is being freed */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (g_hup_timer)
+		net_timer_free(g_hup_timer);
+	serve_free(s);
+	net_loop_free(g_loop);
+	return rc;
+}

@@ -1,0 +1,313 @@
+/*
+ * serve_backend: the pools file, the backends (keep-alive connections, health), the
+ * policy instances behind them and the health probes. A backend that fails a call or
+ * a probe leaves routing at once (policy_inst_fail drops its charges); a probe that
+ * sees it answer again brings it back under a new policy id (ids are never reused).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/ms_conf.h"
+#include "serve/serve_int.h"
+
+static const char *const kind_names[SERVE_KINDS] = { "encode", "prefill", "decode",
+						      "prefill_decode" };
+
+const char *serve_kind_name(enum serve_kind k)
+{
+	return (unsigned)k < SERVE_KINDS ? kind_names[k] : "?";
+}
+
+static int url_parse(struct serve_url *u, const char *s)
+{
+	const char *h, *colon;
+	char *end;
+	long port;
+	size_t n;
+
+	if (strncmp(s, "http://", 7))
+		return -1;
+	h = s + 7;
+	colon = strrchr(h, ':');
+	if (!colon || colon == h)
+		return -1;
+	n = (size_t)(colon - h);
+	if (n >= sizeof(u->host))
+		return -1;
+	memcpy(u->host, h, n);
+	u->host[n] = 0;
+	if (strspn(u->host, "0123456789.") != n)
+		return -1; /* numeric IPv4 only: the client has no resolver */
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || (*end && strcmp(end, "/")) || port < 1 || port > 65535)
+		return -1;
+	u->port = (int)port;
+	return 0;
+}
+
+int serve_pools_load(struct serve_pools *p, const char *path, struct ms_error *err)
+{
+	struct ms_conf c;
+	struct ms_conf_line l;
+	int rc, k, total = 0;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = ms_conf_read(&c, path, err)) < 0)
+		return rc;
+	while ((rc = ms_conf_line_next(&c, &l, err)) == 1) {
+		char *tok, *save = NULL;
+		if (ms_conf_line_split(&l) < 0) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: expected `pool = URL, ...`",
+					  path, l.no);
+			break;
+		}
+		for (k = 0; k < SERVE_KINDS && strcmp(l.key, kind_names[k]); k++)
+			;
+		if (k == SERVE_KINDS) {
+			rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: unknown pool (encode, "
+					  "prefill, decode, prefill_decode)", path, l.no, l.key);
+			break;
+		}
+		for (tok = strtok_r(l.val, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (p->n[k] == SERVE_MAX_BACKENDS) {
+				rc = ms_error_set(err, MS_ERANGE, "%s:%d: %s: more than %d URLs",
+						  path, l.no, l.key, SERVE_MAX_BACKENDS);
+				goto out;
+			}
+			if (url_parse(&p->url[k][p->n[k]], tok)) {
+				rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: not an http://IPv4:PORT"
+						  " URL: '%s'", path, l.no, l.key, tok);
+				goto out;
+			}
+			p->n[k]++;
+			total++;
+		}
+	}
+out:
+	ms_conf_release(&c);
+	if (rc < 0)
+		return rc;
+	if (!p->n[SERVE_PD] && !p->n[SERVE_DECODE])
+		return ms_error_set(err, MS_EINVAL, "%s: no prefill_decode or decode backend", path);
+	if (!!p->n[SERVE_PREFILL] != !!p->n[SERVE_DECODE])
+		return ms_error_set(err, MS_EINVAL, "%s: prefill and decode pools go together", path);
+	if (p->n[SERVE_PD] && p->n[SERVE_DECODE])
+		return ms_error_set(err, MS_EINVAL, "%s: either prefill_decode or prefill + decode,"
+				    " not both", path);
+	(void)total;
+	return 0;
+}
+
+void serve__logf(struct serve *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!s->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->cfg.log(s->cfg.log_arg, line);
+}
+
+void serve__policy_rc(struct serve *s, int rc, const char *what)
+{
+	if (rc != -MS_ERANGE)
+		return;
+	s->over_released++;
+	serve__logf(s, "warning: policy: %s released more than was charged (counted: %llu)",
+		    what, (unsigned long long)s->over_released);
+}
+
+static int add_pid(struct serve *s, struct serve__backend *b, struct ms_error *err)
+{
+	uint32_t id;
+	int rc = policy_inst_add(&s->pol, s->pool_of[b->kind], 1, net_now(), &id, err);
+
+	if (rc < 0)
+		return rc;
+	if (id >= s->cap_pid) {
+		uint32_t cap = s->cap_pid ? s->cap_pid * 2 : 64;
+		struct serve__backend **n;
+		while (cap <= id)
+			cap *= 2;
+		n = realloc(s->by_pid, cap * sizeof(*n));
+		if (!n)
+			return ms_error_set(err, MS_ENOMEM, "serve: out of memory");
+		memset(n + s->cap_pid, 0, (cap - s->cap_pid) * sizeof(*n));
+		s->by_pid = n;
+		s->cap_pid = cap;
+	}
+	s->by_pid[id] = b;
+	b->pid = id;
+	b->healthy = 1;
+	return 0;
+}
+
+int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err)
+{
+	struct policy_conf pc = { .no_windows = 0 };
+	int k, rc;
+	uint32_t i;
+
+	for (k = 0; k < SERVE_KINDS; k++)
+		s->pool_of[k] = -1;
+	for (k = 0; k < SERVE_KINDS; k++) {
+		static const enum policy_stage st[SERVE_KINDS] = {
+			POLICY_STAGE_ENC, POLICY_STAGE_PREFILL, POLICY_STAGE_DECODE, POLICY_STAGE_LLM };
+		if (!p->n[k])
+			continue;
+		s->pool_of[k] = pc.n_pools;
+		pc.pool[pc.n_pools].stage = st[k];
+		/* prefill+decode with no encoder pool encodes its images itself */
+		if (k == SERVE_PD && !p->n[SERVE_ENCODE])
+			pc.pool[pc.n_pools].stage = POLICY_STAGE_MONO;
+		pc.pool[pc.n_pools].route = s->cfg.route;
+		pc.pool[pc.n_pools].seed = 1;
+		pc.n_pools++;
+	}
+	if ((rc = policy_init(&s->pol, &pc, err)) < 0)
+		return rc;
+	for (k = 0; k < SERVE_KINDS; k++)
+		for (i = 0; i < p->n[k]; i++) {
+			struct serve__backend *b = &s->be[s->n_be++];
+			b->s = s;
+			b->kind = (enum serve_kind)k;
+			b->url = p->url[k][i];
+			if ((rc = add_pid(s, b, err)) < 0)
+				return rc;
+			if ((rc = net_client_new(&b->probe, s->loop, b->url.host, b->url.port,
+						 s->cfg.probe_s > 0.5 ? s->cfg.probe_s : 0.5, err)) < 0)
+				return rc;
+		}
+	return 0;
+}
+
+void serve__backends_free(struct serve *s)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < s->n_be; i++) {
+		for (j = 0; j < s->be[i].n_idle; j++)
+			net_client_free(s->be[i].idle[j]);
+		free(s->be[i].idle);
+		net_client_free(s->be[i].probe);
+	}
+	free(s->by_pid);
+	policy_release(&s->pol);
+}
+
+struct serve__backend *serve__backend_of(struct serve *s, uint32_t pid)
+{
+	return pid < s->cap_pid ? s->by_pid[pid] : NULL;
+}
+
+struct net_client *serve__client_get(struct serve__backend *b)
+{
+	struct net_client *c;
+	struct ms_error err;
+
+	if (b->n_idle)
+		return b->idle[--b->n_idle];
+	if (net_client_new(&c, b->s->loop, b->url.host, b->url.port, b->s->cfg.backend_timeout_s,
+			   &err) < 0)
+		return NULL;
+	return c;
+}
+
+void serve__client_put(struct serve__backend *b, struct net_client *c)
+{
+	if (b->n_idle == b->cap_idle) {
+		uint32_t cap = b->cap_idle ? b->cap_idle * 2 : 16;
+		struct net_client **n = realloc(b->idle, cap * sizeof(*n));
+		if (!n) {
+			/* cannot keep it; freeing is only unsafe inside its own callback,
+			 * which is where we are: leak nothing by keeping the old array */
+			return;
+		}
+		b->idle = n;
+		b->cap_idle = cap;
+	}
+	b->idle[b->n_idle++] = c;
+}
+
+void serve__backend_down(struct serve__backend *b, const char *why)
+{
+	if (!b->healthy)
+		return;
+	b->healthy = 0;
+	b->failures++;
+	/* its charges go with it; the requests that were on it are routed again */
+	(void)policy_inst_fail(&b->s->pol, b->pid, net_now());
+	serve__logf(b->s, "backend %s http://%s:%d down: %s", serve_kind_name(b->kind),
+		    b->url.host, b->url.port, why);
+}
+
+static void probe_head(void *arg, int status, struct net_client *c)
+{
+	(void)arg;
+	(void)status;
+	(void)c;
+}
+
+static void probe_done(void *arg, int status, int err, const char *reason)
+{
+	struct serve__backend *b = arg;
+	struct ms_error e;
+
+	b->probe_busy = 0;
+	if (!err && status == 200) {
+		if (!b->healthy && add_pid(b->s, b, &e) == 0)
+			serve__logf(b->s, "backend %s http://%s:%d up again",
+				    serve_kind_name(b->kind), b->url.host, b->url.port);
+		return;
+	}
+	serve__backend_down(b, err ? reason : "health probe not 200");
+}
+
+static const struct net_call_ops probe_ops = { probe_head, NULL, probe_done };
+
+static void on_probe(void *arg)
+{
+	struct serve *s = arg;
+	struct ms_error err;
+	uint32_t i;
+
+	for (i = 0; i < s->n_be; i++) {
+		struct serve__backend *b = &s->be[i];
+		if (b->probe_busy)
+			continue;
+		if (net_client_get(b->probe, "/health", &probe_ops, b, &err) == 0)
+			b->probe_busy = 1;
+	}
+	net_timer_start(s->probe, s->cfg.probe_s);
+}
+
+void serve__probe_start(struct serve *s)
+{
+	s->probe = net_timer_new(s->loop, on_probe, s);
+	if (s->probe)
+		net_timer_start(s->probe, 0);
+}
+
+int serve__buf_add(struct serve__buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *np;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}

@@ -1,0 +1,136 @@
+/*
+ * serve_int: what the files of serve/ share: backends, requests in flight, calls to
+ * backends and the gateway's counters. Other folders never include it.
+ */
+#ifndef SERVE_INT_H
+#define SERVE_INT_H
+
+#include <jansson.h>
+
+#include "serve/serve.h"
+
+struct serve__backend {
+	struct serve *s;
+	enum serve_kind kind;
+	struct serve_url url;
+	uint32_t pid;              /* policy instance id; a new one after each recovery */
+	int healthy;
+	struct net_client **idle;  /* keep-alive connections not in use */
+	uint32_t n_idle, cap_idle;
+	struct net_client *probe;
+	int probe_busy;
+	uint32_t inflight;
+	uint64_t calls, failures;
+};
+
+#define SERVE_KEY_MAX 128
+
+struct serve__key {
+	char key[SERVE_KEY_MAX]; /* zero-padded: compared over the whole array */
+	size_t len;
+	char name[48];
+};
+
+struct serve__buf {
+	char *p;
+	size_t len, cap;
+};
+
+struct serve__rq;
+
+/* One HTTP call to a backend for a request (an image item, a prefill, the final call). */
+struct serve__call {
+	struct serve__rq *q;
+	struct serve__backend *b;
+	struct net_client *c;
+	uint32_t pid;              /* the backend's policy id when the call started */
+	int img;                   /* image index for an encode call, -1 otherwise */
+	int sub;                   /* encode retry: charged on own ticket */
+	struct policy_ticket stk;
+	int status;
+	struct serve__buf body;
+	char ctype[64];
+	struct serve__call *next, *prev; /* the request's open calls */
+};
+
+struct serve__rq {
+	struct serve *s;
+	struct net_req *r;         /* NULL once the client went away or was answered */
+	json_t *req;               /* the client's request, uuids set on image parts */
+	json_t **img;              /* borrowed: the image parts, in order */
+	json_t **ec;               /* ec_transfer_params per image (owned) */
+	json_t *kv;                /* prefill's kv_transfer_params (owned) */
+	char id[96];
+	char key_name[48];         /* the API key's name, "-" without keys (access log) */
+	int stream, finished, streamed, routed;
+	uint32_t n_img, img_left, attempts;
+	uint32_t calls;            /* backend calls still open */
+	int status;
+	struct policy_req prq;
+	struct policy_ticket tk;
+	double t0, t_first;
+	struct serve__call *open;  /* open calls (freed with the gateway at shutdown) */
+	struct serve__rq *next, *prev; /* live requests */
+};
+
+enum { SERVE__NSTAT = 10, SERVE__NBUCKET = 14 };
+
+struct serve__hist {
+	uint64_t n[SERVE__NBUCKET + 1];
+	double sum;
+	uint64_t count;
+};
+
+struct serve {
+	struct serve_config cfg;
+	struct net_loop *loop;
+	struct net_server *srv;
+	struct net_timer *probe;
+	struct policy pol;
+	int pool_of[SERVE_KINDS];  /* policy pool index per kind, -1 when absent */
+	struct serve__backend be[SERVE_KINDS * SERVE_MAX_BACKENDS];
+	uint32_t n_be;
+	struct serve__backend **by_pid;
+	uint32_t cap_pid;
+	uint32_t inflight[SERVE_KINDS];
+	uint64_t next_id, id_base;
+	uint64_t req_total[2][SERVE__NSTAT];
+	struct serve__hist ttft[2], e2e[2];
+	uint64_t over_released, retries;
+	uint32_t open_rq;
+	struct serve__rq *live;
+	struct serve__key *keys;   /* NULL: no API keys required */
+	uint32_t n_keys;
+};
+
+/* serve_keys.c */
+const char *serve__key_check(struct serve *s, const char *auth);
+
+/* serve_backend.c */
+int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err);
+void serve__backends_free(struct serve *s);
+struct serve__backend *serve__backend_of(struct serve *s, uint32_t pid);
+struct net_client *serve__client_get(struct serve__backend *b);
+void serve__client_put(struct serve__backend *b, struct net_client *c);
+/* The backend failed a call or a probe: out of routing until a probe sees it again. */
+void serve__backend_down(struct serve__backend *b, const char *why);
+void serve__probe_start(struct serve *s);
+void serve__logf(struct serve *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A policy release came back -MS_ERANGE: counted and logged, never fatal. */
+void serve__policy_rc(struct serve *s, int rc, const char *what);
+
+/* serve.c: routes a parsed request (encode, then the LLM stages) / ends them all */
+void serve__start(struct serve__rq *q);
+void serve__stop_all(struct serve *s);
+/* Frees q once it is answered and no call of it is open. */
+void serve__stop_req(struct serve__rq *q);
+void serve__on_client_close(struct net_req *r, void *arg);
+
+/* serve_metrics.c */
+void serve__count(struct serve *s, int image, int status, double ttft, double e2e);
+void serve__metrics_reply(struct serve *s, struct net_req *r);
+
+/* buffers */
+int serve__buf_add(struct serve__buf *b, const char *p, size_t n);
+
+#endif
