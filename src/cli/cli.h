@@ -51,13 +51,14 @@ int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad,
 		   struct ms_error *err);
 
 /*
- * Setup shared by sim and plan (cli_setup.c): the perf model of `model` on `gpu`,
- * with a measured profile when `profile` is set (released on failure); the trace
- * at `path`, or `synth` rows of the built-in week with `seed` when path is NULL or
- * "synth", its name written to label.
+ * Setup shared by sim, plan and reproduce (cli_setup.c): the perf model of `model` on
+ * `gpu` with `engine` (NULL: the defaults, see perf_init_engine), with a measured profile
+ * when `profile` is set (released on failure); the trace at `path` (cli_trace_load, which
+ * also reads "synth" as the default week), or, when path is NULL, `synth` rows of the
+ * built-in week with `seed`; its name written to label.
  */
-int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const char *profile,
-		  struct ms_error *err);
+int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const char *engine,
+		  const char *profile, struct ms_error *err);
 int cli_trace_or_synth(struct trace_set *ts, const char *path, unsigned long long synth,
 		       uint64_t seed, int skip_bad, char *label, size_t size, struct ms_error *err);
 

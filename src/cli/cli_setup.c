@@ -9,15 +9,15 @@
 #include "cli/cli.h"
 #include "trace/trace_synth.h"
 
-int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const char *profile,
-		  struct ms_error *err)
+int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const char *engine,
+		  const char *profile, struct ms_error *err)
 {
 	struct model_spec m;
 	struct gpu_spec g;
 	int rc;
 
 	if ((rc = model_spec_load(&m, model, err)) < 0 || (rc = gpu_spec_load(&g, gpu, err)) < 0 ||
-	    (rc = perf_init(perf, &m, &g, err)) < 0)
+	    (rc = perf_init_engine(perf, &m, &g, engine, err)) < 0)
 		return rc;
 	if (profile && (rc = perf_load_profile(perf, profile, err)) < 0) {
 		perf_release(perf);
@@ -31,7 +31,8 @@ int cli_trace_or_synth(struct trace_set *ts, const char *path, unsigned long lon
 {
 	struct trace_synth_opts so;
 
-	if (path && strcmp(path, "synth")) {
+	/* a path, "synth" included, is cli_trace_load's to read */
+	if (path) {
 		snprintf(label, size, "%s", path);
 		return cli_trace_load(ts, path, skip_bad, err);
 	}

@@ -21,7 +21,6 @@
 #include "sim/sim.h"
 #include "plan/plan_autoscale.h"
 #include "sim/sim_autoscale.h"
-#include "trace/trace_synth.h"
 
 static const char usage_text[] =
 	"usage: modserve sim [options]\n"
@@ -483,28 +482,10 @@ static int set_deadlines(const struct opts *o, struct sim_config *c, double d[2]
 	return 0;
 }
 
-static int load_trace(const struct opts *o, struct trace_set *ts, char *label, size_t size,
-		      struct ms_error *err)
-{
-	struct trace_synth_opts so;
-
-	if (o->trace) {
-		snprintf(label, size, "%s", o->trace);
-		return cli_trace_load(ts, o->trace, o->skip_bad, err);
-	}
-	trace_synth_opts_default(&so);
-	so.requests = o->synth;
-	so.seed = o->cfg.seed;
-	snprintf(label, size, "synth:%llu", o->synth);
-	return trace_synth(ts, &so, err);
-}
-
 int cmd_sim(int argc, char **argv)
 {
 	struct opts o;
 	struct ms_error err = { 0 };
-	struct model_spec model;
-	struct gpu_spec gpu;
 	struct perf perf;
 	struct trace_set ts;
 	struct sim_config cfg[MAX_RUNS];
@@ -530,13 +511,11 @@ int cmd_sim(int argc, char **argv)
 	memset(scale, 0, sizeof(scale));
 	plan_slo_init(&row_slo);
 	o.scale.row_slo = &row_slo;
-	if (model_spec_load(&model, o.model, &err) < 0 || gpu_spec_load(&gpu, o.gpu, &err) < 0 ||
-	    perf_init_engine(&perf, &model, &gpu, o.engine, &err) < 0)
+	if (cli_perf_load(&perf, o.model, o.gpu, o.engine, o.profile, &err) < 0)
 		goto fail;
 	have_perf = 1;
-	if (o.profile && perf_load_profile(&perf, o.profile, &err) < 0)
-		goto fail;
-	if (load_trace(&o, &ts, label, sizeof(label), &err) < 0)
+	if (cli_trace_or_synth(&ts, o.trace, o.synth, o.cfg.seed, o.skip_bad, label, sizeof(label),
+			       &err) < 0)
 		goto fail;
 	if (ts.n == 0) {
 		ms_error_set(&err, MS_EPARSE, "%s: no requests to simulate", label);
