@@ -36,16 +36,11 @@ static int mono_config(struct sim_config *m, const struct sim_config *c, int tp,
 
 /*
  * The reference requests (paper section 6): 1,000 text tokens and 100 output
- * tokens, with no image and with one. ContextTokens carries the trace's own
- * image tokens (src_tokens_per_image) as a trace row would, so the mapping
- * recovers exactly 1,000 text tokens.
+ * tokens, with no image and with one (sim_isolated).
  */
 int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, double scale,
 		       struct ms_error *err)
 {
-	struct trace_set ts;
-	struct sim_config m;
-	struct sim_result res;
 	int rc, k;
 
 	if (!(scale > 0) || !isfinite(scale))
@@ -59,19 +54,11 @@ int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, d
 			s->tpot[k] = s->tpot[PLAN_TEXT];
 			continue;
 		}
-		trace_set_init(&ts);
-		rc = trace_set_push(&ts, 0.0, (uint32_t)k, 1000 + (uint32_t)k * c->src_tokens_per_image,
-				    100, err);
-		if (rc == 0)
-			rc = mono_config(&m, c, tp, err);
-		if (rc == 0)
-			rc = sim_run(&m, &ts, &res, err);
-		trace_set_release(&ts);
-		if (rc < 0)
+		if ((rc = sim_isolated(c, tp, (uint32_t)k, 1000, 100, &s->ttft[k], &s->tpot[k],
+				       err)) < 0)
 			return rc;
-		s->ttft[k] = scale * res.req[0].ttft;
-		s->tpot[k] = scale * res.req[0].tpot;
-		sim_result_release(&res);
+		s->ttft[k] *= scale;
+		s->tpot[k] *= scale;
 	}
 	return 0;
 }

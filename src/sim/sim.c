@@ -861,30 +861,51 @@ fail:
 	return rc;
 }
 
-int sim_slo_default(const struct perf *perf, double scale, double *ttft_s, double *tpot_s,
-		    struct ms_error *err)
+int sim_isolated(const struct sim_config *c, int tp, uint32_t images, uint32_t text,
+		 uint32_t gen, double *ttft_s, double *tpot_s, struct ms_error *err)
 {
 	struct trace_set ts;
-	struct sim_config c;
+	struct sim_config m = *c;
 	struct sim_result res;
 	int rc;
 
+	/* alone: at the trace's own time, no hooks, one instance */
+	m.rate_scale = 1;
+	m.progress = NULL;
+	m.progress_arg = NULL;
+	m.tick_s = 0;
+	m.on_tick = NULL;
+	m.early_stop = NULL;
 	trace_set_init(&ts);
-	/* a model without a vision encoder serves text only: its reference has no image */
-	if ((rc = trace_set_push(&ts, 0.0, model_has_vision(&perf->model) ? 1 : 0,
-				 model_has_vision(&perf->model) ? 1000 + 85 : 1000, 100, err)) < 0)
+	/* ContextTokens carries the trace's own image tokens, as a trace row would */
+	if ((rc = trace_set_push(&ts, 0.0, images, text + images * c->src_tokens_per_image, gen,
+				 err)) < 0)
 		goto out;
-	sim_config_default(&c, perf);
-	rc = sim_deploy_default(&c.deploy, SIM_DEPLOY_MONO, (uint32_t)perf->model.default_tp,
-				perf->model.default_tp, err);
-	if (rc < 0)
+	if ((rc = sim_deploy_default(&m.deploy, SIM_DEPLOY_MONO, (uint32_t)tp, tp, err)) < 0)
 		goto out;
-	if ((rc = sim_run(&c, &ts, &res, err)) < 0)
+	if ((rc = sim_run(&m, &ts, &res, err)) < 0)
 		goto out;
-	*ttft_s = scale * res.req[0].ttft;
-	*tpot_s = scale * res.req[0].tpot;
+	*ttft_s = res.req[0].ttft;
+	*tpot_s = res.req[0].tpot;
 	sim_result_release(&res);
 out:
 	trace_set_release(&ts);
+	return rc;
+}
+
+int sim_slo_default(const struct perf *perf, double scale, double *ttft_s, double *tpot_s,
+		    struct ms_error *err)
+{
+	struct sim_config c;
+	int rc;
+
+	sim_config_default(&c, perf);
+	/* a model without a vision encoder serves text only: its reference has no image */
+	rc = sim_isolated(&c, perf->model.default_tp, model_has_vision(&perf->model) ? 1 : 0,
+			  1000, 100, ttft_s, tpot_s, err);
+	if (rc == 0) {
+		*ttft_s *= scale;
+		*tpot_s *= scale;
+	}
 	return rc;
 }

@@ -319,6 +319,14 @@ int sim_system_split(const struct sim_system *sys, uint32_t gpus, const struct s
 		     struct sim_deploy *d, struct ms_error *err);
 
 /*
+ * TTFT and TPOT (NaN for one output token) of one request of `images` images, `text`
+ * text tokens and `gen` output tokens alone on a one-instance TP-tp monolith, with c's
+ * options (its pools, rate and hooks are not used): the paper's SLO reference.
+ */
+int sim_isolated(const struct sim_config *c, int tp, uint32_t images, uint32_t text,
+		 uint32_t gen, double *ttft_s, double *tpot_s, struct ms_error *err);
+
+/*
  * Default SLO targets as the paper sets them: `scale` times the TTFT and TPOT of
  * an isolated request on the monolith of this model and GPU (one image, 1,000
  * text tokens, 100 output tokens; near the trace's median image request).
