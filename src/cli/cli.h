@@ -13,7 +13,6 @@
 #include <stdio.h>
 
 #include "base/ms_error.h"
-#include "perf/perf.h"
 #include "trace/trace.h"
 
 #define CLI_EXIT_OK 0
@@ -51,14 +50,10 @@ int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad,
 		   struct ms_error *err);
 
 /*
- * Setup shared by sim, plan and reproduce (cli_setup.c): the perf model of `model` on
- * `gpu` with `engine` (NULL: the defaults, see perf_init_engine), with a measured profile
- * when `profile` is set (released on failure); the trace at `path` (cli_trace_load, which
+ * The trace of sim, plan and reproduce (cli_setup.c): at `path` (cli_trace_load, which
  * also reads "synth" as the default week), or, when path is NULL, `synth` rows of the
  * built-in week with `seed`; its name written to label.
  */
-int cli_perf_load(struct perf *perf, const char *model, const char *gpu, const char *engine,
-		  const char *profile, struct ms_error *err);
 int cli_trace_or_synth(struct trace_set *ts, const char *path, unsigned long long synth,
 		       uint64_t seed, int skip_bad, char *label, size_t size, struct ms_error *err);
 

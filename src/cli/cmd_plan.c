@@ -421,7 +421,7 @@ int cmd_plan(int argc, char **argv)
 		return rc == PARSE_HELP ? CLI_EXIT_OK : rc;
 	trace_set_init(&ts);
 	plan_slo_init(&slo);
-	if (cli_perf_load(&perf, o.model, o.gpu, NULL, o.profile, &err) < 0)
+	if (perf_open(&perf, o.model, o.gpu, NULL, o.profile, &err) < 0)
 		goto fail;
 	have_perf = 1;
 	if (cli_trace_or_synth(&ts, o.trace, o.synth, o.seed, o.skip_bad, label, sizeof(label),

@@ -511,7 +511,7 @@ int cmd_sim(int argc, char **argv)
 	memset(scale, 0, sizeof(scale));
 	plan_slo_init(&row_slo);
 	o.scale.row_slo = &row_slo;
-	if (cli_perf_load(&perf, o.model, o.gpu, o.engine, o.profile, &err) < 0)
+	if (perf_open(&perf, o.model, o.gpu, o.engine, o.profile, &err) < 0)
 		goto fail;
 	have_perf = 1;
 	if (cli_trace_or_synth(&ts, o.trace, o.synth, o.cfg.seed, o.skip_bad, label, sizeof(label),

@@ -528,8 +528,7 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	       struct ms_error *err)
 {
 	struct engine *e = calloc(1, sizeof(*e));
-	struct model_spec m;
-	struct gpu_spec g;
+	const struct model_spec *m;
 	struct engine_sched_cfg sc;
 	char esc[150];
 	int rc;
@@ -541,20 +540,18 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	e->loop = loop;
 	e->live.next_live = e->live.prev_live = &e->live;
 	engine_metrics_init(&e->met);
-	if ((rc = model_spec_load(&m, cfg->model, err)) || (rc = gpu_spec_load(&g, cfg->gpu, err)) ||
-	    (rc = perf_init(&e->perf, &m, &g, err)))
+	if ((rc = perf_open(&e->perf, cfg->model, cfg->gpu, NULL, cfg->profile, err)))
 		goto fail_perf;
-	if (cfg->profile && (rc = perf_load_profile(&e->perf, cfg->profile, err)))
-		goto fail_profile;
+	m = &e->perf.model;
 	if (!e->cfg.tp)
-		e->cfg.tp = m.default_tp;
+		e->cfg.tp = m->default_tp;
 	sc = (struct engine_sched_cfg){ &e->perf, e->cfg.tp, cfg->max_seqs, cfg->token_budget,
 					cfg->kv_tokens ? cfg->kv_tokens : perf_kv_capacity_tokens(&e->perf, e->cfg.tp),
 					cfg->max_queue };
 	if (!sc.kv_tokens && cfg->role != ENGINE_ROLE_ENCODE) {
 		rc = ms_error_set(err, MS_ERANGE, "engine: %s does not fit on %d x %s (no room for "
 			"a KV cache); raise --tp",
-				  m.name, e->cfg.tp, g.name);
+				  m->name, e->cfg.tp, e->perf.gpu.name);
 		goto fail_profile;
 	}
 	if (!sc.kv_tokens)
@@ -562,9 +559,9 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	engine_sched_init(&e->sched, &sc);
 	{ /* the model name as a JSON string: it comes from a spec file, kept plain */
 		size_t i, k = 0;
-		for (i = 0; m.name[i] && k + 3 < sizeof(esc); i++)
-			if (m.name[i] != '"' && m.name[i] != '\\' && (unsigned char)m.name[i] >= 0x20)
-				esc[k++] = m.name[i];
+		for (i = 0; m->name[i] && k + 3 < sizeof(esc); i++)
+			if (m->name[i] != '"' && m->name[i] != '\\' && (unsigned char)m->name[i] >= 0x20)
+				esc[k++] = m->name[i];
 		esc[k] = 0;
 	}
 	snprintf(e->model_json, sizeof(e->model_json), "\"%s\"", esc);

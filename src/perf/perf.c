@@ -57,6 +57,23 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
 	return perf_init_engine(p, m, g, NULL, err);
 }
 
+int perf_open(struct perf *p, const char *model, const char *gpu, const char *engine,
+	      const char *profile, struct ms_error *err)
+{
+	struct model_spec m;
+	struct gpu_spec g;
+	int rc;
+
+	if ((rc = model_spec_load(&m, model, err)) < 0 || (rc = gpu_spec_load(&g, gpu, err)) < 0 ||
+	    (rc = perf_init_engine(p, &m, &g, engine, err)) < 0)
+		return rc;
+	if (profile && (rc = perf_load_profile(p, profile, err)) < 0) {
+		perf_release(p);
+		return rc;
+	}
+	return 0;
+}
+
 int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 		     const char *engine, struct ms_error *err)
 {

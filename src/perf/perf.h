@@ -102,6 +102,13 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
  */
 int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 		     const char *engine, struct ms_error *err);
+/*
+ * The usual set-up by names: model and GPU specs (names or paths, model_spec_load and
+ * gpu_spec_load), perf_init_engine with `engine`, then the profile CSV when `profile`
+ * is set. Nothing to release on failure.
+ */
+int perf_open(struct perf *p, const char *model, const char *gpu, const char *engine,
+	      const char *profile, struct ms_error *err);
 /* Loads a profile CSV; its rows override the roofline for the stages they cover. */
 int perf_load_profile(struct perf *p, const char *csv_path, struct ms_error *err);
 void perf_release(struct perf *p);

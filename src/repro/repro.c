@@ -99,15 +99,12 @@ int repro__bars(struct repro__model *m, const char *base, const char *title,
 static int model_setup(struct repro__model *m, const struct repro_opts *o, const char *name,
 		       struct ms_error *err)
 {
-	struct model_spec ms;
-	struct gpu_spec gs;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->o = o;
 	m->name = name;
-	if ((rc = model_spec_load(&ms, name, err)) < 0 || (rc = gpu_spec_load(&gs, o->gpu, err)) < 0 ||
-	    (rc = perf_init(&m->perf, &ms, &gs, err)) < 0)
+	if ((rc = perf_open(&m->perf, name, o->gpu, NULL, NULL, err)) < 0)
 		return rc;
 	m->cross = m->perf.model.arch == MODEL_ARCH_CROSS;
 	sim_config_default(&m->base, &m->perf);
