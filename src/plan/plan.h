@@ -80,6 +80,9 @@ struct plan_verdict {
 	int stopped;                          /* the run was cut short once the answer was known */
 };
 
+/* The TTFT and TPOT targets of trace row `row` of class `cls` (either mode). */
+void plan_slo_target(const struct plan_slo *s, size_t row, int cls, double *ttft_s,
+		     double *tpot_s);
 /* Misses a class of n requests may have and still meet the SLO at quantile q. */
 uint64_t plan_allowed_misses(uint64_t n, double q);
 /*

@@ -62,12 +62,11 @@ struct plan__stop {
 static int stop_check(void *arg, struct sim_ctl *ctl, uint32_t row, const struct metrics_req *m)
 {
 	struct plan__stop *st = arg;
-	const struct plan_slo *s = st->slo;
 	int c = m->images ? PLAN_IMAGE : PLAN_TEXT;
-	double t_ttft = s->mode == PLAN_SLO_REQUEST ? s->req_ttft[row] : s->ttft[c];
-	double t_tpot = s->mode == PLAN_SLO_REQUEST ? s->req_tpot[row] : s->tpot[c];
+	double t_ttft, t_tpot;
 
 	(void)ctl;
+	plan_slo_target(st->slo, row, c, &t_ttft, &t_tpot);
 	if (m->ttft > t_ttft && ++st->miss_ttft[c] > st->allow[c])
 		return 1;
 	if (!isnan(m->tpot) && m->tpot > t_tpot && ++st->miss_tpot[c] > st->allow[c])

@@ -117,16 +117,22 @@ uint64_t plan_allowed_misses(uint64_t n, double q)
 	return a > 0 ? (uint64_t)a : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
+void plan_slo_target(const struct plan_slo *s, size_t row, int cls, double *ttft_s,
+		     double *tpot_s)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	if (s->mode == PLAN_SLO_REQUEST) {
+		*ttft_s = s->req_ttft[row];
+		*tpot_s = s->req_tpot[row];
+	} else {
+		*ttft_s = s->ttft[cls];
+		*tpot_s = s->tpot[cls];
+	}
 }
 
 int plan_judge(const struct plan_slo *s, const struct sim_result *res, int tails,
 	       struct plan_verdict *v, struct ms_error *err)
 {
-	double *buf[2 * PLAN__CLASSES];
+	double *buf[2 * PLAN__CLASSES], *tmp = NULL;
 	size_t nb[2 * PLAN__CLASSES] = { 0 }, i;
 	int k, rc = 0;
 
@@ -140,18 +146,17 @@ int plan_judge(const struct plan_slo *s, const struct sim_result *res, int tails
 		if (tails && !buf[k])
 			rc = ms_error_set(err, MS_ENOMEM, "plan: verdict of %zu requests", res->n);
 	}
+	if (tails && rc == 0 && !(tmp = malloc((res->n ? res->n : 1) * sizeof(double))))
+		rc = ms_error_set(err, MS_ENOMEM, "plan: verdict of %zu requests", res->n);
 	for (i = 0; rc == 0 && i < res->n; i++) {
 		const struct metrics_req *r = &res->req[i];
 		int c = r->images ? PLAN_IMAGE : PLAN_TEXT;
-		double t_ttft = s->ttft[c], t_tpot = s->tpot[c];
+		double t_ttft, t_tpot;
 
 		v->n[c]++; /* the class's size is the trace's, finished or not */
 		if (!r->done)
 			continue; /* an early-stopped run: its misses so far */
-		if (s->mode == PLAN_SLO_REQUEST) {
-			t_ttft = s->req_ttft[i];
-			t_tpot = s->req_tpot[i];
-		}
+		plan_slo_target(s, i, c, &t_ttft, &t_tpot);
 		if (r->ttft > t_ttft)
 			v->miss_ttft[c]++;
 		if (!isnan(r->tpot) && r->tpot > t_tpot)
@@ -169,13 +174,15 @@ int plan_judge(const struct plan_slo *s, const struct sim_result *res, int tails
 			v->met = 0;
 		if (!tails)
 			continue;
-		qsort(buf[2 * k], nb[2 * k], sizeof(double), cmp_double);
-		qsort(buf[2 * k + 1], nb[2 * k + 1], sizeof(double), cmp_double);
+		/* the buffers hold no NaN (a missing TPOT is left out above) */
+		ms_sort_f64(buf[2 * k], nb[2 * k], tmp);
+		ms_sort_f64(buf[2 * k + 1], nb[2 * k + 1], tmp);
 		v->p99_ttft[k] = ms_quantile(buf[2 * k], nb[2 * k], s->quantile);
 		v->p99_tpot[k] = ms_quantile(buf[2 * k + 1], nb[2 * k + 1], s->quantile);
 	}
 	for (k = 0; k < 2 * PLAN__CLASSES; k++)
 		free(buf[k]);
+	free(tmp);
 	return rc;
 }
 
