@@ -66,6 +66,24 @@ struct repro_row *repro__row(struct repro_table *t, const char *fig,
 	return r;
 }
 
+FILE *repro__csv_open(const struct repro__model *m, const char *base, char *path,
+		      size_t size, struct ms_error *err)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/%s-%s.csv", m->o->out_dir, base, m->name);
+	if (!(f = fopen(path, "w")))
+		ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	return f;
+}
+
+int repro__csv_close(FILE *f, const char *path, int rc, struct ms_error *err)
+{
+	if (fclose(f) && rc == 0)
+		rc = ms_error_set(err, MS_EIO, "%s: write failed", path);
+	return rc;
+}
+
 int repro__bars(struct repro__model *m, const char *base, const char *title,
 		const char *const *names, const struct metrics_summary *s, int n,
 		struct ms_error *err)

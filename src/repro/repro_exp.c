@@ -107,9 +107,8 @@ int repro__max_load(struct repro__model *m, struct repro_table *t, struct ms_err
 		return rc;
 	m->mono_max = rate[6];
 	m->decoup_max = rate[7];
-	snprintf(path, sizeof(path), "%s/fig2-max-load-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig2-max-load", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "servers,gpus,monolith_max_rate_scale,modserve_max_rate_scale,modserve_pools,"
 		   "ratio,paper_split_max_rate_scale\n");
 	for (i = 0; i < 4; i++) {
@@ -122,8 +121,8 @@ int repro__max_load(struct repro__model *m, struct repro_table *t, struct ms_err
 		fprintf(f, "%u,%u,%.4g,%.4g,\"%s\",%.4g,%.4g\n", servers[i], budgets[i], ym[i], yd[i],
 			yd[i] > 0 ? pools[i] : "-", ym[i] > 0 ? yd[i] / ym[i] : NAN, yf[i]);
 	}
-	if (fclose(f))
-		return ms_error_set(err, MS_EIO, "%s: write failed", path);
+	if ((rc = repro__csv_close(f, path, 0, err)) < 0)
+		return rc;
 	s[0] = (struct report_series){ "monolith (2 x TP-4 per server)", x, ym, 4 };
 	s[1] = (struct report_series){ "ModServe (pools sized to the load)", x, yd, 4 };
 	s[2] = (struct report_series){ "ModServe, the paper's 48:80 split", x, yf, 4 };
@@ -188,17 +187,16 @@ int repro__static(struct repro__model *m, struct repro_table *t, struct ms_error
 	    (rc = run_sys(m, &dec, rate, "sched", &s[2], err)) < 0 ||
 	    (rc = run_sys(m, &dec, rate, "modserve", &s[3], err)) < 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/fig1-static-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig1-static", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "system,rate_scale,ttft_mean_s,ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_mean_s,"
 		   "tpot_p99_s\n");
 	for (i = 0; i < 4; i++)
 		fprintf(f, "%s,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", names[i], rate,
 			s[i].all.ttft.mean, s[i].all.ttft.p50, s[i].all.ttft.p90, s[i].all.ttft.p99,
 			s[i].all.tpot.mean, s[i].all.tpot.p99);
-	if (fclose(f))
-		return ms_error_set(err, MS_EIO, "%s: write failed", path);
+	if ((rc = repro__csv_close(f, path, 0, err)) < 0)
+		return rc;
 	if ((rc = repro__bars(m, "fig1-static", "TTFT on 128 GPUs at the monolith's highest load",
 			      names, s, 4, err)) < 0)
 		return rc;
@@ -245,9 +243,8 @@ int repro__slo_scale(struct repro__model *m, struct repro_table *t, struct ms_er
 	int i, rc = 0;
 
 	mono_of(&mono, 16);
-	snprintf(path, sizeof(path), "%s/fig4-slo-scale-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig4-slo-scale", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "slo_scale,monolith_max_rate_scale,modserve_max_rate_scale,ratio\n");
 	for (i = 0; i < N; i++) {
 		struct plan_slo sc;
@@ -267,8 +264,7 @@ int repro__slo_scale(struct repro__model *m, struct repro_table *t, struct ms_er
 		y[i] = rate > 0 ? cap.rate_scale / rate : NAN;
 		fprintf(f, "%g,%.4g,%.4g,%.4g\n", scales[i], rate, cap.rate_scale, y[i]);
 	}
-	if (fclose(f) && rc == 0)
-		rc = ms_error_set(err, MS_EIO, "%s: write failed", path);
+	rc = repro__csv_close(f, path, rc, err);
 	if (rc < 0)
 		return rc;
 	s = (struct report_series){ "ModServe / monolith, highest load within the SLO", x, y, N };
@@ -310,9 +306,8 @@ int repro__ratio(struct repro__model *m, struct repro_table *t, struct ms_error 
 	mono_of(&d[N], 8);
 	if ((rc = plan_max_rate_fixed(&m->po, d, N + 1, m->o->tol, rate, err)) < 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/fig5-text-image-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig5-text-image", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "text_instances_tp4,image_instances_tp1,modserve_max_rate_scale,"
 		   "monolith_max_rate_scale,ratio\n");
 	for (i = 0; i < N; i++) {
@@ -323,8 +318,8 @@ int repro__ratio(struct repro__model *m, struct repro_table *t, struct ms_error 
 		fprintf(f, "%u,%u,%.4g,%.4g,%.4g\n", text[i], 64 - 4 * text[i], rate[i], rate[N],
 			y[i]);
 	}
-	if (fclose(f))
-		return ms_error_set(err, MS_EIO, "%s: write failed", path);
+	if ((rc = repro__csv_close(f, path, 0, err)) < 0)
+		return rc;
 	s = (struct report_series){ "ModServe a:b / monolith 16 x TP-4", x, y, N };
 	memset(&p, 0, sizeof(p));
 	p.title = "Text:Image instance mix on 64 GPUs (a TP-4 text + b TP-1 image)";
@@ -370,9 +365,8 @@ int repro__pd(struct repro__model *m, struct repro_table *t, struct ms_error *er
 		return rc;
 	if (!(rate[0] > 0))
 		rate[0] = 1;
-	snprintf(path, sizeof(path), "%s/fig6-pd-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig6-pd", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "load_of_pd_max,rate_scale,pd_ttft_mean_s,pd_ttft_p90_s,epd_ttft_mean_s,"
 		   "epd_ttft_p90_s\n");
 	for (i = 0; i < 4; i++) {
@@ -387,8 +381,7 @@ int repro__pd(struct repro__model *m, struct repro_table *t, struct ms_error *er
 		if (s1.all.ttft.p90 > 0 && (isnan(r_p90) || s0.all.ttft.p90 / s1.all.ttft.p90 > r_p90))
 			r_p90 = s0.all.ttft.p90 / s1.all.ttft.p90;
 	}
-	if (fclose(f) && rc == 0)
-		rc = ms_error_set(err, MS_EIO, "%s: write failed", path);
+	rc = repro__csv_close(f, path, rc, err);
 	if (rc < 0)
 		return rc;
 	repro__row(t, "6", m, "PD-monolith / E-P-D, TTFT mean (best load)", "2.8x", 2.8, r_mean,
@@ -417,9 +410,8 @@ int repro__tcp(struct repro__model *m, struct repro_table *t, struct ms_error *e
 
 	mono_of(&mono, 16);
 	decoup_of(&dec, 16);
-	snprintf(path, sizeof(path), "%s/fig7-tcp-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig7-tcp", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "link,load_of_mono_max,rate_scale,mono_ttft_mean_s,modserve_ttft_mean_s,"
 		   "gain_pct\n");
 	for (l = 0; l < 2 && rc == 0; l++)
@@ -441,7 +433,6 @@ int repro__tcp(struct repro__model *m, struct repro_table *t, struct ms_error *e
 				   "a quarter of it; the same 48 + 20 x TP-4 pools.");
 		}
 	m->base.link = saved;
-	if (fclose(f) && rc == 0)
-		rc = ms_error_set(err, MS_EIO, "%s: write failed", path);
+	rc = repro__csv_close(f, path, rc, err);
 	return rc;
 }

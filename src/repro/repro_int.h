@@ -5,6 +5,8 @@
 #ifndef REPRO_INT_H
 #define REPRO_INT_H
 
+#include <stdio.h>
+
 #include "metrics/metrics.h"
 #include "plan/plan.h"
 #include "repro/repro.h"
@@ -25,6 +27,14 @@ struct repro__model {
 struct repro_row *repro__row(struct repro_table *t, const char *fig, const struct repro__model *m,
 		const char *what, const char *paper, double paper_v, double ours,
 		const char *unit, const char *note);
+/*
+ * A figure's data: out_dir/<base>-<model>.csv opened for writing (its name left in
+ * path), NULL with err set; and its close, which keeps a failing rc and turns a 0 into
+ * -MS_EIO when the data did not reach the disk.
+ */
+FILE *repro__csv_open(const struct repro__model *m, const char *base, char *path,
+		      size_t size, struct ms_error *err);
+int repro__csv_close(FILE *f, const char *path, int rc, struct ms_error *err);
 /* TTFT p50/p90/p99 per system as lines over the percentile: out_dir/<base>-<model>.png/svg */
 int repro__bars(struct repro__model *m, const char *base, const char *title,
 		const char *const *names, const struct metrics_summary *s, int n,

@@ -69,9 +69,8 @@ static int write_outputs(struct repro__model *m, struct scaled *s, struct ms_err
 	FILE *f;
 	int i;
 
-	snprintf(path, sizeof(path), "%s/fig3-autoscale-%s.csv", m->o->out_dir, m->name);
-	if (!(f = fopen(path, "w")))
-		return ms_error_set(err, MS_EIO, "%s: cannot write", path);
+	if (!(f = repro__csv_open(m, "fig3-autoscale", path, sizeof(path), err)))
+		return -MS_EIO;
 	fprintf(f, "system,t_s,gpus\n");
 	for (i = 0; i < 2; i++) {
 		for (k = 0; k < s[i].a.n; k++)
@@ -84,8 +83,8 @@ static int write_outputs(struct repro__model *m, struct scaled *s, struct ms_err
 		}
 		ser[i] = (struct report_series){ names[i], x[i], y[i], n[i] };
 	}
-	if (fclose(f))
-		return ms_error_set(err, MS_EIO, "%s: write failed", path);
+	if (repro__csv_close(f, path, 0, err) < 0)
+		return -MS_EIO;
 	memset(&pl, 0, sizeof(pl));
 	pl.title = "Autoscaled GPUs: ModServe vs the monolith's autoscaler";
 	pl.xlabel = "simulated time (h)";
