@@ -175,7 +175,7 @@ static void on_iter(void *arg)
 		kick(e);
 		return;
 	}
-	for (i = 0; i < SPEED0_ITERS && engine_sched_begin(&e->sched) >= 0; i++)
+	for (i = 0; i < SPEED0_ITERS && engine_sched_begin(&e->sched, e->iter_now) >= 0; i++)
 		engine_sched_end(&e->sched, emit, e);
 	flush_dirty(e);
 	kick(e);
@@ -187,7 +187,7 @@ static void kick(struct engine *e)
 
 	if (e->iter_pending)
 		return;
-	d = engine_sched_begin(&e->sched);
+	d = engine_sched_begin(&e->sched, net_now());
 	if (d < 0)
 		return;
 	e->iter_pending = 1;
@@ -214,7 +214,7 @@ static void on_client_close(struct net_req *r, void *arg)
 static void submit(struct engine__rq *q)
 {
 	struct engine *e = q->eng;
-	int rc = engine_sched_submit(&e->sched, &q->job);
+	int rc = engine_sched_submit(&e->sched, &q->job, net_now());
 
 	if (rc == -MS_ERANGE) {
 		e->met.refused_429++;
@@ -222,6 +222,12 @@ static void submit(struct engine__rq *q)
 		engine__error(q->r, 429, NULL, "the engine's queue is full (%u waiting); retry "
 			"later",
 			      e->sched.n_wait);
+		rq_put(q);
+		return;
+	}
+	if (rc == -MS_ENOMEM) {
+		net_req_on_close(q->r, NULL, NULL);
+		engine__error(q->r, 503, NULL, "out of memory");
 		rq_put(q);
 		return;
 	}
@@ -403,6 +409,8 @@ static void admit_request(struct engine__rq *q)
 		q->job.prefilled = 1;
 		delay += perf_kv_transfer_s(&e->perf, q->job.prompt, PERF_LINK_IB);
 	}
+	/* CPU preprocessing of the images it encodes, before the queue (as sim does) */
+	delay += engine_sched_prep_s(&e->sched, &q->job);
 	q->prompt_report = q->job.prompt;
 	if (e->cfg.ec_dir && (q->kind == ENGINE__ENCODE || e->cfg.role == ENGINE_ROLE_ALL))
 		write_ec(q);
@@ -547,7 +555,7 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 		e->cfg.tp = m->default_tp;
 	sc = (struct engine_sched_cfg){ &e->perf, e->cfg.tp, cfg->max_seqs, cfg->token_budget,
 					cfg->kv_tokens ? cfg->kv_tokens : perf_kv_capacity_tokens(&e->perf, e->cfg.tp),
-					cfg->max_queue };
+					cfg->max_queue, KV_BLOCK };
 	if (!sc.kv_tokens && cfg->role != ENGINE_ROLE_ENCODE) {
 		rc = ms_error_set(err, MS_ERANGE, "engine: %s does not fit on %d x %s (no room for "
 			"a KV cache); raise --tp",
@@ -556,7 +564,8 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	}
 	if (!sc.kv_tokens)
 		sc.kv_tokens = 1;
-	engine_sched_init(&e->sched, &sc);
+	if ((rc = engine_sched_init(&e->sched, &sc, err)) < 0)
+		goto fail_profile;
 	{ /* the model name as a JSON string: it comes from a spec file, kept plain */
 		size_t i, k = 0;
 		for (i = 0; m->name[i] && k + 3 < sizeof(esc); i++)
@@ -588,6 +597,7 @@ fail_route:
 fail_srv:
 	net_timer_free(e->iter);
 fail_profile:
+	engine_sched_release(&e->sched);
 	perf_release(&e->perf);
 fail_perf:
 	free(e);
@@ -621,6 +631,7 @@ void engine_free(struct engine *e)
 	engine_drain(e);
 	net_server_free(e->srv);
 	net_timer_free(e->iter);
+	engine_sched_release(&e->sched);
 	while ((q = e->free_rq)) {
 		e->free_rq = q->next_free;
 		net_timer_free(q->delay);

@@ -125,8 +125,8 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 	m->done = 1;
 	m->ttft = r->t_first - m->arrive;
 	m->e2e = s->now - m->arrive;
-	m->tpot = r->gen >= 2 ? (s->now - r->t_first) / (double)(r->gen - 1) : NAN;
-	m->preempted = r->preempted;
+	m->tpot = r->b.gen >= 2 ? (s->now - r->t_first) / (double)(r->b.gen - 1) : NAN;
+	m->preempted = r->b.preempted;
 	if (r->images) {
 		enc_span = r->t_enc_done - m->arrive;
 		/* queued: the longest wait of one of its image items (the critical path's) */
@@ -141,7 +141,7 @@ void sim__req_finish(struct sim__state *s, uint32_t ri)
 		pf_served = r->t_first - r->t_enc_done; /* mono/pd: encode ran inside the iteration */
 	m->served[METRICS_PREFILL] = (float)pf_served;
 	m->queued[METRICS_PREFILL] = (float)(pf_span - pf_served);
-	if (r->gen >= 2) {
+	if (r->b.gen >= 2) {
 		double ds = r->t_dec_start > r->t_first ? r->t_dec_start : r->t_first;
 		/* ds: the last time it joined a decode batch; before, served only while decoding */
 		m->served[METRICS_DECODE] = (float)((s->now - ds) + r->dec_served);
@@ -167,10 +167,11 @@ static void req_desc(const struct sim__state *s, const struct sim__req *r, struc
 	q->images = r->images;
 	q->tokens_per_image = s->tokens_per_image;
 	q->image_tokens = r->img_tokens;
-	q->prompt_tokens = r->prompt;
-	q->cross_tokens = r->cross;
-	q->text_tokens = s->cross || r->prompt < r->img_tokens ? r->prompt : r->prompt - r->img_tokens;
-	q->output_tokens = r->gen;
+	q->prompt_tokens = r->b.prompt;
+	q->cross_tokens = r->b.cross;
+	q->text_tokens = s->cross || r->b.prompt < r->img_tokens ? r->b.prompt
+								 : r->b.prompt - r->img_tokens;
+	q->output_tokens = r->b.gen;
 	q->arrival = s->res->req[r->row].arrive;
 	q->cls = r->images ? 1 : 0;
 	target = s->c->deadline_ttft_s[q->cls] > 0 ? s->c->deadline_ttft_s[q->cls] : s->c->slo_ttft_s;
@@ -229,10 +230,10 @@ static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 	s->res->clamped_text += sh.clamped;
 	r->images = r->img_left = sh.images;
 	r->img_tokens = (uint32_t)sh.img_tokens;
-	r->cross = (uint32_t)sh.cross;
-	r->kv_extra = (uint32_t)sh.kv_extra;
+	r->b.cross = (uint32_t)sh.cross;
+	r->b.kv_extra = (uint32_t)sh.kv_extra;
 	prompt = sh.prompt;
-	r->gen = sh.gen;
+	r->b.gen = sh.gen;
 	/* one request must fit one instance's KV (and the model's context): cut, and count */
 	if (m->max_context > 0 && (uint64_t)m->max_context < cap)
 		cap = (uint64_t)m->max_context;
@@ -240,27 +241,28 @@ static int map_row(struct sim__state *s, size_t i, struct sim__req *r)
 	cap = cap > 4u * s->c->kv_block ? cap - 2u * s->c->kv_block : cap / 2;
 	if (cap < 2)
 		cap = 2;
-	if ((uint64_t)r->kv_extra + prompt + r->gen > cap) {
+	if ((uint64_t)r->b.kv_extra + prompt + r->b.gen > cap) {
 		uint64_t rem;
 		cut = 1;
 		s->res->truncated++;
-		if (r->kv_extra > cap / 2) {
-			r->kv_extra = (uint32_t)(cap / 2);
+		if (r->b.kv_extra > cap / 2) {
+			r->b.kv_extra = (uint32_t)(cap / 2);
 			/* the image tokens whose cross-attention states fit what is left */
 			if (s->map.cross_layers &&
-			    (uint64_t)r->kv_extra * s->map.self_layers / s->map.cross_layers < r->cross)
-				r->cross = (uint32_t)((uint64_t)r->kv_extra * s->map.self_layers /
-						      s->map.cross_layers);
+			    (uint64_t)r->b.kv_extra * s->map.self_layers / s->map.cross_layers <
+				    r->b.cross)
+				r->b.cross = (uint32_t)((uint64_t)r->b.kv_extra * s->map.self_layers /
+							s->map.cross_layers);
 		}
-		rem = cap - r->kv_extra; /* >= 1 */
-		if (r->gen > rem / 2)
-			r->gen = (uint32_t)(rem / 2);
-		if (r->gen < 1)
-			r->gen = 1; /* the prefill always yields one token */
-		if (prompt + r->gen > rem)
-			prompt = rem > r->gen ? rem - r->gen : 1;
+		rem = cap - r->b.kv_extra; /* >= 1 */
+		if (r->b.gen > rem / 2)
+			r->b.gen = (uint32_t)(rem / 2);
+		if (r->b.gen < 1)
+			r->b.gen = 1; /* the prefill always yields one token */
+		if (prompt + r->b.gen > rem)
+			prompt = rem > r->b.gen ? rem - r->b.gen : 1;
 	}
-	r->prompt = (uint32_t)prompt;
+	r->b.prompt = (uint32_t)prompt;
 	r->t_pf_start = -1;
 	r->t_enc_done = -1;
 	r->t_dec_start = -1;
@@ -282,8 +284,8 @@ static int arrival(struct sim__state *s, uint32_t row)
 	m->truncated = (uint8_t)map_row(s, row, r);
 	m->arrive = s->now;
 	m->images = r->images;
-	m->prompt = r->prompt;
-	m->gen = r->gen;
+	m->prompt = r->b.prompt;
+	m->gen = r->b.gen;
 	/* the trace's content, not the options alone: a runtime failure, not EINVAL */
 	if (r->images && (s->perf->model.enc_params <= 0 || s->tokens_per_image == 0))
 		return ms_error_set(s->err, MS_EUNSUPPORTED,
@@ -458,14 +460,11 @@ static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
 	in->role = pool->spec.role;
 	in->tp = pool->spec.tp;
 	in->q_head = in->q_tail = in->b_head = SIM__NIL;
-	in->w_head = in->w_tail = SIM__NIL;
-	in->blocks_total = in->blocks_free = pool->blocks;
+	in->b.w_head = in->b.w_tail = SIM_BATCH_NIL; /* an encoder's batch stays empty */
 	if (pool->spec.role != SIM_ROLE_ENC) {
-		in->run = malloc(s->c->max_seqs * sizeof(*in->run));
-		in->pf = malloc(s->c->max_seqs * sizeof(*in->pf));
-		in->enc = malloc(s->c->max_seqs * sizeof(*in->enc));
-		in->chunk = malloc(s->c->max_seqs * sizeof(*in->chunk));
-		if (!in->run || !in->pf || !in->enc || !in->chunk)
+		struct sim_batch_cfg bc;
+		sim__llm_batch_cfg(s, pool->spec.role, pool->spec.tp, &bc);
+		if (sim_batch_init(&in->b, &bc, pool->blocks) < 0)
 			return ms_error_set(s->err, MS_ENOMEM, "sim: instance batch arrays");
 	}
 	accrue(s);
@@ -479,18 +478,12 @@ static int inst_add(struct sim__state *s, int p, int ready, uint32_t *out)
 
 static void inst_free(struct sim__inst *in)
 {
-	free(in->run);
-	free(in->pf);
-	free(in->enc);
-	free(in->chunk);
-	in->run = in->pf = in->enc = NULL;
-	in->chunk = NULL;
+	sim_batch_release(&in->b);
 }
 
 static int holds_work(const struct sim__inst *in)
 {
-	return in->busy || in->q_head != SIM__NIL || in->w_head != SIM__NIL || in->n_pf ||
-	       in->n_run;
+	return in->busy || in->q_head != SIM__NIL || sim_batch_holds(&in->b);
 }
 
 int sim__idle_drain(struct sim__state *s, uint32_t ii)
@@ -501,7 +494,7 @@ int sim__idle_drain(struct sim__state *s, uint32_t ii)
 		return 0;
 	if (policy_inst_remove(&s->pol, ii, s->now) < 0)
 		MS_BUG("policy: instance %u could not be removed", ii);
-	MS_ASSERT(in->blocks_free == in->blocks_total);
+	MS_ASSERT(in->b.blocks_free == in->b.blocks_total);
 	inst_free(in);
 	accrue(s);
 	s->gpus_live -= (uint32_t)in->tp;
@@ -747,11 +740,11 @@ static void check_end(struct sim__state *s)
 		MS_BUG("%u requests and %u image items left in flight", s->in_flight, s->n_item);
 	for (i = 0; i < s->n_inst; i++) {
 		const struct sim__inst *in = &s->inst[i];
-		if (holds_work(in) || in->blocks_free != in->blocks_total ||
+		if (holds_work(in) || in->b.blocks_free != in->b.blocks_total ||
 		    policy_inst_pending(&s->pol, i))
 			MS_BUG("instance %u ends holding work (%llu of %llu KV blocks free, %llu "
-			       "pending)", i, (unsigned long long)in->blocks_free,
-			       (unsigned long long)in->blocks_total,
+			       "pending)", i, (unsigned long long)in->b.blocks_free,
+			       (unsigned long long)in->b.blocks_total,
 			       (unsigned long long)policy_inst_pending(&s->pol, i));
 	}
 	for (p = 0; p < s->n_pools; p++)

@@ -126,6 +126,8 @@ struct sim_map {
 void sim_map_init(struct sim_map *mp, const struct sim_config *c);
 void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
 		 struct sim_shape *out);
+/* KV tokens charged for the cached cross-attention states of img_tokens (kv_extra; 0 unless cross arch). */
+uint64_t sim_cross_kv_tokens(const struct model_spec *m, uint64_t img_tokens);
 
 /*
  * GPU-seconds each stage of a mapped trace needs (sim_split.c, docs/sim.md),

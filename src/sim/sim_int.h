@@ -15,6 +15,7 @@
 #define SIM_INT_H
 
 #include "sim/sim.h"
+#include "sim/sim_batch.h"
 
 #define SIM__NIL UINT32_MAX
 
@@ -46,21 +47,10 @@ int sim__heap_push(struct sim__heap *h, double t, uint32_t type, uint32_t a, uin
 int sim__heap_pop(struct sim__heap *h, struct sim__event *out);
 
 struct sim__req {
-	uint32_t row, next;
+	struct sim_breq b;  /* its batch state on an LLM instance (sim_batch); first member */
+	uint32_t row, next; /* next: the free list */
 	uint32_t images, img_left, img_tokens;
-	uint32_t prompt;    /* tokens to prefill now (grows to all stored tokens after preemption) */
-	uint32_t prefilled;
-	uint32_t cross;     /* image tokens entering cross-attention (cross arch) */
-	uint32_t kv_extra;  /* KV tokens charged for cached cross-attention states */
-	uint32_t gen, generated;
-	uint32_t kv;        /* tokens in its KV cache while admitted */
-	uint32_t blocks;    /* KV blocks held */
 	uint32_t inst;      /* LLM instance holding it */
-	uint8_t admitted, pad;
-	uint16_t preempted;
-	uint64_t qseq;      /* insertion sequence, ties of qkey */
-	uint64_t joined;    /* sequence number of entering the prefilling or running list */
-	double qkey;        /* waiting-list key (policy_queue_key / policy_requeue_key) */
 	struct policy_ticket tk; /* its charges, kept by policy/ */
 	double prep_s, enc_s, enc_wait; /* enc_wait: longest queue wait of its image items */
 	double dec_served;  /* decode time served before its preemptions */
@@ -74,35 +64,16 @@ struct sim__item { /* images of one request queued on one encoder */
 	uint64_t qseq;
 };
 
-struct sim__chunk {
-	uint32_t req, len;
-};
-
 struct sim__inst {
 	uint32_t pool;
 	enum sim_role role;
 	int tp, busy;
 	uint32_t version;
-	double t0, t_end, enc_part;
+	double t0, t_end;
 	double t_acc;                    /* busy time from here on is not in the series yet */
 	/* encoder: queue of items, items in service */
 	uint32_t q_head, q_tail, q_len, b_head;
-	/*
-	 * LLM: vLLM's two lists. waiting: not admitted, in policy key order;
-	 * running: admitted, either prefilling (pf, in admission order) or
-	 * decoding (run, in order of entering it).
-	 */
-	uint32_t w_head, w_tail, w_len;  /* waiting for admission */
-	uint32_t *pf, n_pf;              /* admitted, prompt not done */
-	uint32_t *run, n_run;            /* decoding */
-	uint64_t run_kv;                 /* sum of kv over run */
-	uint64_t blocks_total, blocks_free;
-	struct sim__chunk *chunk;        /* prefill chunks of the current iteration */
-	uint32_t n_chunk;
-	uint32_t *enc, n_enc;            /* requests whose images this iteration encodes */
-	uint32_t run_k;                  /* decode steps of the current run (0: mixed iteration) */
-	double a, b;
-	uint64_t kv0;
+	struct sim_batch b;              /* LLM: vLLM's waiting and running lists (sim_batch) */
 };
 
 struct sim__pool {
@@ -148,6 +119,9 @@ struct sim__state {
 };
 
 /* sim_llm.c */
+/* The batching of an LLM instance in `role` at `tp` (sim_batch). */
+void sim__llm_batch_cfg(const struct sim__state *s, enum sim_role role, int tp,
+			struct sim_batch_cfg *out);
 int sim__llm_enqueue(struct sim__state *s, uint32_t inst, uint32_t req);
 int sim__llm_done(struct sim__state *s, uint32_t inst);
 int sim__llm_start(struct sim__state *s, uint32_t inst);

@@ -8,6 +8,27 @@
 
 #include "sim/sim.h"
 
+/* Cross-attention layers, and self-attention ones (a KV token holds K and V of each: perf's kv_tok_bytes). */
+static void layers(const struct model_spec *m, uint32_t *cross, uint32_t *self)
+{
+	*cross = (uint32_t)(m->cross_layers > 0 ? m->cross_layers : 0);
+	*self = m->llm_layers > m->cross_layers ? (uint32_t)(m->llm_layers - m->cross_layers) : 0;
+}
+
+uint64_t sim_cross_kv_tokens(const struct model_spec *m, uint64_t img_tokens)
+{
+	uint32_t cross, self;
+
+	if (m->arch != MODEL_ARCH_CROSS)
+		return 0;
+	layers(m, &cross, &self);
+	/*
+	 * Each image token leaves K and V in each cross-attention layer: in KV
+	 * tokens (self-attention layers' worth), cross / self of a token each.
+	 */
+	return self > 0 ? (img_tokens * cross + self - 1) / self : 0;
+}
+
 void sim_map_init(struct sim_map *mp, const struct sim_config *c)
 {
 	const struct model_spec *m = &c->perf->model;
@@ -17,10 +38,7 @@ void sim_map_init(struct sim_map *mp, const struct sim_config *c)
 	mp->cross = m->arch == MODEL_ARCH_CROSS;
 	mp->tiles_per_image = perf_image_tiles(c->perf);
 	mp->tokens_per_image = perf_image_tokens(c->perf);
-	mp->cross_layers = (uint32_t)(m->cross_layers > 0 ? m->cross_layers : 0);
-	/* a KV token holds K and V of every self-attention layer (perf's kv_tok_bytes) */
-	mp->self_layers = m->llm_layers > m->cross_layers ? (uint32_t)(m->llm_layers - m->cross_layers)
-							  : 0;
+	layers(m, &mp->cross_layers, &mp->self_layers);
 }
 
 void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
@@ -46,13 +64,7 @@ void sim_map_row(const struct sim_map *mp, const struct trace_set *ts, size_t i,
 	if (mp->cross) {
 		out->prompt = out->text;
 		out->cross = out->img_tokens;
-		/*
-		 * Each image token leaves K and V in each cross-attention layer: in KV
-		 * tokens (self-attention layers' worth), cross / self of a token each.
-		 */
-		if (mp->self_layers > 0)
-			out->kv_extra = (out->img_tokens * mp->cross_layers + mp->self_layers - 1) /
-					mp->self_layers;
+		out->kv_extra = sim_cross_kv_tokens(&c->perf->model, out->img_tokens);
 	} else {
 		out->prompt = out->text + out->img_tokens;
 	}

@@ -165,32 +165,38 @@ static void test_sched_single(void **state)
 	struct engine_sched_cfg cfg;
 	struct engine_job j = { .prompt = 1000, .enc_tiles = 4, .n_enc_images = 1, .max_tokens = 3 };
 	struct perf_iter it = { .prefill_tokens = 1000, .prefill_attn = 1000.0 * 500 };
+	struct ms_error err;
 	double d, want;
 
 	(void)state;
 	perf_11b(&p, &g);
-	cfg = (struct engine_sched_cfg){ &p, 1, 8, 4096, 100000, 1 };
-	engine_sched_init(&s, &cfg);
-	assert_int_equal(engine_sched_submit(&s, &j), 0);
-	/* the first iteration: preprocess + encode + prefill of the whole prompt */
-	d = engine_sched_begin(&s);
-	want = perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu) + perf_encode_s(&p, 1, 4) +
-	       perf_llm_iter_s(&p, 1, &it);
+	cfg = (struct engine_sched_cfg){ &p, 1, 8, 4096, 100000, 1, 16 };
+	assert_int_equal(engine_sched_init(&s, &cfg, &err), 0);
+	/* preprocessing is CPU work before the queue, on the instance's cores (as sim's monolith) */
+	assert_true(fabs(engine_sched_prep_s(&s, &j) - perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu)) <
+		    1e-12);
+	assert_int_equal(engine_sched_submit(&s, &j, 0), 0);
+	/* the first iteration: encode + prefill of the whole prompt */
+	d = engine_sched_begin(&s, 0);
+	want = perf_encode_s(&p, 1, 4) + perf_llm_iter_s(&p, 1, &it);
 	assert_true(fabs(d - want) < 1e-12);
 	n_tok = n_done = 0;
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 1);
-	assert_int_equal(s.kv_used, 1003);
-	/* then decode steps reading the context so far */
-	d = engine_sched_begin(&s);
-	assert_true(fabs(d - perf_decode_step_s(&p, 1, 1, 1001)) < 1e-12);
+	/* the prompt's blocks of 16: ceil(1000 / 16) = 63 */
+	assert_int_equal(s.kv_used, 63 * 16);
+	/* then decode steps reading the 1000 prompt tokens in the cache, then 1001 */
+	d = engine_sched_begin(&s, 0);
+	assert_true(fabs(d - perf_decode_step_s(&p, 1, 1, 1000)) < 1e-9 * d);
 	engine_sched_end(&s, count, NULL);
-	assert_true(engine_sched_begin(&s) >= 0);
+	d = engine_sched_begin(&s, 0);
+	assert_true(fabs(d - perf_decode_step_s(&p, 1, 1, 1001)) < 1e-9 * d);
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 3);
 	assert_int_equal(n_done, 1);
 	assert_int_equal(s.kv_used, 0);
-	assert_true(engine_sched_begin(&s) < 0);
+	assert_true(engine_sched_begin(&s, 0) < 0);
+	engine_sched_release(&s);
 	perf_release(&p);
 }
 
@@ -202,18 +208,20 @@ static void test_sched_queue_and_abort(void **state)
 	struct engine_sched_cfg cfg;
 	struct engine_job a = { .prompt = 100, .max_tokens = 10 }, b = a, c = a;
 	struct engine_job big = { .prompt = 5000, .max_tokens = 1 };
+	struct ms_error err;
 
 	(void)state;
 	perf_11b(&p, &g);
-	/* one running slot, one waiting place, 250 KV tokens */
-	cfg = (struct engine_sched_cfg){ &p, 1, 1, 64, 250, 1 };
-	engine_sched_init(&s, &cfg);
-	assert_int_equal(engine_sched_submit(&s, &big), -MS_EINVAL);
-	assert_int_equal(engine_sched_submit(&s, &a), 0);
-	assert_int_equal(engine_sched_submit(&s, &b), -MS_ERANGE); /* a still waits */
-	assert_true(engine_sched_begin(&s) > 0); /* a admitted, chunk 64 of 100 */
-	assert_int_equal(a.chunk, 64);
-	assert_int_equal(engine_sched_submit(&s, &b), 0);
+	/* one running slot, one waiting place, 250 KV tokens (15 blocks of 16) */
+	cfg = (struct engine_sched_cfg){ &p, 1, 1, 64, 250, 1, 16 };
+	assert_int_equal(engine_sched_init(&s, &cfg, &err), 0);
+	assert_int_equal(engine_sched_submit(&s, &big, 0), -MS_EINVAL);
+	assert_int_equal(engine_sched_submit(&s, &a, 0), 0);
+	assert_int_equal(engine_sched_submit(&s, &b, 0), -MS_ERANGE); /* a still waits */
+	assert_true(engine_sched_begin(&s, 0) > 0); /* a admitted, chunk 64 of 100 */
+	assert_int_equal(s.b.n_chunk, 1);
+	assert_int_equal(s.b.chunk[0].len, 64);
+	assert_int_equal(engine_sched_submit(&s, &b, 0), 0);
 	n_tok = n_done = 0;
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 0); /* prefill not finished: no token */
@@ -221,7 +229,7 @@ static void test_sched_queue_and_abort(void **state)
 	engine_sched_abort(&s, &a);
 	assert_int_equal(s.kv_used, 0);
 	assert_int_equal(s.n_run, 0);
-	assert_true(engine_sched_begin(&s) > 0);
+	assert_true(engine_sched_begin(&s, 0) > 0);
 	assert_int_equal(s.n_run, 1);
 	assert_int_equal(b.state, ENGINE_JOB_RUNNING);
 	/* an abort in the middle of an iteration: the job gets no event */
@@ -230,11 +238,12 @@ static void test_sched_queue_and_abort(void **state)
 	assert_int_equal(n_tok + n_done, 0);
 	/* encode-only job: done after its encoding, no token */
 	c = (struct engine_job){ .enc_tiles = 2, .n_enc_images = 1 };
-	assert_int_equal(engine_sched_submit(&s, &c), 0);
-	assert_true(fabs(engine_sched_begin(&s) - (perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu) + perf_encode_s(&p, 1, 2))) < 1e-12);
+	assert_int_equal(engine_sched_submit(&s, &c, 0), 0);
+	assert_true(fabs(engine_sched_begin(&s, 0) - perf_encode_s(&p, 1, 2)) < 1e-12);
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 0);
 	assert_int_equal(n_done, 1);
+	engine_sched_release(&s);
 	perf_release(&p);
 }
 
