@@ -144,6 +144,7 @@ static int preempt_running(struct sim_batch *b, const struct sim_batch_env *e, u
 
 	list_remove(b->run, &b->n_run, i);
 	b->run_kv -= r->kv;
+	b->preempted++;
 	if (e->ops->preempted(e, ri, 1) < 0)
 		return -MS_ENOMEM;
 	r->prompt = r->kv - r->kv_extra;
@@ -171,6 +172,7 @@ static int unadmit(struct sim_batch *b, const struct sim_batch_env *e, uint32_t 
 	r->prefilled = 0;
 	r->admitted = 0;
 	r->preempted++;
+	b->preempted++;
 	if (e->ops->preempted(e, ri, 0) < 0)
 		return -MS_ENOMEM;
 	wait_insert(b, e, ri);
@@ -296,15 +298,53 @@ static void add_chunk(struct sim_batch *b, struct perf_iter *it, uint32_t ri, st
 }
 
 /*
- * Chunks for the prefilling requests in admission order, then admission from
- * the head of the waiting list while the prompt's blocks fit and fewer than
- * max_seqs are admitted (head-of-line blocking, as vLLM), each admitted one
- * getting its chunk while the budget lasts.
+ * The blocks pf[*k]'s next chunk of c tokens writes, taken when the chunk is
+ * scheduled (vLLM v1's allocate_slots): its prompt so far plus the chunk, and the
+ * cross-attention states with the first chunk. When they cannot be had the victim
+ * gives its KV back, as in step_alloc; 0 when that was pf[*k] itself (it waits
+ * again: no chunk), 1 when the blocks are taken. *k follows pf[*k] when a victim
+ * before it leaves the list; a decoding victim's token goes back to *budget.
+ */
+static int chunk_blocks(struct sim_batch *b, const struct sim_batch_env *e, uint32_t *k,
+			uint32_t c, uint32_t *budget)
+{
+	struct sim_breq *r = REQ(e, b->pf[*k]);
+	uint64_t need = sim_batch_blocks_for(b, (uint64_t)r->prefilled + c + r->kv_extra);
+	uint32_t v;
+	int is_pf = 0;
+
+	need = need > r->blocks ? need - r->blocks : 0;
+	while (need > b->blocks_free) {
+		v = victim(b, e, &is_pf);
+		if (is_pf) {
+			if (unadmit(b, e, v) < 0)
+				return -MS_ENOMEM;
+			if (v == *k)
+				return 0;
+			if (v < *k)
+				(*k)--;
+			continue;
+		}
+		if (preempt_running(b, e, v) < 0)
+			return -MS_ENOMEM;
+		(*budget)++;
+	}
+	return take_blocks(b, e, r, need) < 0 ? -MS_ENOMEM : 1;
+}
+
+/*
+ * Chunks for the prefilling requests in admission order, each with its blocks;
+ * then, unless a request gave its KV back in this iteration (vLLM v1 admits
+ * nothing in a step that preempted: the victim would come straight back),
+ * admission from the head of the waiting list while the budget lasts, fewer than
+ * max_seqs are admitted and the blocks of the head's first chunk are free
+ * (head-of-line blocking, as vLLM), each with its first chunk.
  */
 static int admit_and_chunk(struct sim_batch *b, const struct sim_batch_env *e,
 			   struct perf_iter *it, uint32_t *enc_tiles)
 {
-	uint32_t budget, ri, k;
+	uint32_t budget, ri, k, c;
+	int rc;
 
 	budget = b->cfg.token_budget > b->n_run ? b->cfg.token_budget - b->n_run : 0;
 	b->n_chunk = 0;
@@ -313,17 +353,28 @@ static int admit_and_chunk(struct sim_batch *b, const struct sim_batch_env *e,
 		if (r->prefilled < r->prompt) {
 			if (budget == 0)
 				return 0;
+			c = r->prompt - r->prefilled < budget ? r->prompt - r->prefilled : budget;
+			if ((rc = chunk_blocks(b, e, &k, c, &budget)) < 0)
+				return -MS_ENOMEM;
+			if (rc == 0)
+				return 0; /* it went back to waiting: nothing after it runs either */
 			add_chunk(b, it, b->pf[k], r, &budget);
 		}
 	}
+	if (b->preempted)
+		return 0;
 	while (b->w_head != SIM_BATCH_NIL) {
 		struct sim_breq *r;
 		uint64_t need;
 		int enc;
 		ri = b->w_head;
 		r = REQ(e, ri);
-		need = sim_batch_blocks_for(b, (uint64_t)r->prompt + r->kv_extra);
-		if (b->n_run + b->n_pf >= b->cfg.max_seqs || need > b->blocks_free)
+		c = r->prompt - r->prefilled < budget ? r->prompt - r->prefilled : budget;
+		if (b->n_run + b->n_pf >= b->cfg.max_seqs || (c == 0 && r->prefilled < r->prompt))
+			break;
+		/* a KV arrival (prefilled) brings all its KV; else the first chunk's */
+		need = sim_batch_blocks_for(b, (uint64_t)r->prefilled + c + r->kv_extra);
+		if (need > b->blocks_free)
 			break;
 		wait_pop(b, e);
 		if (take_blocks(b, e, r, need) < 0)
@@ -340,11 +391,8 @@ static int admit_and_chunk(struct sim_batch *b, const struct sim_batch_env *e,
 			return -MS_ENOMEM;
 		if (r->prefilled == 0)
 			it->cross_tokens += r->cross;
-		if (r->prefilled < r->prompt) {
-			if (budget == 0)
-				break;
+		if (c)
 			add_chunk(b, it, ri, r, &budget);
-		}
 	}
 	return 0;
 }
@@ -401,10 +449,13 @@ int sim_batch_form(struct sim_batch *b, const struct sim_batch_env *e, double *d
 	b->n_chunk = 0;
 	b->n_enc = 0;
 	b->enc_part = 0;
+	b->preempted = 0;
 	/*
 	 * Room for the next step of the running batch comes before admitting new
 	 * work (running requests have priority, as in vLLM). Free blocks only shrink
-	 * during a decode run, so nothing waiting could be admitted inside one.
+	 * during a decode run and its token budget stays, so nothing waiting could be
+	 * admitted inside one; but after a preemption admission waits for the next
+	 * iteration (admit_and_chunk), so that one is a single step.
 	 */
 	if (b->n_run && (b->w_head != SIM_BATCH_NIL || b->n_pf || decode_run_len(b, e) == 0) &&
 	    step_alloc(b, e) < 0)
@@ -427,6 +478,8 @@ int sim_batch_form(struct sim_batch *b, const struct sim_batch_env *e, double *d
 		perf_decode_coef(b->cfg.perf, b->cfg.tp, b->n_run, &b->a, &b->b);
 		b->run_k = decode_run_len(b, e);
 		MS_ASSERT(b->run_k >= 1);
+		if (b->preempted && b->w_head != SIM_BATCH_NIL)
+			b->run_k = 1;
 		*dur = run_time(b, b->run_k);
 	}
 	return 1;

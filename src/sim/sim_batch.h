@@ -8,9 +8,11 @@
  *
  * Owns, per instance: vLLM's waiting list (in the caller's key order, ties by
  * insertion) and running lists (pf: admitted, prompt not done, in admission
- * order; run: decoding, in order of joining), admission (max_seqs, KV blocks,
- * head-of-line blocking), chunked prefill under the token budget, KV blocks,
- * preemption by recompute and the victim (the largest key the caller gives), the
+ * order; run: decoding, in order of joining), admission (max_seqs, the KV blocks
+ * of its first chunk, head-of-line blocking), chunked prefill under the token
+ * budget, KV blocks taken as vLLM v1 takes them (a chunk's when it is scheduled,
+ * a decode step's as the tokens grow), preemption by recompute when a block
+ * cannot be had and the victim (the largest key the caller gives), the
  * inline encode of an encoding instance (mono, pd's prefill: the images of
  * requests admitted in an iteration are encoded inside it), and decode steps:
  * one per iteration, or, when nothing but decode is left, a closed-form run of k
@@ -77,6 +79,7 @@ struct sim_batch {
 	uint32_t n_chunk;
 	uint32_t *enc, n_enc;            /* requests whose images it encodes */
 	uint32_t run_k;                  /* decode steps (0: none; > 1: a closed-form run) */
+	uint32_t preempted;              /* requests that gave their KV back while forming it */
 	double enc_part;                 /* its inline encode, s */
 	double a, b;                     /* a decode run's step: a + b x KV tokens read */
 	uint64_t kv0;                    /* KV tokens the run's first step reads */
