@@ -162,36 +162,44 @@ static void emit(void *ctx, struct engine_job *j, enum engine_ev ev)
 	rq_put(q);
 }
 
+/*
+ * The iteration timer: it ends the iteration under way (then, at --speed 0, runs
+ * more back to back), or, when none is, starts the next one. A start is always
+ * one timer pass away from what asked for it (kick), so every request that
+ * arrives in the same loop pass, the same instant, joins the same iteration, as
+ * the simulator's instances do (docs/sim.md); starting at once gave the first of
+ * them an iteration alone.
+ */
 static void on_iter(void *arg)
 {
 	struct engine *e = arg;
+	double d;
 	int i;
 
 	e->iter_pending = 0;
 	e->iter_now = net_now();
-	engine_sched_end(&e->sched, emit, e);
-	if (e->cfg.speed > 0) {
-		flush_dirty(e);
-		kick(e);
+	if (!e->sched.iter_open) {
+		d = engine_sched_begin(&e->sched, e->iter_now);
+		if (d < 0)
+			return;
+		e->iter_pending = 1;
+		net_timer_start(e->iter, e->cfg.speed > 0 ? d / e->cfg.speed : 0);
 		return;
 	}
-	for (i = 0; i < SPEED0_ITERS && engine_sched_begin(&e->sched, e->iter_now) >= 0; i++)
-		engine_sched_end(&e->sched, emit, e);
+	engine_sched_end(&e->sched, emit, e);
+	if (e->cfg.speed <= 0)
+		for (i = 0; i < SPEED0_ITERS && engine_sched_begin(&e->sched, e->iter_now) >= 0; i++)
+			engine_sched_end(&e->sched, emit, e);
 	flush_dirty(e);
 	kick(e);
 }
 
 static void kick(struct engine *e)
 {
-	double d;
-
-	if (e->iter_pending)
-		return;
-	d = engine_sched_begin(&e->sched, net_now());
-	if (d < 0)
+	if (e->iter_pending || e->sched.iter_open)
 		return;
 	e->iter_pending = 1;
-	net_timer_start(e->iter, e->cfg.speed > 0 ? d / e->cfg.speed : 0);
+	net_timer_start(e->iter, 0);
 }
 
 /* ---- requests ---- */

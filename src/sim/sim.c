@@ -645,6 +645,7 @@ static void teardown(struct sim__state *s)
 	free(s->req);
 	free(s->item);
 	free(s->items);
+	free(s->due);
 	sim__heap_release(&s->heap);
 }
 
@@ -676,6 +677,29 @@ static void arrival_next(struct sim__state *s, uint32_t row)
 	s->arr.type = SIM__EV_ARRIVAL;
 	s->arr.a = row;
 	s->has_arr = 1;
+}
+
+/* An event is due at `now` (the arrival beside the heap, or the heap's earliest). */
+static int event_now(const struct sim__state *s)
+{
+	return (s->has_arr && s->arr.t <= s->now) || (s->heap.n && s->heap.ev[0].t <= s->now);
+}
+
+/* The instant is over: the LLM instances due start their iterations (sim__llm_start_due). */
+static int start_due(struct sim__state *s)
+{
+	uint32_t i, n = s->n_due;
+
+	s->n_due = 0;
+	for (i = 0; i < n; i++) {
+		uint32_t ii = s->due[i];
+		s->inst[ii].start_due = 0;
+		if (policy_inst_state(&s->pol, ii) == POLICY_INST_REMOVED)
+			continue; /* drained empty in the same instant */
+		if (sim__llm_start(s, ii) < 0)
+			return -MS_ENOMEM;
+	}
+	return 0;
 }
 
 static int next_event(struct sim__state *s, struct sim__event *e)
@@ -812,7 +836,17 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 	}
 	s->t_work = s->now;
 	s->running = 1;
-	while (!s->stop && next_event(s, &e)) {
+	for (;;) {
+		if (s->n_due && !s->stop && !event_now(s)) {
+			if (start_due(s) < 0) {
+				rc = err && err->code ? -err->code
+						      : ms_error_set(err, MS_ENOMEM, "sim: out of memory");
+				goto fail;
+			}
+			continue;
+		}
+		if (s->stop || !next_event(s, &e))
+			break;
 		s->now = e.t;
 		res->events++;
 		if (e.type != SIM__EV_TICK)

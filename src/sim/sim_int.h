@@ -68,6 +68,7 @@ struct sim__inst {
 	uint32_t pool;
 	enum sim_role role;
 	int tp, busy;
+	int start_due;                   /* LLM: its next iteration starts once this instant is over */
 	uint32_t version;
 	double t0, t_end;
 	double t_acc;                    /* busy time from here on is not in the series yet */
@@ -110,6 +111,7 @@ struct sim__state {
 	struct policy_item *items;     /* scratch of max_images entries for image routing */
 	uint64_t qseq, lseq;
 	uint32_t gpus_live;            /* GPUs of instances requested and not removed */
+	uint32_t *due, n_due, cap_due; /* LLM instances whose iteration starts after this instant */
 	double cost_t;                 /* gpu_s is accrued up to here */
 	double t_work;                 /* time of the last event that was not a tick */
 	int stop;                      /* early stop asked */
@@ -125,6 +127,8 @@ void sim__llm_batch_cfg(const struct sim__state *s, enum sim_role role, int tp,
 int sim__llm_enqueue(struct sim__state *s, uint32_t inst, uint32_t req);
 int sim__llm_done(struct sim__state *s, uint32_t inst);
 int sim__llm_start(struct sim__state *s, uint32_t inst);
+/* The instance's next iteration starts after every event of this instant (sim.c runs it). */
+int sim__llm_start_due(struct sim__state *s, uint32_t inst);
 /* An instance in a long decode run is told new work arrived: end the run after the step in progress. */
 int sim__llm_wake(struct sim__state *s, uint32_t inst);
 /* sim_enc.c */

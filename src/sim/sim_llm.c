@@ -9,6 +9,8 @@
  * stepping every iteration gives (tests/sim checks it). The callbacks keep the
  * request's times, the policy's charges and the pool's series.
  */
+#include <stdlib.h>
+
 #include "sim/sim_int.h"
 
 static int role_decodes(enum sim_role r)
@@ -171,7 +173,30 @@ int sim__llm_enqueue(struct sim__state *s, uint32_t ii, uint32_t ri)
 		return -MS_ENOMEM;
 	if (in->busy)
 		return sim__llm_wake(s, ii);
-	return sim__llm_start(s, ii);
+	return sim__llm_start_due(s, ii);
+}
+
+/*
+ * An idle instance that gets work, or whose iteration just ended, starts its next
+ * iteration once every event of this instant is handled, so requests that arrive
+ * at the same instant (or at the instant it ends) join the same iteration, as in
+ * vLLM, whose scheduler takes whatever has arrived when it forms a step. (Starting
+ * at once gave the first of two same-time arrivals an iteration alone.)
+ */
+int sim__llm_start_due(struct sim__state *s, uint32_t ii)
+{
+	if (s->inst[ii].start_due)
+		return 0;
+	if (s->n_due == s->cap_due) {
+		uint32_t cap = s->cap_due ? s->cap_due * 2 : 64, *n = realloc(s->due, cap * sizeof(*n));
+		if (!n)
+			return -MS_ENOMEM;
+		s->due = n;
+		s->cap_due = cap;
+	}
+	s->inst[ii].start_due = 1;
+	s->due[s->n_due++] = ii;
+	return 0;
 }
 
 int sim__llm_start(struct sim__state *s, uint32_t ii)
@@ -218,5 +243,5 @@ int sim__llm_done(struct sim__state *s, uint32_t ii)
 	in->busy = 0;
 	if (sim_batch_end(&in->b, &e) < 0)
 		return -MS_ENOMEM;
-	return sim__llm_start(s, ii);
+	return sim__llm_start_due(s, ii);
 }

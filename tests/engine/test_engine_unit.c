@@ -1,6 +1,7 @@
 /*
- * engine: image headers, the tiling rule, the chat request parser, and the
- * scheduler's iterations against perf/'s stage times.
+ * engine: image headers, the tiling rule, the chat request parser, the
+ * scheduler's iterations against perf/'s stage times (KV blocks per chunk,
+ * preemption), and two requests of one instant sharing an iteration.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include <math.h>
 
+#include "engine/engine.h"
 #include "engine/engine_chat.h"
 #include "engine/engine_sched.h"
 #include "engine/img_util.h"
@@ -313,6 +315,96 @@ static void test_sched_preempt(void **state)
 	perf_release(&p);
 }
 
+struct done_at {
+	struct net_loop *loop;
+	int status, done, *left;
+	double t;
+};
+
+static void d_head(void *arg, int status, struct net_client *c)
+{
+	(void)c;
+	((struct done_at *)arg)->status = status;
+}
+
+static void d_body(void *arg, const char *b, size_t n)
+{
+	(void)arg;
+	(void)b;
+	(void)n;
+}
+
+static void d_done(void *arg, int status, int err, const char *reason)
+{
+	struct done_at *d = arg;
+
+	(void)err;
+	(void)reason;
+	if (status)
+		d->status = status;
+	d->t = net_now();
+	d->done = 1;
+	if (--*d->left == 0)
+		net_loop_stop(d->loop);
+}
+
+/*
+ * Two 2000-token requests (max_tokens 1) sent at once to an idle engine at --speed
+ * 0.2 (a prefill of one takes about 0.3 s there): they reach it in the same
+ * loop pass and share the first iteration, so both replies end together. When the
+ * first started an iteration alone on arrival, the second ended one whole
+ * iteration (its own prefill, about half of the total) later.
+ */
+static void test_engine_same_instant(void **state)
+{
+	static const struct net_call_ops ops = { d_head, d_body, d_done };
+	struct engine_config cfg = { 0 };
+	struct net_loop *loop;
+	struct engine *eng;
+	struct net_client *cl[2];
+	struct done_at d[2];
+	struct ms_error err;
+	char *body;
+	size_t n = 0;
+	double t0, span;
+	int i, left = 2;
+
+	(void)state;
+	assert_int_equal(net_loop_new(&loop, &err), 0);
+	cfg.host = "127.0.0.1";
+	cfg.model = "llama-3.2-11b-vision";
+	cfg.gpu = "a100-80gb";
+	cfg.max_body = 1 << 20;
+	cfg.speed = 0.2;
+	if (engine_new(&eng, loop, &cfg, &err))
+		fail_msg("engine_new: %s", err.msg);
+	body = malloc(8000 + 200);
+	n += (size_t)sprintf(body, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+	for (i = 0; i < 2000; i++)
+		n += (size_t)sprintf(body + n, "hi ");
+	sprintf(body + n, "\"}],\"max_tokens\":1}");
+	t0 = net_now();
+	for (i = 0; i < 2; i++) {
+		d[i] = (struct done_at){ .loop = loop, .left = &left };
+		assert_int_equal(net_client_new(&cl[i], loop, "127.0.0.1", engine_port(eng), 30, &err), 0);
+		assert_int_equal(net_client_post(cl[i], "/v1/chat/completions", "application/json", body,
+						 strlen(body), NULL, &ops, &d[i], &err), 0);
+	}
+	while (left > 0 && net_now() - t0 < 30)
+		net_loop_run(loop);
+	assert_true(d[0].done && d[1].done);
+	assert_int_equal(d[0].status, 200);
+	assert_int_equal(d[1].status, 200);
+	span = (d[0].t > d[1].t ? d[0].t : d[1].t) - t0;
+	print_message("replies ended %.3f s and %.3f s after sending\n", d[0].t - t0, d[1].t - t0);
+	assert_true(fabs(d[0].t - d[1].t) < 0.1 * span);
+	for (i = 0; i < 2; i++)
+		net_client_free(cl[i]);
+	free(body);
+	engine_free(eng);
+	net_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_sched_queue_and_abort),
 		cmocka_unit_test(test_sched_kv_per_chunk),
 		cmocka_unit_test(test_sched_preempt),
+		cmocka_unit_test(test_engine_same_instant),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

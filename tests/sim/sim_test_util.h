@@ -6,6 +6,7 @@
 #ifndef SIM_TEST_UTIL_H
 #define SIM_TEST_UTIL_H
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "trace/trace_synth.h"
@@ -22,6 +23,12 @@ static inline struct perf *perf_new(const char *model, const char *gpu)
 	    perf_init(p, &m, &g, &err) < 0)
 		fail_msg("%s", err.msg);
 	return p;
+}
+
+/* Equal to 1e-12 relative: two sums of the same stage times in another order. */
+static inline int close_to(double x, double y)
+{
+	return fabs(x - y) <= 1e-12 * fabs(y) + 1e-15;
 }
 
 static inline void perf_free(struct perf *p)

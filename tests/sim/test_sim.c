@@ -22,11 +22,6 @@
 
 #include "sim/sim_test_util.h"
 
-static int close_to(double x, double y)
-{
-	return fabs(x - y) <= 1e-12 * fabs(y) + 1e-15;
-}
-
 static double decode_steps_sum(const struct perf *p, int tp, uint64_t kv0, uint32_t steps)
 {
 	double a, b, t = 0;

@@ -1,7 +1,8 @@
 /*
  * sim_batch as vLLM v1 schedules: KV blocks taken per prefill chunk (a long
  * prompt is admitted by its first chunk, and gives way when a later chunk cannot
- * get its blocks).
+ * get its blocks), and requests that arrive at the same instant (or at the instant
+ * an iteration ends) join the same iteration.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -63,10 +64,77 @@ static void test_kv_per_chunk(void **state)
 	perf_free(p);
 }
 
+/*
+ * Two text requests (100 and 300 tokens) at t = 0 on an idle monolith: one
+ * iteration prefills both, so both first tokens come at its end, after
+ * perf_llm_iter_s of 400 prompt tokens with attention 100 x 50 + 300 x 150.
+ * (The first used to start an iteration alone and the second to wait for it.)
+ */
+static void test_same_instant_one_iteration(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct perf_iter it = { .prefill_tokens = 400, .prefill_attn = 100.0 * 50 + 300.0 * 150 };
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	double want;
+
+	(void)state;
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 100, 5, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 300, 5, &err), 0);
+	run_ok(&c, &ts, &r);
+	want = perf_llm_iter_s(p, 4, &it);
+	assert_true(close_to(r.req[0].ttft, want));
+	assert_true(close_to(r.req[1].ttft, want));
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * A arrives at 0 and prefills alone; B arrives during that iteration; C arrives
+ * exactly when it ends (A's TTFT alone: its end event was queued before C's
+ * arrival, so it used to come first and start the next iteration without C). The
+ * next iteration holds A's first decode step and the prefills of B and C, so B
+ * and C get their first tokens at the same time.
+ */
+static void test_arrival_at_iteration_end(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct trace_set ts;
+	struct sim_config c;
+	struct sim_result r;
+	struct ms_error err = { 0 };
+	double end1;
+
+	(void)state;
+	sim_config_default(&c, p);
+	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	trace_set_init(&ts);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 500, 20, &err), 0);
+	run_ok(&c, &ts, &r);
+	end1 = r.req[0].ttft;
+	sim_result_release(&r);
+	assert_int_equal(trace_set_push(&ts, 1e-6, 0, 200, 5, &err), 0);
+	assert_int_equal(trace_set_push(&ts, end1, 0, 300, 5, &err), 0);
+	run_ok(&c, &ts, &r);
+	assert_true(close_to(r.req[0].ttft, end1));
+	assert_true(close_to(r.req[1].arrive + r.req[1].ttft, r.req[2].arrive + r.req[2].ttft));
+	sim_result_release(&r);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kv_per_chunk),
+		cmocka_unit_test(test_same_instant_one_iteration),
+		cmocka_unit_test(test_arrival_at_iteration_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
