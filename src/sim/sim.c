@@ -679,12 +679,6 @@ static void arrival_next(struct sim__state *s, uint32_t row)
 	s->has_arr = 1;
 }
 
-/* An event is due at `now` (the arrival beside the heap, or the heap's earliest). */
-static int event_now(const struct sim__state *s)
-{
-	return (s->has_arr && s->arr.t <= s->now) || (s->heap.n && s->heap.ev[0].t <= s->now);
-}
-
 /* The instant is over: the LLM instances due start their iterations (sim__llm_start_due). */
 static int start_due(struct sim__state *s)
 {
@@ -837,7 +831,7 @@ int sim_run(const struct sim_config *c, const struct trace_set *ts, struct sim_r
 	s->t_work = s->now;
 	s->running = 1;
 	for (;;) {
-		if (s->n_due && !s->stop && !event_now(s)) {
+		if (s->n_due && !s->stop && !sim__event_now(s)) {
 			if (start_due(s) < 0) {
 				rc = err && err->code ? -err->code
 						      : ms_error_set(err, MS_ENOMEM, "sim: out of memory");

@@ -131,6 +131,11 @@ int sim__llm_start(struct sim__state *s, uint32_t inst);
 int sim__llm_start_due(struct sim__state *s, uint32_t inst);
 /* An instance in a long decode run is told new work arrived: end the run after the step in progress. */
 int sim__llm_wake(struct sim__state *s, uint32_t inst);
+/* An event is due at `now` (the arrival beside the heap, or the heap's earliest). */
+static inline int sim__event_now(const struct sim__state *s)
+{
+	return (s->has_arr && s->arr.t <= s->now) || (s->heap.n && s->heap.ev[0].t <= s->now);
+}
 /* sim_enc.c */
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
 int sim__enc_done(struct sim__state *s, uint32_t inst);

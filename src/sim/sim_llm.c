@@ -181,12 +181,17 @@ int sim__llm_enqueue(struct sim__state *s, uint32_t ii, uint32_t ri)
  * iteration once every event of this instant is handled, so requests that arrive
  * at the same instant (or at the instant it ends) join the same iteration, as in
  * vLLM, whose scheduler takes whatever has arrived when it forms a step. (Starting
- * at once gave the first of two same-time arrivals an iteration alone.)
+ * at once gave the first of two same-time arrivals an iteration alone.) With no
+ * other event at this instant it starts at once: nothing can join it any more
+ * (what the handlers push lies ahead: transfers, preprocessing and iterations
+ * take time), and most iterations skip the list.
  */
 int sim__llm_start_due(struct sim__state *s, uint32_t ii)
 {
 	if (s->inst[ii].start_due)
 		return 0;
+	if (!sim__event_now(s))
+		return sim__llm_start(s, ii);
 	if (s->n_due == s->cap_due) {
 		uint32_t cap = s->cap_due ? s->cap_due * 2 : 64, *n = realloc(s->due, cap * sizeof(*n));
 		if (!n)
