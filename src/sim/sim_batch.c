@@ -279,7 +279,8 @@ static uint32_t decode_run_len(const struct sim_batch *b, const struct sim_batch
 static double run_time(const struct sim_batch *b, uint32_t k)
 {
 	double kk = (double)k;
-	return kk * b->a + b->b * (kk * (double)b->kv0 + (double)b->n_run * kk * (kk - 1.0) / 2.0);
+	return kk * b->step_a +
+	       b->step_b * (kk * (double)b->kv0 + (double)b->n_run * kk * (kk - 1.0) / 2.0);
 }
 
 static void add_chunk(struct sim_batch *b, struct perf_iter *it, uint32_t ri, struct sim_breq *r,
@@ -475,7 +476,7 @@ int sim_batch_form(struct sim_batch *b, const struct sim_batch_env *e, double *d
 			*dur += perf_llm_iter_s(b->cfg.perf, b->cfg.tp, &it);
 		b->run_k = b->n_run ? 1 : 0;
 	} else {
-		perf_decode_coef(b->cfg.perf, b->cfg.tp, b->n_run, &b->a, &b->b);
+		perf_decode_coef(b->cfg.perf, b->cfg.tp, b->n_run, &b->step_a, &b->step_b);
 		b->run_k = decode_run_len(b, e);
 		MS_ASSERT(b->run_k >= 1);
 		if (b->preempted && b->w_head != SIM_BATCH_NIL)
@@ -493,8 +494,8 @@ int sim_batch_cut(struct sim_batch *b, double dt, double *dur)
 	if (b->n_chunk || b->run_k <= 1)
 		return 0;
 	/* smallest k with run_time(k) > dt: the step in progress at `now` completes */
-	qa = b->b * (double)b->n_run / 2.0;
-	qb = b->a + b->b * (double)b->kv0 - qa;
+	qa = b->step_b * (double)b->n_run / 2.0;
+	qb = b->step_a + b->step_b * (double)b->kv0 - qa;
 	if (qa > 0)
 		x = (-qb + sqrt(qb * qb + 4.0 * qa * dt)) / (2.0 * qa);
 	else

@@ -81,7 +81,7 @@ struct sim_batch {
 	uint32_t run_k;                  /* decode steps (0: none; > 1: a closed-form run) */
 	uint32_t preempted;              /* requests that gave their KV back while forming it */
 	double enc_part;                 /* its inline encode, s */
-	double a, b;                     /* a decode run's step: a + b x KV tokens read */
+	double step_a, step_b;           /* a decode run's step: step_a + step_b x KV tokens read */
 	uint64_t kv0;                    /* KV tokens the run's first step reads */
 };
 

@@ -2,9 +2,10 @@
  * sim_int: state shared by the files of sim/ (never included elsewhere).
  *
  * Requests in flight live in a slot array with a free list (struct sim__req,
- * indices, never pointers, since the array may grow by doubling); queues are
- * intrusive singly linked lists through `next`, an LLM instance's waiting list
- * sorted by the policy's key (policy_queue_key) and the caller's sequence.
+ * indices, never pointers, since the array may grow by doubling), each
+ * beginning with its batch state (struct sim_breq: an LLM instance's lists are
+ * sim_batch's, in policy_queue_key order); encoder queues are intrusive singly
+ * linked lists of items through `next`.
  * Instances sit in one append-only table indexed by their stable id, the
  * policy's id (struct policy keeps each pool's member lists); an instance
  * added at run time is appended, a removed one keeps its slot. Events carry
@@ -134,7 +135,8 @@ int sim__llm_wake(struct sim__state *s, uint32_t inst);
 /* An event is due at `now` (the arrival beside the heap, or the heap's earliest). */
 static inline int sim__event_now(const struct sim__state *s)
 {
-	return (s->has_arr && s->arr.t <= s->now) || (s->heap.n && s->heap.ev[0].t <= s->now);
+	return (s->has_arr && s->arr.t <= s->now) ||
+	       (s->heap.n && s->heap.ev[0].t <= s->now);
 }
 /* sim_enc.c */
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
