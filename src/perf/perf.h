@@ -41,6 +41,10 @@ struct perf_engine {
 	double llm_launch_s;      /* fixed cost per iteration: scheduler, sampling, host */
 	double llm_layer_s;       /* kernel-time floor per layer per iteration (GPU) */
 	double llm_tp_comm_s;     /* per layer per TP doubling (all-reduce latency) */
+	double llm_tp_pcie;       /* 1: TP all-reduce over PCIe (no NVLink peer access), 0: NVLink */
+	double llm_ar_lat_s;      /* fixed cost of one all-reduce over NVLink */
+	double llm_ar_share;      /* all-reduce bus bandwidth / NVLink one-way rate (> 1 with in-switch reduction) */
+	double llm_pcie_lat_s, llm_pcie_bw; /* one all-reduce over PCIe: fixed cost, bus bytes/s */
 	double llm_gemm_k;        /* smooth-roofline exponent of the GEMMs, 0 = max */
 	double llm_elem_share;    /* HBM share of elementwise kernels, 0 = not modelled */
 	double kv_reserve;        /* share of HBM kept from the KV cache */
@@ -82,6 +86,9 @@ struct perf {
 	double link_lat_s[4];     /* fixed cost per transfer, by enum perf_link */
 	double link_bw[4];        /* effective bytes/s, by enum perf_link (0 = no transfer) */
 	double kv_reserve;        /* share of HBM kept from the KV cache (activations, graphs) */
+	int tp_pcie;              /* TP all-reduce inside a node over PCIe (else NVLink) */
+	double ar_lat_s, ar_share; /* NVLink all-reduce: fixed cost, share of intra_bw */
+	double pcie_lat_s, pcie_bw; /* PCIe all-reduce: fixed cost, bus bytes/s */
 	double enc_tp_comm_s;     /* tp_comm_s of the encoder's engine (eager, per layer per doubling) */
 	double enc_launch_s, enc_layer_s; /* launch_s and layer_s of the encoder's engine */
 	double eff_bw_enc;        /* eff_bw of the encoder's engine */
