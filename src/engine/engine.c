@@ -556,6 +556,9 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	}
 	if (!sc.kv_tokens)
 		sc.kv_tokens = 1;
+	/* https image URLs: the CA file is read now, so a bad one stops the start */
+	if ((rc = net_tls_client_new(&e->tls, cfg->ca_file, cfg->tls_insecure, err)))
+		goto fail_profile;
 	engine_sched_init(&e->sched, &sc);
 	{ /* the model name as a JSON string: it comes from a spec file, kept plain */
 		size_t i, k = 0;
@@ -588,6 +591,7 @@ fail_route:
 fail_srv:
 	net_timer_free(e->iter);
 fail_profile:
+	net_tls_client_free(e->tls);
 	perf_release(&e->perf);
 fail_perf:
 	free(e);
@@ -628,6 +632,7 @@ void engine_free(struct engine *e)
 		free(q->obuf);
 		free(q);
 	}
+	net_tls_client_free(e->tls);
 	perf_release(&e->perf);
 	free(e->scratch);
 	free(e->dirty);

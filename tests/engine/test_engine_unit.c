@@ -99,9 +99,14 @@ static void test_chat_parse(void **state)
 	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]}";
 	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), -1);
 	assert_non_null(strstr(e.msg, "bad image data"));
-	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}]}]}";
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"ftp://x/y.png\"}}]}]}";
 	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), -1);
 	assert_string_equal(e.param, "image_url");
+	engine_chat_release(&c);
+	/* an https:// URL is kept too: the engine fetches it over TLS (tests/engine/t_https.sh) */
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://127.0.0.1:9/a.png\"}}]}]}";
+	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), 0);
+	assert_string_equal(c.images[0].url, "https://127.0.0.1:9/a.png");
 	engine_chat_release(&c);
 	/* an http:// URL is kept for the engine to fetch */
 	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://127.0.0.1:9/a.png\"}}]}]}";
