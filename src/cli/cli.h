@@ -34,6 +34,7 @@ int cmd_trace_report(int argc, char **argv);
 int cmd_trace_slice(int argc, char **argv);
 int cmd_trace_synth(int argc, char **argv);
 int cmd_trace_fetch(int argc, char **argv);
+int cmd_trace_export(int argc, char **argv);
 
 /* Prints `modserve: <msg>` to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const struct ms_error *err);

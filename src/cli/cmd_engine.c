@@ -32,10 +32,12 @@ static const char usage_text[] =
 	"  --token-budget N     tokens per iteration (chunked prefill) [4096]\n"
 	"  --kv-tokens N        KV cache tokens [free HBM after weights]\n"
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
+	"  --ca-file PEM        https image URLs: trust these CA certificates [the system's]\n"
+	"  --insecure-tls       https image URLs: verify no certificate (self-signed servers)\n"
 	"  -h, --help\n";
 
 enum { O_HOST = 256, O_PORT, O_MODEL, O_GPU, O_TP, O_PROFILE, O_SPEED, O_ROLE, O_QUEUE, O_EC,
-       O_SEQS, O_BUDGET, O_KV, O_BODY };
+       O_SEQS, O_BUDGET, O_KV, O_BODY, O_CA, O_INSECURE };
 
 static const struct option long_opts[] = {
 	{ "host", required_argument, NULL, O_HOST },
@@ -52,6 +54,8 @@ static const struct option long_opts[] = {
 	{ "token-budget", required_argument, NULL, O_BUDGET },
 	{ "kv-tokens", required_argument, NULL, O_KV },
 	{ "max-body", required_argument, NULL, O_BODY },
+	{ "ca-file", required_argument, NULL, O_CA },
+	{ "insecure-tls", no_argument, NULL, O_INSECURE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -120,6 +124,8 @@ int cmd_engine(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			break;
 		case O_EC: cfg.ec_dir = optarg; break;
+		case O_CA: cfg.ca_file = optarg; break;
+		case O_INSECURE: cfg.tls_insecure = 1; break;
 		case O_SEQS:
 			if (cli_opt_u32(cmd, usage_text, "--max-seqs", optarg, 1, 1000000, &cfg.max_seqs))
 				return CLI_EXIT_USAGE;

@@ -16,6 +16,7 @@ static const struct trace_verb verbs[] = {
 	{ "slice", cmd_trace_slice, "cut, compress in time or sample a trace into a new file" },
 	{ "synth", cmd_trace_synth, "write a synthetic trace shaped like the Azure LMM week" },
 	{ "fetch", cmd_trace_fetch, "download the public Azure LMM trace 2025 into a cache" },
+	{ "export", cmd_trace_export, "the workload sim replays, for BLIS (TraceV2) or vLLM bench (JSONL)" },
 };
 
 static void usage(FILE *out)

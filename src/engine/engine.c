@@ -572,8 +572,11 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	}
 	if (!sc.kv_tokens)
 		sc.kv_tokens = 1;
-	if ((rc = engine_sched_init(&e->sched, &sc, err)) < 0)
+	/* https image URLs: the CA file is read now, so a bad one stops the start */
+	if ((rc = net_tls_client_new(&e->tls, cfg->ca_file, cfg->tls_insecure, err)))
 		goto fail_profile;
+	if ((rc = engine_sched_init(&e->sched, &sc, err)) < 0)
+		goto fail_tls;
 	{ /* the model name as a JSON string: it comes from a spec file, kept plain */
 		size_t i, k = 0;
 		for (i = 0; m->name[i] && k + 3 < sizeof(esc); i++)
@@ -586,7 +589,7 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 		 (int)(net_now() * 1000) % 100000);
 	if (!(e->iter = net_timer_new(loop, on_iter, e))) {
 		rc = ms_error_set(err, MS_ENOMEM, "engine: out of memory");
-		goto fail_profile;
+		goto fail_sched;
 	}
 	if ((rc = net_server_new(&e->srv, loop, cfg->host, cfg->port, cfg->max_body, err)))
 		goto fail_srv;
@@ -604,8 +607,11 @@ fail_route:
 	net_server_free(e->srv);
 fail_srv:
 	net_timer_free(e->iter);
-fail_profile:
+fail_sched:
 	engine_sched_release(&e->sched);
+fail_tls:
+	net_tls_client_free(e->tls);
+fail_profile:
 	perf_release(&e->perf);
 fail_perf:
 	free(e);
@@ -647,6 +653,7 @@ void engine_free(struct engine *e)
 		free(q->obuf);
 		free(q);
 	}
+	net_tls_client_free(e->tls);
 	perf_release(&e->perf);
 	free(e->scratch);
 	free(e->dirty);

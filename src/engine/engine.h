@@ -40,6 +40,8 @@ struct engine_config {
 	uint32_t max_seqs;     /* running requests [256] */
 	uint32_t token_budget; /* tokens per iteration [4096] */
 	uint64_t kv_tokens;    /* KV capacity, 0: from perf (free HBM after weights) */
+	const char *ca_file;   /* https image URLs: PEM CA certificates, NULL: the system's */
+	int tls_insecure;      /* https image URLs: verify no certificate (self-signed servers) */
 };
 
 struct engine;

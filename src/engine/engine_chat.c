@@ -91,10 +91,7 @@ static int image_part(struct engine_chat *c, json_t *part, const struct model_sp
 	url = json_string_value(json_is_object(iu) ? json_object_get(iu, "url") : iu);
 	if (!url)
 		return fail(e, "image_url", "image_url: expected {\"url\": string}");
-	if (!strncmp(url, "https://", 8))
-		return fail(e, "image_url", "image_url: https URLs are not fetched by the emulated "
-			"engine (no TLS); send http:// or a data: URL");
-	if (!strncmp(url, "http://", 7)) {
+	if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
 		json_t *u = json_object_get(part, "uuid");
 		if (u && !json_is_null(u) && set_key(it, part, NULL, e))
 			return -1;
@@ -107,7 +104,7 @@ static int image_part(struct engine_chat *c, json_t *part, const struct model_sp
 	}
 	if (strncmp(url, "data:", 5) || !(comma = strchr(url, ',')) ||
 	    !strstr(url, ";base64") || strstr(url, ";base64") > comma)
-		return fail(e, "image_url", "image_url: expected a data:image/...;base64, URL");
+		return fail(e, "image_url", "image_url: expected an http(s):// or data:image/...;base64, URL");
 	if (ms_base64_decode(comma + 1, strlen(comma + 1), &bytes, &nb, &err))
 		return fail(e, "image_url", "image_url: %s", err.msg);
 	rc = engine_image_dims(bytes, nb, &it->w, &it->h, &err);

@@ -9,8 +9,8 @@
  * gets N prompt tokens. Each image part carries its real size (read from its header),
  * its tiles under the model's rule and its cache key (the part's uuid, else a hash of
  * its bytes). Refused with an HTTP status and a message naming the field: malformed
- * JSON, wrong types, bad image data (400), an https image URL (400: no TLS here), more
- * than ENGINE_CHAT_MAX_IMAGES images. An http:// image URL is kept (url) for the engine
+ * JSON, wrong types, bad image data (400), more than ENGINE_CHAT_MAX_IMAGES images. An
+ * http:// or https:// image URL is kept (url) for the engine
  * to fetch (engine_fetch.h); its size, tiles and hash are filled in after the fetch.
  */
 #ifndef ENGINE_CHAT_H

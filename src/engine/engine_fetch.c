@@ -1,5 +1,5 @@
 /*
- * engine_fetch: http:// image URLs, fetched on the loop (see engine_fetch.h).
+ * engine_fetch: http:// and https:// image URLs, fetched on the loop (see engine_fetch.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,12 +93,18 @@ static void all_done(void *arg)
 	q->fetch_cb(q, !q->fetch_failed);
 }
 
-/* http://HOST[:PORT]/PATH with a numeric host: 0, or -1 */
-static int split_url(const char *url, char *host, size_t hcap, int *port, const char **path)
+/* http[s]://HOST[:PORT]/PATH with a numeric host: 0, or -1; *tls set for https */
+static int split_url(const char *url, char *host, size_t hcap, int *port, const char **path,
+		     int *tls)
 {
-	const char *p = url + 7, *slash = strchr(p, '/'), *colon;
+	const char *p, *slash, *colon;
 	size_t hl;
 
+	*tls = !strncmp(url, "https://", 8);
+	if (!*tls && strncmp(url, "http://", 7))
+		return -1;
+	p = url + (*tls ? 8 : 7);
+	slash = strchr(p, '/');
 	if (!slash)
 		return -1;
 	colon = memchr(p, ':', (size_t)(slash - p));
@@ -111,7 +117,7 @@ static int split_url(const char *url, char *host, size_t hcap, int *port, const 
 		snprintf(host, hcap, "127.0.0.1");
 	if (strspn(host, "0123456789.") != strlen(host))
 		return -1;
-	*port = colon ? atoi(colon + 1) : 80;
+	*port = colon ? atoi(colon + 1) : *tls ? 443 : 80;
 	if (*port < 1 || *port > 65535)
 		return -1;
 	*path = slash;
@@ -141,20 +147,21 @@ int engine__fetch_start(struct engine__rq *q, void (*done)(struct engine__rq *q,
 		struct engine__fetch *f = &q->fetch[q->n_fetch];
 		char host[64];
 		const char *path;
-		int port;
+		int port, tls;
 
 		if (!it->url)
 			continue;
-		if (split_url(it->url, host, sizeof(host), &port, &path)) {
+		if (split_url(it->url, host, sizeof(host), &port, &path, &tls)) {
 			snprintf(q->chat_err.msg, sizeof(q->chat_err.msg),
-				 "image_url: %.150s: expected http://IPV4[:PORT]/PATH (no resolver "
+				 "image_url: %.150s: expected http[s]://IPV4[:PORT]/PATH (no resolver "
 					"here)", it->url);
 			release(q);
 			return -1;
 		}
 		f->q = q;
 		f->it = it;
-		if (net_client_new(&f->cl, e->loop, host, port, 30, &err))
+		if (tls ? net_client_new_tls(&f->cl, e->loop, host, port, 30, e->tls, &err)
+			: net_client_new(&f->cl, e->loop, host, port, 30, &err))
 			goto oom_release;
 		q->n_fetch++;
 		if (net_client_get(f->cl, path, &fetch_ops, f, &err))

@@ -1,5 +1,6 @@
 /*
- * engine_fetch: fetching a request's http:// image URLs before it is queued, as vLLM
+ * engine_fetch: fetching a request's http:// and https:// image URLs (TLS verified
+ * against --ca-file or the system's CAs, or not at all with --insecure-tls) before it is queued, as vLLM
  * fetches image URLs itself. All of a request's fetches run at once on the engine's
  * loop (net/ clients, 30 s inactivity timeout, bodies capped at --max-body); when the
  * last one ends, `done` runs from a fresh loop pass (never inside a client callback, so

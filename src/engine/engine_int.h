@@ -58,6 +58,7 @@ struct engine {
 	struct perf perf;
 	struct engine_sched sched;
 	struct engine_metrics met;
+	struct net_tls_client *tls; /* https image fetches (engine_fetch.c) */
 	char model_json[200];     /* model name as a JSON string, quotes included */
 	char tail[300];           /* chunk head after the id, for second tail_sec */
 	size_t tail_len;

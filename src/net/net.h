@@ -7,8 +7,8 @@
  * bodies capped: above the cap the handler sees net_req_body_too_large()),
  * struct net_req (one server-side request: reply at once, later, or as a chunked
  * stream; a close callback when the client goes away mid-reply), struct
- * net_client (one keep-alive connection to host:port that POSTs and hands the
- * body back as it arrives) and struct net_sse (SSE line splitter, no I/O).
+ * net_client (one keep-alive connection to host:port, plain or TLS, that POSTs and
+ * hands the body back as it arrives) and struct net_sse (SSE line splitter, no I/O).
  * Callers: engine/ and serve/ (server), loadgen/ and serve/ (client). Nothing here knows JSON or LLMs.
  *
  * Lifetimes. A net_req is valid from the handler call until the caller ends it
@@ -99,6 +99,20 @@ int net_client_new(struct net_client **out, struct net_loop *l, const char *host
 /* Not from inside the client's own callbacks (a bug: libevent still uses it then).
  * After a failed call the client reconnects on its next call. */
 void net_client_free(struct net_client *c);
+/*
+ * https: a client TLS context (OpenSSL, TLS 1.2 and up) that verifies the server's
+ * certificate against the PEM CA file ca_file (NULL: the system's CA paths) and its
+ * host (an IP address against the certificate's IP names), or, insecure, verifies
+ * nothing (self-signed test servers). Errors name the file. net_client_new_tls is
+ * net_client_new over TLS with it (tls not owned; it must outlive the client); a
+ * handshake that fails ends the call with the TLS reason ("certificate verify failed").
+ */
+struct net_tls_client;
+int net_tls_client_new(struct net_tls_client **out, const char *ca_file, int insecure,
+		       struct ms_error *err);
+void net_tls_client_free(struct net_tls_client *t);
+int net_client_new_tls(struct net_client **out, struct net_loop *l, const char *host, int port,
+		       double timeout_s, struct net_tls_client *tls, struct ms_error *err);
 /* Response header of the call in progress (inside on_head / on_body only). */
 const char *net_client_header(struct net_client *c, const char *name);
 /*

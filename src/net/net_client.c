@@ -3,9 +3,16 @@
  * generator that holds thousands of them on one loop. The body is handed over as it
  * arrives (evhttp's chunked callback also serves Content-Length bodies), so a
  * streamed reply's tokens are timed when they are read, not when the reply ends.
+ * https goes through the same evhttp connection over an OpenSSL bufferevent
+ * (bufferevent_openssl), so TLS changes nothing above the connection.
  */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +28,14 @@ struct net_client {
 	int status;
 	int error; /* enum evhttp_request_error + 1, 0 = none */
 	int in_done;
+	int tls;             /* over TLS: a failed call asks OpenSSL why */
 	char host[64];
+	char reason[160];    /* the TLS reason of the last failed call */
+};
+
+struct net_tls_client {
+	SSL_CTX *ctx;
+	int insecure;
 };
 
 static const char *err_reason(int e)
@@ -74,12 +88,33 @@ static void on_error(enum evhttp_request_error e, void *arg)
 	c->error = (int)e + 1;
 }
 
+/* OpenSSL's reason for a failed TLS call (a handshake refused, a bad certificate) into
+ * c->reason; 0 when OpenSSL has none (a plain connection error). */
+static int tls_reason(struct net_client *c)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
+	unsigned long e = 0, x;
+	const char *r;
+	char buf[120];
+
+	while (bev && (x = bufferevent_get_openssl_error(bev)))
+		if (!e)
+			e = x; /* the first is the cause; the rest follow from it */
+	if (!e)
+		return 0;
+	ERR_error_string_n(e, buf, sizeof(buf));
+	r = ERR_reason_error_string(e);
+	snprintf(c->reason, sizeof(c->reason), "TLS: %s", r ? r : buf);
+	return 1;
+}
+
 static void on_done(struct evhttp_request *req, void *arg)
 {
 	struct net_client *c = arg;
 	const struct net_call_ops *ops = c->ops;
 	int status = req ? evhttp_request_get_response_code(req) : c->status;
 	int err = c->error;
+	const char *reason;
 
 	if (!c->req)
 		return;
@@ -89,24 +124,34 @@ static void on_done(struct evhttp_request *req, void *arg)
 		err = EVREQ_HTTP_EOF + 1;
 	if (!err && req && evbuffer_get_length(evhttp_request_get_input_buffer(req)))
 		on_chunk(req, c);
+	if (err && c->tls && tls_reason(c))
+		reason = c->reason;
+	else
+		reason = err ? err_reason(err) : NULL;
 	c->in_done = 1;
-	ops->on_done(c->arg, status, err ? -MS_ENET : 0, err ? err_reason(err) : NULL);
+	ops->on_done(c->arg, status, err ? -MS_ENET : 0, reason);
 	c->in_done = 0;
 }
 
-int net_client_new(struct net_client **out, struct net_loop *l, const char *host, int port,
-		   double timeout_s, struct ms_error *err)
+/* A client on a connection over bev (NULL: a plain socket); bev is freed on failure. */
+static int client_make(struct net_client **out, struct net_loop *l, const char *host, int port,
+		       double timeout_s, struct bufferevent *bev, struct ms_error *err)
 {
 	struct net_client *c = calloc(1, sizeof(*c));
 	struct timeval tv;
 
 	*out = NULL;
-	if (!c)
+	if (!c) {
+		if (bev)
+			bufferevent_free(bev);
 		return ms_error_set(err, MS_ENOMEM, "client: out of memory");
+	}
 	c->loop = l;
 	snprintf(c->host, sizeof(c->host), "%s", host);
-	c->conn = evhttp_connection_base_new(l->base, NULL, host, (ev_uint16_t)port);
+	c->conn = evhttp_connection_base_bufferevent_new(l->base, NULL, bev, host, (ev_uint16_t)port);
 	if (!c->conn) {
+		if (bev)
+			bufferevent_free(bev);
 		free(c);
 		return ms_error_set(err, MS_ENET, "client: cannot make a connection to %s:%d",
 				    host, port);
@@ -117,6 +162,98 @@ int net_client_new(struct net_client **out, struct net_loop *l, const char *host
 	evhttp_connection_set_retries(c->conn, 0);
 	*out = c;
 	return 0;
+}
+
+int net_client_new(struct net_client **out, struct net_loop *l, const char *host, int port,
+		   double timeout_s, struct ms_error *err)
+{
+	return client_make(out, l, host, port, timeout_s, NULL, err);
+}
+
+int net_tls_client_new(struct net_tls_client **out, const char *ca_file, int insecure,
+		       struct ms_error *err)
+{
+	struct net_tls_client *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t || !(t->ctx = SSL_CTX_new(TLS_client_method()))) {
+		free(t);
+		return ms_error_set(err, MS_ENOMEM, "tls: cannot make a client context");
+	}
+	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+	t->insecure = insecure;
+	if (insecure) {
+		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+	} else {
+		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+		if (ca_file ? SSL_CTX_load_verify_locations(t->ctx, ca_file, NULL) != 1
+			    : SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
+			char buf[160];
+
+			ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+			ERR_clear_error();
+			SSL_CTX_free(t->ctx);
+			free(t);
+			return ms_error_set(err, MS_EINVAL, "%s: cannot load the CA certificates: %s",
+					    ca_file ? ca_file : "system CA paths", buf);
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+void net_tls_client_free(struct net_tls_client *t)
+{
+	if (!t)
+		return;
+	SSL_CTX_free(t->ctx);
+	free(t);
+}
+
+/* One TLS session for a connection to host: SNI and the name or IP to verify. */
+static SSL *tls_session(struct net_tls_client *t, const char *host)
+{
+	SSL *ssl = SSL_new(t->ctx);
+	int ip = strspn(host, "0123456789.:") == strlen(host);
+
+	if (!ssl)
+		return NULL;
+	if (!ip)
+		SSL_set_tlsext_host_name(ssl, host); /* SNI takes names, never addresses */
+	if (!t->insecure &&
+	    (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1
+		: SSL_set1_host(ssl, host) != 1)) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+int net_client_new_tls(struct net_client **out, struct net_loop *l, const char *host, int port,
+		       double timeout_s, struct net_tls_client *tls, struct ms_error *err)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+	int rc;
+
+	*out = NULL;
+	if (!tls)
+		return ms_error_set(err, MS_EINVAL, "client: https without a TLS context");
+	if (!(ssl = tls_session(tls, host)))
+		return ms_error_set(err, MS_EINVAL, "client: %s: cannot set up TLS for this host", host);
+	/* the bufferevent owns the session from here: freeing it frees ssl */
+	bev = bufferevent_openssl_socket_new(l->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+					     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!bev) {
+		SSL_free(ssl);
+		return ms_error_set(err, MS_ENOMEM, "client: out of memory");
+	}
+	/* HTTP/1.1 frames its own bodies: a server closing without close_notify is no error */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	rc = client_make(out, l, host, port, timeout_s, bev, err);
+	if (rc == 0)
+		(*out)->tls = 1;
+	return rc;
 }
 
 void net_client_free(struct net_client *c)

@@ -77,7 +77,7 @@ int perf_open(struct perf *p, const char *model, const char *gpu, const char *en
 int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 		     const char *engine, struct ms_error *err)
 {
-	struct perf_engine le, ee;
+	struct perf_engine le, ee, ie;
 	double side;
 	int vision, rc;
 
@@ -89,7 +89,7 @@ int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gp
 	    g->intra_bw <= 0 || g->inter_bw <= 0)
 		return ms_error_set(err, MS_EINVAL, "perf_init: %s on %s: incomplete spec",
 				    m->name, g->name);
-	rc = perf__engines_pick(engine, g->name, vision, &le, &ee, err);
+	rc = perf__engines_pick(engine, g->name, vision, &le, &ee, &ie, err);
 	if (rc)
 		return rc;
 	memset(p, 0, sizeof(*p));
@@ -97,6 +97,7 @@ int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gp
 	p->gpu = *g;
 	snprintf(p->llm_engine, sizeof(p->llm_engine), "%s", le.name);
 	snprintf(p->enc_engine, sizeof(p->enc_engine), "%s", vision ? ee.name : "-");
+	snprintf(p->inline_engine, sizeof(p->inline_engine), "%s", vision ? ie.name : "-");
 	/* the LLM's engine reads weights and KV; the encoder's its own weights */
 	p->eff_flops_llm = le.llm_flops_share;
 	p->eff_bw = le.bw_share;
@@ -108,11 +109,21 @@ int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gp
 	p->tp_comm_s = le.llm_tp_comm_s;
 	p->kv_reserve = le.kv_reserve;
 	p->eff_link = le.link_share;
+	if (le.llm_tp_pcie != 0 && le.llm_tp_pcie != 1)
+		return ms_error_set(err, MS_EINVAL, "engine %s: llm_tp_pcie: expected 0 (NVLink) or 1 (PCIe), got %g",
+				    le.name, le.llm_tp_pcie);
+	p->tp_pcie = le.llm_tp_pcie == 1;
+	p->ar_lat_s = le.llm_ar_lat_s;
+	p->ar_share = le.llm_ar_share;
+	p->pcie_lat_s = le.llm_pcie_lat_s;
+	p->pcie_bw = le.llm_pcie_bw;
 	p->eff_bw_enc = ee.bw_share;
 	p->eff_flops_enc = ee.enc_flops_share;
 	p->enc_launch_s = ee.enc_launch_s;
 	p->enc_layer_s = ee.enc_layer_s;
 	p->enc_tp_comm_s = ee.enc_tp_comm_s;
+	p->inl = (struct perf_encoder){ ie.enc_flops_share, ie.bw_share, ie.enc_launch_s,
+					ie.enc_layer_s, ie.enc_tp_comm_s };
 	p->preprocess_s_per_tile = ee.prep_s_per_px * (double)m->tile_px * m->tile_px;
 
 	p->link_lat_s[PERF_LINK_LOCAL] = 0;
@@ -173,21 +184,37 @@ uint32_t perf_image_tokens(const struct perf *p)
 	return model_image_tokens(&p->model);
 }
 
-/* Two ring all-reduces per layer of `bytes` each: a fixed cost per layer per TP
- * doubling (sync and ring steps) plus volume 2 (tp-1)/tp. Beyond a node: IB. */
+/*
+ * Two all-reduces per layer of `bytes` each: a fixed cost per layer per TP doubling (sync
+ * and ring steps, the engine's per_layer_s) plus, per all-reduce, the interconnect's
+ * latency and volume 2 (tp-1)/tp over its bandwidth. Inside a node the interconnect is
+ * NVLink (intra_bw x the engine's all-reduce share) or, for hosts without NVLink peer
+ * access, PCIe (its own latency and bandwidth); beyond a node IB. The interconnect's
+ * latency is the LLM engine's measured all-reduce (with_lat); an encoder engine's fixed
+ * cost is all in its per_layer_s (fitted with it), so it takes only the volume term.
+ */
 static double tp_comm(const struct perf *p, double per_layer_s, int tp, int layers,
-		      double bytes)
+		      double bytes, int with_lat)
 {
-	double bw, vol;
+	double bw, lat, vol;
 
 	if (tp <= 1)
 		return 0;
-	bw = (tp > p->gpu.gpus_per_node ? p->gpu.inter_bw : p->gpu.intra_bw) * p->eff_link;
+	if (tp > p->gpu.gpus_per_node) {
+		bw = p->gpu.inter_bw * p->eff_link;
+		lat = 0;
+	} else if (p->tp_pcie) {
+		bw = p->pcie_bw;
+		lat = p->pcie_lat_s;
+	} else {
+		bw = p->gpu.intra_bw * p->ar_share;
+		lat = p->ar_lat_s;
+	}
 	vol = bytes * 2.0 * (tp - 1) / tp;
 	/* log2 of a power of two is its bit index, exactly; the hot calls pass 2, 4, 8 */
 	return layers * (per_layer_s * ((tp & (tp - 1)) ? log2((double)tp)
 							: (double)__builtin_ctz((unsigned)tp)) +
-			 2.0 * vol / bw);
+			 2.0 * (vol / bw + (with_lat ? lat : 0)));
 }
 
 /*
@@ -229,7 +256,10 @@ double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores)
 	return (double)n_images * p->model.tiles_per_image * p->preprocess_s_per_tile / cores;
 }
 
-double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
+/* One encoder batch with engine e's constants: compute or weight reads, whichever is
+ * longer, plus the batch's fixed cost, a floor per layer and the TP all-reduces. */
+static double encode_s(const struct perf *p, const struct perf_encoder *e, int tp,
+		       uint32_t n_tiles)
 {
 	const struct model_spec *m = &p->model;
 	double t = tp_of(tp), tc, tm, act;
@@ -241,11 +271,25 @@ double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
 		return perf__table_lookup(p->table, PERF__ENCODE, (int)t, imgs < 1 ? 1 : imgs,
 					  n_tiles);
 	}
-	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * p->eff_flops_enc);
-	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw_enc);
+	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * e->eff_flops);
+	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * e->eff_bw);
 	act = n_tiles * p->enc_tile_tokens * m->enc_hidden * 2.0;
-	return fmax(tc, tm) + p->enc_launch_s + m->enc_layers * p->enc_layer_s +
-	       tp_comm(p, p->enc_tp_comm_s, (int)t, m->enc_layers, act);
+	return fmax(tc, tm) + e->launch_s + m->enc_layers * e->layer_s +
+	       tp_comm(p, e->tp_comm_s, (int)t, m->enc_layers, act, 0);
+}
+
+double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
+{
+	/* the encoder instances' engine; its fields are the contract bench/perf_fit.c tunes */
+	struct perf_encoder e = { p->eff_flops_enc, p->eff_bw_enc, p->enc_launch_s,
+				  p->enc_layer_s, p->enc_tp_comm_s };
+
+	return encode_s(p, &e, tp, n_tiles);
+}
+
+double perf_encode_inline_s(const struct perf *p, int tp, uint32_t n_tiles)
+{
+	return encode_s(p, &p->inl, tp, n_tiles);
 }
 
 /*
@@ -285,7 +329,7 @@ double perf_llm_linear_s(const struct perf *p, int tp, double rows)
 double perf_allreduce_s(const struct perf *p, int tp, double bytes)
 {
 	/* one of the two all-reduces of one layer */
-	return tp_comm(p, p->tp_comm_s, tp, 1, bytes) / 2.0;
+	return tp_comm(p, p->tp_comm_s, tp, 1, bytes, 1) / 2.0;
 }
 
 void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, double *b)
@@ -298,7 +342,7 @@ void perf_decode_coef(const struct perf *p, int tp, uint32_t batch, double *a, d
 		return;
 	}
 	*a = p->launch_s + linear_s(p, t, batch, batch) +
-	     tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, (double)batch * m->hidden * 2.0);
+	     tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, (double)batch * m->hidden * 2.0, 1);
 	/* each KV token is read once per step; decode attention is memory-bound */
 	*b = p->kv_tok_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
 }
@@ -346,7 +390,7 @@ double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
 	s = p->launch_s + linear_s(p, t, rows, it->decode_seqs + (it->prefill_tokens ? 1.0 : 0.0));
 	s += attn_flops(p, it) / (t * p->gpu.flops * p->eff_flops_llm);
 	s += (double)it->decode_kv_tokens * p->kv_tok_bytes / (t * p->gpu.hbm_bw * p->eff_bw);
-	s += tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, rows * m->hidden * 2.0);
+	s += tp_comm(p, p->tp_comm_s, (int)t, m->llm_layers, rows * m->hidden * 2.0, 1);
 	return s;
 }
 

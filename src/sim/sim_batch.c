@@ -430,7 +430,7 @@ static int admit_kv_arrivals(struct sim_batch *b, const struct sim_batch_env *e)
  */
 static double inline_encode_s(const struct sim_batch *b, uint32_t tiles)
 {
-	return perf_encode_s(b->cfg.perf, b->cfg.tp, tiles);
+	return perf_encode_inline_s(b->cfg.perf, b->cfg.tp, tiles);
 }
 
 /* An admitted request with nothing to prefill (the engine's encode-only jobs). */

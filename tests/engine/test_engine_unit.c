@@ -101,9 +101,14 @@ static void test_chat_parse(void **state)
 	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]}";
 	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), -1);
 	assert_non_null(strstr(e.msg, "bad image data"));
-	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}]}]}";
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"ftp://x/y.png\"}}]}]}";
 	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), -1);
 	assert_string_equal(e.param, "image_url");
+	engine_chat_release(&c);
+	/* an https:// URL is kept too: the engine fetches it over TLS (tests/engine/t_https.sh) */
+	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://127.0.0.1:9/a.png\"}}]}]}";
+	assert_int_equal(engine_chat_parse(&c, body, strlen(body), &m, &e), 0);
+	assert_string_equal(c.images[0].url, "https://127.0.0.1:9/a.png");
 	engine_chat_release(&c);
 	/* an http:// URL is kept for the engine to fetch */
 	body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://127.0.0.1:9/a.png\"}}]}]}";
@@ -180,7 +185,7 @@ static void test_sched_single(void **state)
 	assert_int_equal(engine_sched_submit(&s, &j, 0), 0);
 	/* the first iteration: encode + prefill of the whole prompt */
 	d = engine_sched_begin(&s, 0);
-	want = perf_encode_s(&p, 1, 4) + perf_llm_iter_s(&p, 1, &it);
+	want = perf_encode_inline_s(&p, 1, 4) + perf_llm_iter_s(&p, 1, &it);
 	assert_true(fabs(d - want) < 1e-12);
 	n_tok = n_done = 0;
 	engine_sched_end(&s, count, NULL);
@@ -241,7 +246,7 @@ static void test_sched_queue_and_abort(void **state)
 	/* encode-only job: done after its encoding, no token */
 	c = (struct engine_job){ .enc_tiles = 2, .n_enc_images = 1 };
 	assert_int_equal(engine_sched_submit(&s, &c, 0), 0);
-	assert_true(fabs(engine_sched_begin(&s, 0) - perf_encode_s(&p, 1, 2)) < 1e-12);
+	assert_true(fabs(engine_sched_begin(&s, 0) - perf_encode_inline_s(&p, 1, 2)) < 1e-12);
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 0);
 	assert_int_equal(n_done, 1);
