@@ -29,13 +29,24 @@ static const char usage_text[] =
 	"  --backend-timeout S  backend inactivity timeout, seconds [300]\n"
 	"  --target-inflight N  in-flight calls per instance for desired replicas [32]\n"
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
-	"  --api-keys FILE      `name = key` lines: /v1/ requests need `authorization:\n"
-	"                       Bearer KEY` (401 otherwise); reloaded on SIGHUP\n"
+	"  --api-keys FILE      `name = key [rps=R] [burst=B] [tpm=T]` lines: /v1/ requests\n"
+	"                       need `authorization: Bearer KEY` (401 otherwise), and\n"
+	"                       above the key's limits get 429; reloaded on SIGHUP\n"
 	"  --quiet              no access log\n"
+	/* front end: deadlines, connection cap, TLS, access log (docs/serve.md) */
+	"  --header-timeout S   a request's head must arrive within S of its first byte [10]\n"
+	"  --body-timeout S     its body within S after the head [60]\n"
+	"  --idle-timeout S     keep-alive connections idle this long are closed [120]\n"
+	"  --max-conns N        open client connections; more are closed at once [1024]\n"
+	"  --tls-cert FILE      serve https: PEM certificate chain (with --tls-key)\n"
+	"  --tls-key FILE       its PEM private key\n"
+	"  --access-log FILE    access lines to FILE (appended; reopened on SIGHUP), not stderr\n"
 	"  -h, --help\n";
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
-       O_BODY, O_QUIET, O_KEYS };
+       O_BODY, O_QUIET, O_KEYS,
+       /* front end */
+       O_HDR_TO = 768, O_BODY_TO, O_IDLE_TO, O_MAXCONN, O_CERT, O_TLSKEY, O_ALOG };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -50,6 +61,14 @@ static const struct option long_opts[] = {
 	{ "max-body", required_argument, NULL, O_BODY },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "api-keys", required_argument, NULL, O_KEYS },
+	/* front end */
+	{ "header-timeout", required_argument, NULL, O_HDR_TO },
+	{ "body-timeout", required_argument, NULL, O_BODY_TO },
+	{ "idle-timeout", required_argument, NULL, O_IDLE_TO },
+	{ "max-conns", required_argument, NULL, O_MAXCONN },
+	{ "tls-cert", required_argument, NULL, O_CERT },
+	{ "tls-key", required_argument, NULL, O_TLSKEY },
+	{ "access-log", required_argument, NULL, O_ALOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -59,6 +78,34 @@ static volatile sig_atomic_t g_hup;
 static struct serve *g_serve;
 static const char *g_keys;
 static struct net_timer *g_hup_timer;
+
+/* Front end: the access log's file (NULL: stderr with the other lines). */
+static FILE *g_alog;
+static const char *g_alog_path;
+
+static void log_line(void *arg, const char *line)
+{
+	(void)arg;
+	if (g_alog && !strncmp(line, "access ", 7)) {
+		fprintf(g_alog, "%s\n", line);
+		fflush(g_alog); /* one line per request: readable at once, cut by logrotate */
+		return;
+	}
+	fprintf(stderr, "modserve serve: %s\n", line);
+}
+
+/* Opens (again, after a SIGHUP: logrotate's copy-free rotation) the access log. */
+static int alog_open(struct ms_error *err)
+{
+	FILE *f = fopen(g_alog_path, "a");
+
+	if (!f)
+		return ms_error_set(err, MS_EIO, "%s: cannot open the access log", g_alog_path);
+	if (g_alog)
+		fclose(g_alog);
+	g_alog = f;
+	return 0;
+}
 
 static void on_hup(int sig)
 {
@@ -73,6 +120,10 @@ static void hup_check(void *arg)
 	struct ms_error err;
 
 	(void)arg;
+	if (g_hup && g_alog_path && alog_open(&err))
+		fprintf(stderr, "modserve serve: %s (the old file stays in use)\n", err.msg);
+	if (g_hup && !g_keys)
+		g_hup = 0;
 	if (g_hup) {
 		g_hup = 0;
 		if (serve_keys_load(g_serve, g_keys, &err))
@@ -88,12 +139,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	net_loop_stop(g_loop); /* only sets a flag and wakes the loop */
-}
-
-static void log_line(void *arg, const char *line)
-{
-	(void)arg;
-	fprintf(stderr, "modserve serve: %s\n", line);
 }
 
 static int opt_seconds(const char *name, const char *v, double *out)
@@ -115,6 +160,7 @@ int cmd_serve(int argc, char **argv)
 	static struct serve_pools pools;
 	const char *conf = NULL;
 	struct serve *s = NULL;
+	struct net_server_limits lim;
 	struct ms_error err;
 	unsigned long long v;
 	int c, rc = CLI_EXIT_FAIL;
@@ -159,6 +205,27 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case O_QUIET: cfg.log = NULL; break;
 		case O_KEYS: g_keys = optarg; break;
+		/* front end */
+		case O_HDR_TO:
+			if (opt_seconds("--header-timeout", optarg, &cfg.limits.header_timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_BODY_TO:
+			if (opt_seconds("--body-timeout", optarg, &cfg.limits.body_timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_IDLE_TO:
+			if (opt_seconds("--idle-timeout", optarg, &cfg.limits.idle_timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_MAXCONN:
+			if (cli_opt_u32(cmd, usage_text, "--max-conns", optarg, 1, 1000000,
+					&cfg.limits.max_conns))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_CERT: cfg.tls_cert = optarg; break;
+		case O_TLSKEY: cfg.tls_key = optarg; break;
+		case O_ALOG: g_alog_path = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -173,6 +240,19 @@ int cmd_serve(int argc, char **argv)
 		return cli_usage_error(cmd, usage_text, "--config is required");
 	if (cfg.port < 0)
 		return cli_usage_error(cmd, usage_text, "--port is required");
+	if (!cfg.tls_cert != !cfg.tls_key)
+		return cli_usage_error(cmd, usage_text, "--tls-cert and --tls-key go together");
+	net_server_limits_default(&lim); /* the options given replace these */
+	if (!cfg.limits.header_timeout_s)
+		cfg.limits.header_timeout_s = lim.header_timeout_s;
+	if (!cfg.limits.body_timeout_s)
+		cfg.limits.body_timeout_s = lim.body_timeout_s;
+	if (!cfg.limits.idle_timeout_s)
+		cfg.limits.idle_timeout_s = lim.idle_timeout_s;
+	if (!cfg.limits.max_conns)
+		cfg.limits.max_conns = lim.max_conns;
+	if (g_alog_path && alog_open(&err))
+		return cli_fail(&err);
 	if (serve_pools_load(&pools, conf, &err))
 		return cli_fail(&err);
 	if (net_loop_new(&g_loop, &err))
@@ -181,9 +261,9 @@ int cmd_serve(int argc, char **argv)
 		cli_fail(&err);
 		goto cleanup;
 	}
-	if (g_keys) {
+	if (g_keys || g_alog_path) {
 		g_serve = s;
-		if (serve_keys_load(s, g_keys, &err)) {
+		if (g_keys && serve_keys_load(s, g_keys, &err)) {
 			cli_fail(&err);
 			goto cleanup;
 		}
@@ -200,9 +280,9 @@ int cmd_serve(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	fprintf(stderr, "modserve serve: encode %u, prefill %u, decode %u, prefill_decode %u "
-		"backends, listening on http://%s:%d\n", pools.n[SERVE_ENCODE],
-		pools.n[SERVE_PREFILL], pools.n[SERVE_DECODE], pools.n[SERVE_PD], cfg.host,
-		serve_port(s));
+		"backends, listening on %s://%s:%d\n", pools.n[SERVE_ENCODE],
+		pools.n[SERVE_PREFILL], pools.n[SERVE_DECODE], pools.n[SERVE_PD],
+		cfg.tls_cert ? "https" : "http", cfg.host, serve_port(s));
 	if (net_loop_run(g_loop)) {
 		ms_error_set(&err, MS_ENET, "serve: the event loop failed");
 		cli_fail(&err);
@@ -219,5 +299,7 @@ cleanup:
 		net_timer_free(g_hup_timer);
 	serve_free(s);
 	net_loop_free(g_loop);
+	if (g_alog)
+		fclose(g_alog);
 	return rc;
 }
