@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"  --token-budget N     tokens per iteration (chunked prefill) [4096]\n"
 	"  --kv-tokens N        KV cache tokens [free HBM after weights]\n"
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
+	CLI_NET_LIMITS_USAGE
 	"  -h, --help\n";
 
 enum { O_HOST = 256, O_PORT, O_MODEL, O_GPU, O_TP, O_PROFILE, O_SPEED, O_ROLE, O_QUEUE, O_EC,
@@ -52,6 +53,7 @@ static const struct option long_opts[] = {
 	{ "token-budget", required_argument, NULL, O_BUDGET },
 	{ "kv-tokens", required_argument, NULL, O_KV },
 	{ "max-body", required_argument, NULL, O_BODY },
+	CLI_NET_LIMITS_OPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,6 +90,7 @@ int cmd_engine(int argc, char **argv)
 	double d;
 	int c, rc = CLI_EXIT_FAIL;
 
+	net_server_limits_default(&cfg.limits);
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case O_HOST: cfg.host = optarg; break;
@@ -137,6 +140,10 @@ int cmd_engine(int argc, char **argv)
 			if (cli_opt_u64(cmd, usage_text, "--max-body", optarg, 1024, 1ULL << 32, &v))
 				return CLI_EXIT_USAGE;
 			cfg.max_body = (size_t)v;
+			break;
+		CLI_NET_LIMITS_CASES:
+			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
+				return CLI_EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

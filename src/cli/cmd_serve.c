@@ -34,10 +34,7 @@ static const char usage_text[] =
 	"                       above the key's limits get 429; reloaded on SIGHUP\n"
 	"  --quiet              no access log\n"
 	/* front end: deadlines, connection cap, TLS, access log (docs/serve.md) */
-	"  --header-timeout S   a request's head must arrive within S of its first byte [10]\n"
-	"  --body-timeout S     its body within S after the head [60]\n"
-	"  --idle-timeout S     keep-alive connections idle this long are closed [120]\n"
-	"  --max-conns N        open client connections; more are closed at once [1024]\n"
+	CLI_NET_LIMITS_USAGE
 	"  --tls-cert FILE      serve https: PEM certificate chain (with --tls-key)\n"
 	"  --tls-key FILE       its PEM private key\n"
 	"  --access-log FILE    access lines to FILE (appended; reopened on SIGHUP), not stderr\n"
@@ -46,7 +43,7 @@ static const char usage_text[] =
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
        O_BODY, O_QUIET, O_KEYS,
        /* front end */
-       O_HDR_TO = 768, O_BODY_TO, O_IDLE_TO, O_MAXCONN, O_CERT, O_TLSKEY, O_ALOG };
+       O_CERT = 800, O_TLSKEY, O_ALOG };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -62,10 +59,7 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "api-keys", required_argument, NULL, O_KEYS },
 	/* front end */
-	{ "header-timeout", required_argument, NULL, O_HDR_TO },
-	{ "body-timeout", required_argument, NULL, O_BODY_TO },
-	{ "idle-timeout", required_argument, NULL, O_IDLE_TO },
-	{ "max-conns", required_argument, NULL, O_MAXCONN },
+	CLI_NET_LIMITS_OPTS,
 	{ "tls-cert", required_argument, NULL, O_CERT },
 	{ "tls-key", required_argument, NULL, O_TLSKEY },
 	{ "access-log", required_argument, NULL, O_ALOG },
@@ -160,11 +154,11 @@ int cmd_serve(int argc, char **argv)
 	static struct serve_pools pools;
 	const char *conf = NULL;
 	struct serve *s = NULL;
-	struct net_server_limits lim;
 	struct ms_error err;
 	unsigned long long v;
 	int c, rc = CLI_EXIT_FAIL;
 
+	net_server_limits_default(&cfg.limits); /* front end: the options replace these */
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case O_CONF: conf = optarg; break;
@@ -206,21 +200,8 @@ int cmd_serve(int argc, char **argv)
 		case O_QUIET: cfg.log = NULL; break;
 		case O_KEYS: g_keys = optarg; break;
 		/* front end */
-		case O_HDR_TO:
-			if (opt_seconds("--header-timeout", optarg, &cfg.limits.header_timeout_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_BODY_TO:
-			if (opt_seconds("--body-timeout", optarg, &cfg.limits.body_timeout_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_IDLE_TO:
-			if (opt_seconds("--idle-timeout", optarg, &cfg.limits.idle_timeout_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_MAXCONN:
-			if (cli_opt_u32(cmd, usage_text, "--max-conns", optarg, 1, 1000000,
-					&cfg.limits.max_conns))
+		CLI_NET_LIMITS_CASES:
+			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
 				return CLI_EXIT_USAGE;
 			break;
 		case O_CERT: cfg.tls_cert = optarg; break;
@@ -242,15 +223,6 @@ int cmd_serve(int argc, char **argv)
 		return cli_usage_error(cmd, usage_text, "--port is required");
 	if (!cfg.tls_cert != !cfg.tls_key)
 		return cli_usage_error(cmd, usage_text, "--tls-cert and --tls-key go together");
-	net_server_limits_default(&lim); /* the options given replace these */
-	if (!cfg.limits.header_timeout_s)
-		cfg.limits.header_timeout_s = lim.header_timeout_s;
-	if (!cfg.limits.body_timeout_s)
-		cfg.limits.body_timeout_s = lim.body_timeout_s;
-	if (!cfg.limits.idle_timeout_s)
-		cfg.limits.idle_timeout_s = lim.idle_timeout_s;
-	if (!cfg.limits.max_conns)
-		cfg.limits.max_conns = lim.max_conns;
 	if (g_alog_path && alog_open(&err))
 		return cli_fail(&err);
 	if (serve_pools_load(&pools, conf, &err))

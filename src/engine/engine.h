@@ -40,6 +40,7 @@ struct engine_config {
 	uint32_t max_seqs;     /* running requests [256] */
 	uint32_t token_budget; /* tokens per iteration [4096] */
 	uint64_t kv_tokens;    /* KV capacity, 0: from perf (free HBM after weights) */
+	struct net_server_limits limits; /* read deadlines, connection cap (all 0: defaults) */
 };
 
 struct engine;

@@ -32,7 +32,7 @@ printf 'prefill_decode = http://127.0.0.1:%s\n' "$port_llm" >"$tmp/pd.conf"
 # ---- slow clients: deadlines, not inactivity timeouts ----
 start gw serve --config "$tmp/pd.conf" --header-timeout 1 --body-timeout 1
 gw=$port_gw
-python3 - "$gw" >"$tmp/slow.out" <<'PY'
+cat >"$tmp/slow.py" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
 def trickle(prefix, data, gap, limit):
@@ -71,6 +71,7 @@ for i in range(0, len(req), 4):
     time.sleep(0.05)
 print("slow-ok", s.recv(100).split(b"\r\n")[0].decode())
 PY
+python3 "$tmp/slow.py" "$gw" >"$tmp/slow.out"
 cat "$tmp/slow.out"
 cut_h=$(awk '$1 == "header" { print $2 }' "$tmp/slow.out")
 cut_b=$(awk '$1 == "body" { print $2 }' "$tmp/slow.out")
@@ -82,6 +83,11 @@ check "metrics: a body timeout counted" '[ "$(metric "$gw" "read_timeouts_total\
 post after "$text_req"
 check "after the slow clients: a request served" '[ "$(status after)" = 200 ]'
 stop_clean gw
+# the engine shares the server code and takes the same options
+start slowe engine --role llm --speed 0 --header-timeout 1 --body-timeout 1
+python3 "$tmp/slow.py" "$port_slowe" >"$tmp/slowe.out"
+check "engine: slowloris head and body cut at 1 s, a slow head in time served" 'awk "(\$1 == \"header\" || \$1 == \"body\") && \$2 >= 0.8 && \$2 <= 4 { n++ } /^slow-ok HTTP\/1.1 200/ { n++ } END { exit n != 3 }" "$tmp/slowe.out"'
+stop_clean slowe
 
 # ---- connection cap ----
 start gw serve --config "$tmp/pd.conf" --max-conns 3 --header-timeout 5
