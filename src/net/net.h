@@ -71,7 +71,9 @@ void net_server_free(struct net_server *s);
  * inactivity, so a client trickling bytes is cut (counted in header_timeouts /
  * body_timeouts). idle_timeout_s: keep-alive inactivity (evhttp's own timeout).
  * Above max_conns open connections a new one is closed in the same loop pass
- * without being read (counted in refused). 0 disables a guard.
+ * without being read (counted in refused). 0 disables a guard. Always: a client that
+ * sends more than a request's worth (64 KiB of head + the body cap) while its reply
+ * is being written is closed (counted in floods).
  */
 #define NET_HEADER_TIMEOUT_S 10.0
 #define NET_BODY_TIMEOUT_S 60.0
@@ -82,7 +84,7 @@ struct net_server_limits {
 	unsigned max_conns;
 };
 struct net_server_stats {
-	unsigned long long accepted, refused, header_timeouts, body_timeouts;
+	unsigned long long accepted, refused, header_timeouts, body_timeouts, floods;
 	unsigned open;
 };
 void net_server_limits_default(struct net_server_limits *l);

@@ -44,7 +44,7 @@
 #define NET_MAX_HEADERS_SIZE (64 * 1024)
 
 /* Where a connection is in its current request; only HEAD and BODY have a deadline. */
-enum conn_state { CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_BUSY, CONN_REFUSED };
+enum conn_state { CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_BUSY, CONN_REFUSED, CONN_FLOOD };
 
 struct net__conn {
 	struct net_server *srv;
@@ -226,6 +226,8 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 		s->st.header_timeouts++;
 	} else if (c->state == CONN_BODY) {
 		s->st.body_timeouts++;
+	} else if (c->state == CONN_FLOOD) {
+		s->st.floods++;
 	} else {
 		return;
 	}
@@ -292,11 +294,19 @@ static void conn_watch(struct evbuffer *buf, const struct evbuffer_cb_info *info
 
 	if (!info->n_added)
 		return;
+	len = evbuffer_get_length(buf);
+	/* While a reply is written evhttp reads on (to see a close) without a limit: a
+	 * client that keeps sending then would grow this buffer forever. Closed from the
+	 * timer, not from inside the bufferevent's read. */
+	if (c->state == CONN_BUSY && len > NET_MAX_HEADERS_SIZE + c->srv->max_body && c->evcon) {
+		c->state = CONN_FLOOD;
+		event_active(c->deadline, EV_TIMEOUT, 1);
+		return;
+	}
 	if (c->state == CONN_IDLE)
 		head_start(c);
 	if (c->state != CONN_HEAD)
 		return;
-	len = evbuffer_get_length(buf);
 	conn_scan(c, buf, len >= info->n_added ? len - info->n_added : 0);
 }
 

@@ -222,11 +222,15 @@ const char *serve__front_metrics(struct serve *s, char *buf, size_t cap)
 		 "# TYPE modserve_serve_read_timeouts_total counter\n"
 		 "modserve_serve_read_timeouts_total{phase=\"header\"} %llu\n"
 		 "modserve_serve_read_timeouts_total{phase=\"body\"} %llu\n"
+		 "# HELP modserve_serve_connections_flooded_total Connections closed because the "
+		 "client sent more than a request's worth while its reply was written.\n"
+		 "# TYPE modserve_serve_connections_flooded_total counter\n"
+		 "modserve_serve_connections_flooded_total %llu\n"
 		 "# HELP modserve_serve_rate_limited_total 429s of the per-key limits.\n"
 		 "# TYPE modserve_serve_rate_limited_total counter\n"
 		 "modserve_serve_rate_limited_total{limit=\"requests\"} %llu\n"
 		 "modserve_serve_rate_limited_total{limit=\"tokens\"} %llu\n",
-		 st.open, st.accepted, st.refused, st.header_timeouts, st.body_timeouts,
+		 st.open, st.accepted, st.refused, st.header_timeouts, st.body_timeouts, st.floods,
 		 (unsigned long long)s->limited[SERVE__LIMIT_REQUESTS],
 		 (unsigned long long)s->limited[SERVE__LIMIT_TOKENS]);
 	return buf;

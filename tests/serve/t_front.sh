@@ -224,5 +224,45 @@ check "a 70 KB header: refused (4xx or closed), not served ($(cat "$tmp/flood.co
 post alive "$text_req"
 check "after the hostile inputs: the gateway still serves" '[ "$(status alive)" = 200 ]'
 stop_clean gw
+
+# a client that keeps sending while its stream is written: closed, not buffered forever
+start slow1 engine --role llm --speed 1
+printf 'prefill_decode = http://127.0.0.1:%s\n' "$port_slow1" >"$tmp/slow1.conf"
+start gw serve --config "$tmp/slow1.conf" --max-body 1024
+gw=$port_gw
+python3 - "$gw" >"$tmp/flood.out" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+body = b'{"messages":[{"role":"user","content":"a long story"}],"max_tokens":2000,"stream":true}'
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+got = s.recv(65536)
+t0, sent = time.time(), 0
+try:
+    while time.time() - t0 < 10:
+        s.sendall(b"x" * 16384)
+        sent += 16384
+        if sent > (1 << 20):
+            break
+except OSError:
+    pass
+closed = False
+try:
+    while time.time() - t0 < 15:
+        d = s.recv(65536)
+        if not d:
+            closed = True
+            break
+        got += d
+except OSError:
+    closed = True
+print("flood", "closed" if closed else "open", "done" if b"[DONE]" in got else "cut", "%.1f" % (time.time() - t0))
+PY
+cat "$tmp/flood.out"
+check "flooding during its stream: the connection closed before the stream's end" 'grep -q "^flood closed cut" "$tmp/flood.out"'
+check "metrics: the flood counted" '[ "$(metric "$gw" "^modserve_serve_connections_flooded_total")" = 1 ]'
+post alive2 "$text_req"
+check "after the flood: the gateway still serves" '[ "$(status alive2)" = 200 ]'
+stop_clean gw
 [ $fail -eq 0 ] && echo "t_front: ok"
 exit $fail
