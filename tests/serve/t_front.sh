@@ -140,6 +140,8 @@ check "429: OpenAI error body" '[ $lim -ge 1 ] && grep -q "\"error\":{\"message\
 ra=$(sed -n 's/^retry-after: *\([0-9]*\).*/\1/Ip' "$tmp/$last.h")
 check "429: retry-after in whole seconds ($ra)" '[ -n "$ra" ] && [ "$ra" -ge 1 ] && [ "$ra" -le 2 ]'
 post c1 "$text_req" -H 'authorization: Bearer key-carol-00001'
+post cimg "$(img_req_of "$(png 64 48 3)")" -H 'authorization: Bearer key-carol-00001' -H 'x-request-id: carol-img'
+check "an image request through the keyed gateway" '[ "$(status cimg)" = 200 ]'
 check "another key is not limited by alice's" '[ "$(status c1)" = 200 ]'
 sleep "$ra"
 post arefill "$text_req" -H 'authorization: Bearer key-alice-0001'
@@ -169,9 +171,10 @@ post c2 "$text_req" -H 'authorization: Bearer key-carol-00001'
 check "SIGHUP with a broken key file: the old keys still work" '[ "$(status c2)" = 200 ]'
 stop_clean gw
 log=$tmp/access.log
-check "access log: one line per request to the file" '[ "$(grep -c "^access " "$log")" = $((6 + 1 + 1 + 5 + 1 + 1 + 1)) ]'
+check "access log: one line per request to the file" '[ "$(grep -c "^access " "$log")" = $((6 + 2 + 1 + 5 + 1 + 1 + 1)) ]'
 check "access log: nothing of it on stderr" '! grep -q "access id=" "$tmp/gw.err"'
 check "access log: id, key, modality, images, status, ttft, e2e" 'grep -Eq "^access id=alice-1 key=alice modality=text images=0 status=200 ttft_ms=[0-9.]+ e2e_ms=[0-9.]+$" "$log"'
+check "access log: an image request with its count and times" 'grep -Eq "^access id=carol-img key=carol modality=image images=1 status=200 ttft_ms=[0-9.]+ e2e_ms=[0-9.]+$" "$log"'
 check "access log: a 429 with its limit" 'grep -Eq "^access id=alice-[4-6] key=alice .*status=429 .*limit=requests$" "$log" && grep -q "key=bob .*status=429 .*limit=tokens" "$log"'
 check "access log: a 401 (no key name) and a 400" 'grep -q "key=- .*status=401" "$log" && grep -q "key=carol .*status=400" "$log"'
 
@@ -183,6 +186,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 timeout 10 "$bin" serve --config "$tmp/pd.conf" --port 0 --tls-cert "$tmp/nope.pem" --tls-key "$tmp/key.pem" 2>"$tmp/badcert.err"
 rc=$?
 check "a missing certificate: exit 1 naming the file (exit $rc)" '[ $rc = 1 ] && grep -q "nope.pem" "$tmp/badcert.err"'
+openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:prime256v1 -out "$tmp/other.pem" 2>/dev/null
+timeout 10 "$bin" serve --config "$tmp/pd.conf" --port 0 --tls-cert "$tmp/cert.pem" --tls-key "$tmp/other.pem" 2>"$tmp/mismatch.err"
+rc=$?
+check "a key that does not match the certificate: exit 1, said ($rc)" '[ $rc = 1 ] && grep -q "other.pem: .*mismatch" "$tmp/mismatch.err"'
 timeout 10 "$bin" serve --config "$tmp/pd.conf" --port 0 --tls-cert "$tmp/cert.pem" 2>/dev/null
 check "--tls-cert without --tls-key: usage error (exit $?)" '[ $? = 2 ]'
 start_tls tls serve --config "$tmp/pd.conf" --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
