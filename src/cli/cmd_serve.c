@@ -29,21 +29,22 @@ static const char usage_text[] =
 	"  --backend-timeout S  backend inactivity timeout, seconds [300]\n"
 	"  --target-inflight N  in-flight calls per instance for desired replicas [32]\n"
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
-	"  --api-keys FILE      `name = key [rps=R] [burst=B] [tpm=T]` lines: /v1/ requests\n"
-	"                       need `authorization: Bearer KEY` (401 otherwise), and\n"
-	"                       above the key's limits get 429; reloaded on SIGHUP\n"
-	"  --quiet              no access log\n"
 	/* front end: deadlines, connection cap, TLS, access log (docs/serve.md) */
 	CLI_NET_LIMITS_USAGE
 	"  --tls-cert FILE      serve https: PEM certificate chain (with --tls-key)\n"
 	"  --tls-key FILE       its PEM private key\n"
 	"  --access-log FILE    access lines to FILE (appended; reopened on SIGHUP), not stderr\n"
+	"  --api-keys FILE      `name = key [rps=R] [burst=B] [tpm=T]` lines: /v1/ requests\n"
+	"                       need `authorization: Bearer KEY` (401 otherwise), and\n"
+	"                       above the key's limits get 429; reloaded on SIGHUP\n"
+	"  --quiet              no access log\n"
 	"  -h, --help\n";
 
+/* front end (the net guards' ids are CLI_O_*, from 768) */
+enum { O_CERT = 800, O_TLSKEY, O_ALOG };
+
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
-       O_BODY, O_QUIET, O_KEYS,
-       /* front end */
-       O_CERT = 800, O_TLSKEY, O_ALOG };
+       O_BODY, O_QUIET, O_KEYS };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -56,13 +57,13 @@ static const struct option long_opts[] = {
 	{ "backend-timeout", required_argument, NULL, O_BTO },
 	{ "target-inflight", required_argument, NULL, O_TARGET },
 	{ "max-body", required_argument, NULL, O_BODY },
-	{ "quiet", no_argument, NULL, O_QUIET },
-	{ "api-keys", required_argument, NULL, O_KEYS },
 	/* front end */
 	CLI_NET_LIMITS_OPTS,
 	{ "tls-cert", required_argument, NULL, O_CERT },
 	{ "tls-key", required_argument, NULL, O_TLSKEY },
 	{ "access-log", required_argument, NULL, O_ALOG },
+	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "api-keys", required_argument, NULL, O_KEYS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -76,17 +77,6 @@ static struct net_timer *g_hup_timer;
 /* Front end: the access log's file (NULL: stderr with the other lines). */
 static FILE *g_alog;
 static const char *g_alog_path;
-
-static void log_line(void *arg, const char *line)
-{
-	(void)arg;
-	if (g_alog && !strncmp(line, "access ", 7)) {
-		fprintf(g_alog, "%s\n", line);
-		fflush(g_alog); /* one line per request: readable at once, cut by logrotate */
-		return;
-	}
-	fprintf(stderr, "modserve serve: %s\n", line);
-}
 
 /* Opens (again, after a SIGHUP: logrotate's copy-free rotation) the access log. */
 static int alog_open(struct ms_error *err)
@@ -133,6 +123,17 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	net_loop_stop(g_loop); /* only sets a flag and wakes the loop */
+}
+
+static void log_line(void *arg, const char *line)
+{
+	(void)arg;
+	if (g_alog && !strncmp(line, "access ", 7)) {
+		fprintf(g_alog, "%s\n", line);
+		fflush(g_alog); /* one line per request: readable at once, cut by logrotate */
+		return;
+	}
+	fprintf(stderr, "modserve serve: %s\n", line);
 }
 
 static int opt_seconds(const char *name, const char *v, double *out)
@@ -197,8 +198,6 @@ int cmd_serve(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			cfg.max_body = (size_t)v;
 			break;
-		case O_QUIET: cfg.log = NULL; break;
-		case O_KEYS: g_keys = optarg; break;
 		/* front end */
 		CLI_NET_LIMITS_CASES:
 			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
@@ -207,6 +206,8 @@ int cmd_serve(int argc, char **argv)
 		case O_CERT: cfg.tls_cert = optarg; break;
 		case O_TLSKEY: cfg.tls_key = optarg; break;
 		case O_ALOG: g_alog_path = optarg; break;
+		case O_QUIET: cfg.log = NULL; break;
+		case O_KEYS: g_keys = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -269,9 +270,9 @@ cleanup:
 	signal(SIGHUP, SIG_IGN);
 	if (g_hup_timer)
 		net_timer_free(g_hup_timer);
-	serve_free(s);
-	net_loop_free(g_loop);
+	serve_free(s); /* may log: open requests are answered */
 	if (g_alog)
 		fclose(g_alog);
+	net_loop_free(g_loop);
 	return rc;
 }

@@ -104,11 +104,11 @@ struct serve {
 	uint64_t req_total[2][SERVE__NSTAT];
 	struct serve__hist ttft[2], e2e[2];
 	uint64_t over_released, retries;
+	uint64_t limited[3];       /* 429s by SERVE__LIMIT_* (serve_front.c) */
 	uint32_t open_rq;
 	struct serve__rq *live;
 	struct serve__key *keys;   /* NULL: no API keys required */
 	uint32_t n_keys;
-	uint64_t limited[3];       /* 429s by SERVE__LIMIT_* */
 };
 
 /* serve_keys.c */
