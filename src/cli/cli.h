@@ -36,6 +36,25 @@ int cmd_trace_synth(int argc, char **argv);
 int cmd_trace_fetch(int argc, char **argv);
 int cmd_trace_export(int argc, char **argv);
 
+/* The front-end guards of the server commands (serve, engine): net_server_limits. */
+#define CLI_NET_LIMITS_USAGE                                                              \
+	"  --header-timeout S   a request's head must arrive within S of its first byte [10]\n" \
+	"  --body-timeout S     its body within S after the head [60]\n"                     \
+	"  --idle-timeout S     keep-alive connections idle this long are closed [120]\n"     \
+	"  --max-conns N        open client connections; more are closed at once [1024]\n"
+enum { CLI_O_HDR_TO = 768, CLI_O_BODY_TO, CLI_O_IDLE_TO, CLI_O_MAXCONN };
+#define CLI_NET_LIMITS_OPTS                                                \
+	{ "header-timeout", required_argument, NULL, CLI_O_HDR_TO },      \
+	{ "body-timeout", required_argument, NULL, CLI_O_BODY_TO },       \
+	{ "idle-timeout", required_argument, NULL, CLI_O_IDLE_TO },       \
+	{ "max-conns", required_argument, NULL, CLI_O_MAXCONN }
+#define CLI_NET_LIMITS_CASES case CLI_O_HDR_TO: case CLI_O_BODY_TO: case CLI_O_IDLE_TO: \
+	case CLI_O_MAXCONN
+struct net_server_limits;
+/* One of those options (opt, its value) into l; 0, or CLI_EXIT_USAGE once said. */
+int cli_net_limits_opt(const char *cmd, const char *usage, int opt, const char *v,
+		       struct net_server_limits *l);
+
 /* Prints `modserve: <msg>` to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const struct ms_error *err);
 /* Prints `modserve <cmd>: <what>` and the usage synopsis to stderr; returns CLI_EXIT_USAGE. */

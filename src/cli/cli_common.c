@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "net/net.h"
 #include "trace/trace_synth.h"
 
 int cli_fail(const struct ms_error *err)
@@ -84,6 +85,21 @@ int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char
 		return cli_usage_error(cmd, usage, "%s: expected a number > 0 and <= %g, got '%s'",
 				       name, hi, v);
 	return 0;
+}
+
+int cli_net_limits_opt(const char *cmd, const char *usage, int opt, const char *v,
+		       struct net_server_limits *l)
+{
+	switch (opt) {
+	case CLI_O_HDR_TO:
+		return cli_opt_pos(cmd, usage, "--header-timeout", v, 86400, &l->header_timeout_s);
+	case CLI_O_BODY_TO:
+		return cli_opt_pos(cmd, usage, "--body-timeout", v, 86400, &l->body_timeout_s);
+	case CLI_O_IDLE_TO:
+		return cli_opt_pos(cmd, usage, "--idle-timeout", v, 86400, &l->idle_timeout_s);
+	default:
+		return cli_opt_u32(cmd, usage, "--max-conns", v, 1, 1000000, &l->max_conns);
+	}
 }
 
 int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad, struct ms_error *err)

@@ -34,6 +34,7 @@ static const char usage_text[] =
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
 	"  --ca-file PEM        https image URLs: trust these CA certificates [the system's]\n"
 	"  --insecure-tls       https image URLs: verify no certificate (self-signed servers)\n"
+	CLI_NET_LIMITS_USAGE
 	"  -h, --help\n";
 
 enum { O_HOST = 256, O_PORT, O_MODEL, O_GPU, O_TP, O_PROFILE, O_SPEED, O_ROLE, O_QUEUE, O_EC,
@@ -56,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "max-body", required_argument, NULL, O_BODY },
 	{ "ca-file", required_argument, NULL, O_CA },
 	{ "insecure-tls", no_argument, NULL, O_INSECURE },
+	CLI_NET_LIMITS_OPTS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -92,6 +94,7 @@ int cmd_engine(int argc, char **argv)
 	double d;
 	int c, rc = CLI_EXIT_FAIL;
 
+	net_server_limits_default(&cfg.limits);
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case O_HOST: cfg.host = optarg; break;
@@ -143,6 +146,10 @@ int cmd_engine(int argc, char **argv)
 			if (cli_opt_u64(cmd, usage_text, "--max-body", optarg, 1024, 1ULL << 32, &v))
 				return CLI_EXIT_USAGE;
 			cfg.max_body = (size_t)v;
+			break;
+		CLI_NET_LIMITS_CASES:
+			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
+				return CLI_EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

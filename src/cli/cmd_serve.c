@@ -29,10 +29,19 @@ static const char usage_text[] =
 	"  --backend-timeout S  backend inactivity timeout, seconds [300]\n"
 	"  --target-inflight N  in-flight calls per instance for desired replicas [32]\n"
 	"  --max-body BYTES     request body limit, 413 above [67108864]\n"
-	"  --api-keys FILE      `name = key` lines: /v1/ requests need `authorization:\n"
-	"                       Bearer KEY` (401 otherwise); reloaded on SIGHUP\n"
+	/* front end: deadlines, connection cap, TLS, access log (docs/serve.md) */
+	CLI_NET_LIMITS_USAGE
+	"  --tls-cert FILE      serve https: PEM certificate chain (with --tls-key)\n"
+	"  --tls-key FILE       its PEM private key\n"
+	"  --access-log FILE    access lines to FILE (appended; reopened on SIGHUP), not stderr\n"
+	"  --api-keys FILE      `name = key [rps=R] [burst=B] [tpm=T]` lines: /v1/ requests\n"
+	"                       need `authorization: Bearer KEY` (401 otherwise), and\n"
+	"                       above the key's limits get 429; reloaded on SIGHUP\n"
 	"  --quiet              no access log\n"
 	"  -h, --help\n";
+
+/* front end (the net guards' ids are CLI_O_*, from 768) */
+enum { O_CERT = 800, O_TLSKEY, O_ALOG };
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
        O_BODY, O_QUIET, O_KEYS };
@@ -48,6 +57,11 @@ static const struct option long_opts[] = {
 	{ "backend-timeout", required_argument, NULL, O_BTO },
 	{ "target-inflight", required_argument, NULL, O_TARGET },
 	{ "max-body", required_argument, NULL, O_BODY },
+	/* front end */
+	CLI_NET_LIMITS_OPTS,
+	{ "tls-cert", required_argument, NULL, O_CERT },
+	{ "tls-key", required_argument, NULL, O_TLSKEY },
+	{ "access-log", required_argument, NULL, O_ALOG },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "api-keys", required_argument, NULL, O_KEYS },
 	{ "help", no_argument, NULL, 'h' },
@@ -59,6 +73,23 @@ static volatile sig_atomic_t g_hup;
 static struct serve *g_serve;
 static const char *g_keys;
 static struct net_timer *g_hup_timer;
+
+/* Front end: the access log's file (NULL: stderr with the other lines). */
+static FILE *g_alog;
+static const char *g_alog_path;
+
+/* Opens (again, after a SIGHUP: logrotate's copy-free rotation) the access log. */
+static int alog_open(struct ms_error *err)
+{
+	FILE *f = fopen(g_alog_path, "a");
+
+	if (!f)
+		return ms_error_set(err, MS_EIO, "%s: cannot open the access log", g_alog_path);
+	if (g_alog)
+		fclose(g_alog);
+	g_alog = f;
+	return 0;
+}
 
 static void on_hup(int sig)
 {
@@ -73,6 +104,10 @@ static void hup_check(void *arg)
 	struct ms_error err;
 
 	(void)arg;
+	if (g_hup && g_alog_path && alog_open(&err))
+		fprintf(stderr, "modserve serve: %s (the old file stays in use)\n", err.msg);
+	if (g_hup && !g_keys)
+		g_hup = 0;
 	if (g_hup) {
 		g_hup = 0;
 		if (serve_keys_load(g_serve, g_keys, &err))
@@ -93,6 +128,11 @@ static void on_signal(int sig)
 static void log_line(void *arg, const char *line)
 {
 	(void)arg;
+	if (g_alog && !strncmp(line, "access ", 7)) {
+		fprintf(g_alog, "%s\n", line);
+		fflush(g_alog); /* one line per request: readable at once, cut by logrotate */
+		return;
+	}
 	fprintf(stderr, "modserve serve: %s\n", line);
 }
 
@@ -119,6 +159,7 @@ int cmd_serve(int argc, char **argv)
 	unsigned long long v;
 	int c, rc = CLI_EXIT_FAIL;
 
+	net_server_limits_default(&cfg.limits); /* front end: the options replace these */
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case O_CONF: conf = optarg; break;
@@ -157,6 +198,14 @@ int cmd_serve(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			cfg.max_body = (size_t)v;
 			break;
+		/* front end */
+		CLI_NET_LIMITS_CASES:
+			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_CERT: cfg.tls_cert = optarg; break;
+		case O_TLSKEY: cfg.tls_key = optarg; break;
+		case O_ALOG: g_alog_path = optarg; break;
 		case O_QUIET: cfg.log = NULL; break;
 		case O_KEYS: g_keys = optarg; break;
 		case 'h':
@@ -173,6 +222,10 @@ int cmd_serve(int argc, char **argv)
 		return cli_usage_error(cmd, usage_text, "--config is required");
 	if (cfg.port < 0)
 		return cli_usage_error(cmd, usage_text, "--port is required");
+	if (!cfg.tls_cert != !cfg.tls_key)
+		return cli_usage_error(cmd, usage_text, "--tls-cert and --tls-key go together");
+	if (g_alog_path && alog_open(&err))
+		return cli_fail(&err);
 	if (serve_pools_load(&pools, conf, &err))
 		return cli_fail(&err);
 	if (net_loop_new(&g_loop, &err))
@@ -181,9 +234,9 @@ int cmd_serve(int argc, char **argv)
 		cli_fail(&err);
 		goto cleanup;
 	}
-	if (g_keys) {
+	if (g_keys || g_alog_path) {
 		g_serve = s;
-		if (serve_keys_load(s, g_keys, &err)) {
+		if (g_keys && serve_keys_load(s, g_keys, &err)) {
 			cli_fail(&err);
 			goto cleanup;
 		}
@@ -200,9 +253,9 @@ int cmd_serve(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	fprintf(stderr, "modserve serve: encode %u, prefill %u, decode %u, prefill_decode %u "
-		"backends, listening on http://%s:%d\n", pools.n[SERVE_ENCODE],
-		pools.n[SERVE_PREFILL], pools.n[SERVE_DECODE], pools.n[SERVE_PD], cfg.host,
-		serve_port(s));
+		"backends, listening on %s://%s:%d\n", pools.n[SERVE_ENCODE],
+		pools.n[SERVE_PREFILL], pools.n[SERVE_DECODE], pools.n[SERVE_PD],
+		cfg.tls_cert ? "https" : "http", cfg.host, serve_port(s));
 	if (net_loop_run(g_loop)) {
 		ms_error_set(&err, MS_ENET, "serve: the event loop failed");
 		cli_fail(&err);
@@ -217,7 +270,9 @@ cleanup:
 	signal(SIGHUP, SIG_IGN);
 	if (g_hup_timer)
 		net_timer_free(g_hup_timer);
-	serve_free(s);
+	serve_free(s); /* may log: open requests are answered */
+	if (g_alog)
+		fclose(g_alog);
 	net_loop_free(g_loop);
 	return rc;
 }

@@ -593,6 +593,9 @@ int engine_new(struct engine **out, struct net_loop *loop, const struct engine_c
 	}
 	if ((rc = net_server_new(&e->srv, loop, cfg->host, cfg->port, cfg->max_body, err)))
 		goto fail_srv;
+	if (cfg->limits.header_timeout_s || cfg->limits.body_timeout_s ||
+	    cfg->limits.idle_timeout_s || cfg->limits.max_conns)
+		net_server_set_limits(e->srv, &cfg->limits);
 	if ((rc = net_server_route(e->srv, "POST", "/v1/chat/completions", h_chat, e, err)) ||
 	    (rc = net_server_route(e->srv, "GET", "/v1/models", h_models, e, err)) ||
 	    (rc = net_server_route(e->srv, "GET", "/health", h_health, e, err)) ||

@@ -42,6 +42,7 @@ struct engine_config {
 	uint64_t kv_tokens;    /* KV capacity, 0: from perf (free HBM after weights) */
 	const char *ca_file;   /* https image URLs: PEM CA certificates, NULL: the system's */
 	int tls_insecure;      /* https image URLs: verify no certificate (self-signed servers) */
+	struct net_server_limits limits; /* read deadlines, connection cap (all 0: defaults) */
 };
 
 struct engine;

@@ -64,6 +64,37 @@ int net_server_route(struct net_server *s, const char *method, const char *path,
 		     net_handler h, void *arg, struct ms_error *err);
 void net_server_free(struct net_server *s);
 
+/*
+ * Front-end guards (defaults set by net_server_new). A request's head must be whole
+ * within header_timeout_s of its first byte (of the accept, for a connection's first
+ * request) and its body within body_timeout_s after the head: total deadlines, not
+ * inactivity, so a client trickling bytes is cut (counted in header_timeouts /
+ * body_timeouts). idle_timeout_s: keep-alive inactivity (evhttp's own timeout).
+ * Above max_conns open connections a new one is closed in the same loop pass
+ * without being read (counted in refused). 0 disables a guard. Always: a client that
+ * sends more than a request's worth (64 KiB of head + the body cap) while its reply
+ * is being written is closed (counted in floods).
+ */
+#define NET_HEADER_TIMEOUT_S 10.0
+#define NET_BODY_TIMEOUT_S 60.0
+#define NET_IDLE_TIMEOUT_S 120.0
+#define NET_MAX_CONNS 1024u
+struct net_server_limits {
+	double header_timeout_s, body_timeout_s, idle_timeout_s;
+	unsigned max_conns;
+};
+struct net_server_stats {
+	unsigned long long accepted, refused, header_timeouts, body_timeouts, floods;
+	unsigned open;
+};
+void net_server_limits_default(struct net_server_limits *l);
+void net_server_set_limits(struct net_server *s, const struct net_server_limits *l);
+void net_server_get_stats(const struct net_server *s, struct net_server_stats *st);
+/* TLS (OpenSSL, TLS 1.2 and up) on every connection accepted from now on: a PEM
+ * certificate chain and its PEM private key; errors name the file. */
+int net_server_tls(struct net_server *s, const char *cert, const char *key,
+		   struct ms_error *err);
+
 const char *net_req_method(const struct net_req *r);
 const char *net_req_path(const struct net_req *r); /* without the query */
 const char *net_req_header(const struct net_req *r, const char *name); /* NULL if absent */

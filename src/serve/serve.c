@@ -270,7 +270,7 @@ static void call_image(struct serve__rq *q, int img, uint32_t pid, int sub)
 {
 	struct serve__backend *b = serve__backend_of(q->s, pid);
 	struct serve__call *c = b ? call_new(q, b, img) : NULL;
-	json_t *body, *msg;
+	json_t *body;
 	char rid[128];
 
 	if (!c) {
@@ -285,12 +285,7 @@ static void call_image(struct serve__rq *q, int img, uint32_t pid, int sub)
 		policy_ticket_init(&c->stk, &one);
 		c->sub = 1;
 	}
-	/* text removed, one image item, not streamed, one token (DESIGN.md section 5) */
-	msg = json_pack("{s:s, s:[O]}", "role", "user", "content", q->img[img]);
-	body = json_pack("{s:s, s:[o], s:b, s:i}", "model", q->s->cfg.model, "messages", msg,
-			 "stream", 0, "max_tokens", 1);
-	if (body && json_object_get(q->req, "model"))
-		json_object_set(body, "model", json_object_get(q->req, "model"));
+	body = serve__split_encode_body(q->req, q->img[img], q->s->cfg.model);
 	snprintf(rid, sizeof(rid), "%s-img%d", q->id, img);
 	if (!body || call_post(c, body, rid, &image_ops) < 0) {
 		json_decref(body);

@@ -46,6 +46,10 @@ struct serve_config {
 	enum policy_route route;
 	serve_log_fn log;          /* access log and warnings (NULL: none) */
 	void *log_arg;
+	/* front end: read deadlines and connection cap (net_server_limits_default when
+	 * all zero), TLS when both files are set */
+	struct net_server_limits limits;
+	const char *tls_cert, *tls_key;
 };
 
 struct serve;
@@ -59,9 +63,10 @@ const char *serve_kind_name(enum serve_kind k);
 int serve_new(struct serve **out, struct net_loop *l, const struct serve_config *cfg,
 	      const struct serve_pools *pools, struct ms_error *err);
 int serve_port(const struct serve *s);
-/* API keys (`name = key` lines, keys of 8..127 bytes): from now on every /v1/ request
- * needs `authorization: Bearer KEY` (401 otherwise). Called again it replaces the keys;
- * on failure the old ones stay in force. */
+/* API keys (`name = key [rps=R] [burst=B] [tpm=T]` lines, keys of 8..127 bytes): from
+ * now on every /v1/ request needs `authorization: Bearer KEY` (401 otherwise), and a
+ * key's requests above its limits get 429 with retry-after. Called again it replaces
+ * the keys (unchanged ones keep their buckets); on failure the old ones stay in force. */
 int serve_keys_load(struct serve *s, const char *path, struct ms_error *err);
 void serve_free(struct serve *s);
 

@@ -1,10 +1,12 @@
 /*
  * serve_front: the gateway's HTTP front end: the OpenAI routes, request checks
  * (size, JSON, types, model, image count) with the engine's error bodies (net_oai),
- * x-request-id (accepted when sane, made otherwise, echoed), the content-derived
- * uuid on every image part, and the policy's view of the request.
+ * API keys and their rate limits (429 with retry-after), x-request-id (accepted when
+ * sane, made otherwise, echoed), the content-derived uuid on every image part, the
+ * policy's view of the request, an access-log line for every request refused here
+ * (serve.c logs the others), and the front end's metrics (connections, deadlines).
  */
-#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,48 +14,42 @@
 
 #include "serve/serve_int.h"
 
-static uint32_t words(const char *t)
-{
-	uint32_t n = 0;
-	int in = 0;
-
-	for (; *t; t++) {
-		int sp = isspace((unsigned char)*t);
-		if (!sp && !in)
-			n++;
-		in = !sp;
-	}
-	return n;
-}
-
-/* 64-bit FNV-1a of the item's URL (a data: URL holds the bytes): the same image gives
- * the same key in every stage, without recomputing vLLM's own mm_hash. */
-static void content_uuid(const char *s, char *out, size_t cap)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	snprintf(out, cap, "ms-%016llx", (unsigned long long)h);
-}
-
-static const char *part_url(json_t *part)
-{
-	json_t *u = json_object_get(part, "image_url");
-
-	if (json_is_string(u))
-		return json_string_value(u);
-	return json_string_value(json_object_get(u, "url"));
-}
-
 static void error_reply(struct net_req *r, const char *id, int status, const char *param,
 			const char *msg)
 {
 	if (id)
 		net_req_add_header(r, "x-request-id", id);
 	net_oai_error_reply(r, status, param, msg);
+}
+
+/* A request refused before routing: answered, counted and logged like the others. */
+static void refuse(struct serve *s, struct net_req *r, const char *id, const char *key,
+		   uint32_t images, int status, const char *param, const char *msg, double t0)
+{
+	error_reply(r, id, status, param, msg);
+	serve__count(s, images > 0, status, -1, 0);
+	serve__logf(s, "access id=%s key=%s modality=%s images=%u status=%d ttft_ms=-1 "
+		    "e2e_ms=%.3f", id, key, images ? "image" : "text", images, status,
+		    (net_now() - t0) * 1e3);
+}
+
+/* 429 with retry-after in whole seconds (at least 1) and the OpenAI-style body. */
+static void limit_reply(struct serve *s, struct net_req *r, const char *id, const char *key,
+			uint32_t images, int which, double retry_s, const char *msg, double t0)
+{
+	char ra[32], body[1100];
+	size_t n;
+
+	s->limited[which]++;
+	snprintf(ra, sizeof(ra), "%.0f", isinf(retry_s) ? 60 : fmax(1, ceil(retry_s)));
+	net_req_add_header(r, "x-request-id", id);
+	net_req_add_header(r, "retry-after", ra);
+	n = net_oai_error_json(body, sizeof(body), 429, NULL, msg);
+	net_req_reply(r, 429, "application/json", body, n);
+	serve__count(s, images > 0, 429, -1, 0);
+	serve__logf(s, "access id=%s key=%s modality=%s images=%u status=429 ttft_ms=-1 "
+		    "e2e_ms=%.3f limit=%s", id, key, images ? "image" : "text", images,
+		    (net_now() - t0) * 1e3, which == SERVE__LIMIT_TOKENS ? "tokens" : "requests");
 }
 
 static void set_id(struct serve *s, struct net_req *r, char *id, size_t cap)
@@ -69,166 +65,87 @@ static void set_id(struct serve *s, struct net_req *r, char *id, size_t cap)
 			 (unsigned long long)++s->next_id);
 }
 
-/* Walks the messages: text words, image parts (uuid set); 0 or an error message. */
-static const char *scan(struct serve__rq *q, json_t *msgs, uint64_t *text, const char **param)
+/* 0 when the request may pass (*key NULL without keys); 401 answered otherwise (the
+ * same words for every failure). */
+static int authorize(struct serve *s, struct net_req *r, const char *id,
+		     struct serve__key **key, double t0)
 {
-	size_t i, j;
-	json_t *m, *p;
-	uint32_t cap = 0;
-
-	*text = 0;
-	json_array_foreach(msgs, i, m) {
-		json_t *content = json_object_get(m, "content");
-		if (!json_is_object(m)) {
-			*param = "messages";
-			return "each message must be an object";
-		}
-		if (json_is_string(content)) {
-			*text += words(json_string_value(content));
-			continue;
-		}
-		if (!json_is_array(content))
-			continue;
-		json_array_foreach(content, j, p) {
-			const char *type = json_string_value(json_object_get(p, "type"));
-			if (!type)
-				continue;
-			if (!strcmp(type, "text") && json_is_string(json_object_get(p, "text"))) {
-				*text += words(json_string_value(json_object_get(p, "text")));
-			} else if (!strcmp(type, "image_url")) {
-				const char *url = part_url(p);
-				char uuid[32];
-				if (!url) {
-					*param = "image_url";
-					return "an image_url part needs a url string";
-				}
-				if (q->n_img == SERVE_MAX_IMAGES) {
-					*param = "messages";
-					return "too many images in one request";
-				}
-				if (q->n_img == cap) {
-					json_t **n;
-					cap = cap ? cap * 2 : 4;
-					n = realloc(q->img, cap * sizeof(*n));
-					if (!n)
-						return "out of memory";
-					q->img = n;
-				}
-				if (!json_is_string(json_object_get(p, "uuid"))) {
-					content_uuid(url, uuid, sizeof(uuid));
-					json_object_set_new(p, "uuid", json_string(uuid));
-				}
-				q->img[q->n_img++] = p;
-			}
-		}
-	}
-	return NULL;
-}
-
-/* 0 when the request may pass; 401 answered otherwise (same words for every failure). */
-static int authorize(struct serve *s, struct net_req *r, const char *id, const char **name)
-{
-	*name = "-";
+	*key = NULL;
 	if (!s->n_keys)
 		return 0;
-	*name = serve__key_check(s, net_req_header(r, "authorization"));
-	if (*name)
+	*key = serve__key_check(s, net_req_header(r, "authorization"));
+	if (*key)
 		return 0;
 	net_req_add_header(r, "www-authenticate", "Bearer");
-	error_reply(r, id, 401, NULL, "invalid or missing API key");
-	serve__count(s, 0, 401, -1, 0);
+	if (id)
+		refuse(s, r, id, "-", 0, 401, NULL, "invalid or missing API key", t0);
+	else
+		error_reply(r, id, 401, NULL, "invalid or missing API key");
 	return -1;
 }
 
 static void h_chat(struct net_req *r, void *arg)
 {
 	struct serve *s = arg;
+	struct serve__split sp;
+	struct serve__key *key;
 	struct serve__rq *q;
-	json_error_t je;
-	json_t *root, *msgs, *model, *mt;
-	const char *body, *err, *param = NULL;
-	char id[96], msg[300];
-	uint64_t text, out = 16;
-	const char *key;
+	const char *body, *param, *kname;
+	char id[96], msg[400];
+	double t0 = net_now(), retry;
 	size_t len;
+	int st;
 
 	set_id(s, r, id, sizeof(id));
-	if (authorize(s, r, id, &key))
+	if (authorize(s, r, id, &key, t0))
 		return;
+	kname = key ? key->name : "-";
 	if (net_req_body_too_large(r)) {
 		snprintf(msg, sizeof(msg), "request body larger than %zu bytes", s->cfg.max_body);
-		error_reply(r, id, 413, NULL, msg);
-		serve__count(s, 0, 413, -1, 0);
+		refuse(s, r, id, kname, 0, 413, NULL, msg, t0);
 		return;
 	}
 	body = net_req_body(r, &len);
-	root = json_loadb(body ? body : "", len, 0, &je);
-	if (!root || !json_is_object(root)) {
-		snprintf(msg, sizeof(msg), "malformed JSON: %s (line %d, column %d)",
-			 root ? "not an object" : je.text, je.line, je.column);
-		json_decref(root);
-		error_reply(r, id, 400, NULL, msg);
-		serve__count(s, 0, 400, -1, 0);
+	if ((st = serve__split_parse(&sp, body, len, s->cfg.model, msg, sizeof(msg), &param))) {
+		refuse(s, r, id, kname, sp.n_img, st, param, msg, t0);
+		serve__split_release(&sp);
 		return;
 	}
-	msgs = json_object_get(root, "messages");
-	model = json_object_get(root, "model");
-	if (!json_is_array(msgs) || (model && !json_is_string(model))) {
-		json_decref(root);
-		error_reply(r, id, 400, json_is_array(msgs) ? "model" : "messages",
-			    json_is_array(msgs) ? "model must be a string" : "messages must be a list");
-		serve__count(s, 0, 400, -1, 0);
-		return;
-	}
-	if (model && strcmp(json_string_value(model), s->cfg.model)) {
-		snprintf(msg, sizeof(msg), "The model `%.100s` does not exist.",
-			 json_string_value(model));
-		json_decref(root);
-		error_reply(r, id, 404, "model", msg);
-		serve__count(s, 0, 404, -1, 0);
+	if (key && (st = serve__limit_admit(key, t0, (double)(sp.text_tokens + sp.out_tokens +
+							       (uint64_t)sp.n_img * s->cfg.image_tokens),
+					    &retry, msg, sizeof(msg)))) {
+		limit_reply(s, r, id, kname, sp.n_img, st, retry, msg, t0);
+		serve__split_release(&sp);
 		return;
 	}
 	q = calloc(1, sizeof(*q));
-	if (!q) {
-		json_decref(root);
-		error_reply(r, id, 503, NULL, "out of memory");
+	if (!q || (sp.n_img && !(q->ec = calloc(sp.n_img, sizeof(*q->ec))))) {
+		free(q);
+		refuse(s, r, id, kname, sp.n_img, 503, NULL, "out of memory", t0);
+		serve__split_release(&sp);
 		return;
 	}
 	q->s = s;
-	q->req = root;
-	q->t0 = net_now();
+	q->req = sp.req;
+	q->img = sp.img;
+	q->n_img = sp.n_img;
+	q->stream = sp.stream;
+	q->t0 = t0;
 	snprintf(q->id, sizeof(q->id), "%s", id);
-	snprintf(q->key_name, sizeof(q->key_name), "%s", key);
+	snprintf(q->key_name, sizeof(q->key_name), "%s", kname);
 	q->next = s->live;
 	if (s->live)
 		s->live->prev = q;
 	s->live = q;
 	s->open_rq++;
-	err = scan(q, msgs, &text, &param);
-	if (!err && q->n_img && !(q->ec = calloc(q->n_img, sizeof(*q->ec))))
-		err = "out of memory";
 	q->r = r;
-	if (err) {
-		q->finished = 1;
-		error_reply(r, id, 400, param, err);
-		serve__count(s, q->n_img > 0, 400, -1, 0);
-		q->r = NULL;
-		serve__stop_req(q);
-		return;
-	}
-	q->stream = json_is_true(json_object_get(root, "stream"));
-	mt = json_object_get(root, "max_completion_tokens");
-	if (!json_is_integer(mt))
-		mt = json_object_get(root, "max_tokens");
-	if (json_is_integer(mt) && json_integer_value(mt) > 0)
-		out = (uint64_t)json_integer_value(mt);
 	q->prq.modality = q->n_img ? POLICY_IMAGE : POLICY_TEXT;
 	q->prq.images = q->n_img;
 	q->prq.tokens_per_image = s->cfg.image_tokens;
-	q->prq.text_tokens = text ? text : 1;
+	q->prq.text_tokens = sp.text_tokens;
 	q->prq.image_tokens = (uint64_t)q->n_img * s->cfg.image_tokens;
 	q->prq.prompt_tokens = q->prq.text_tokens + q->prq.image_tokens;
-	q->prq.output_tokens = out;
+	q->prq.output_tokens = sp.out_tokens;
 	q->prq.arrival = q->t0;
 	policy_ticket_init(&q->tk, &q->prq);
 	net_req_on_close(r, serve__on_client_close, q);
@@ -239,11 +156,11 @@ static void h_chat(struct net_req *r, void *arg)
 static void h_models(struct net_req *r, void *arg)
 {
 	struct serve *s = arg;
-	const char *key;
+	struct serve__key *key;
 	char b[400];
 	json_t *m;
 
-	if (authorize(s, r, NULL, &key))
+	if (authorize(s, r, NULL, &key, 0))
 		return;
 	m = json_string(s->cfg.model);
 	char *name = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
@@ -285,6 +202,52 @@ static void h_other(struct net_req *r, void *arg)
 	net_oai_error_reply(r, 404, NULL, msg);
 }
 
+/* The front end's /metrics lines: connections (net_server), read deadlines, rate limits. */
+const char *serve__front_metrics(struct serve *s, char *buf, size_t cap)
+{
+	struct net_server_stats st;
+
+	net_server_get_stats(s->srv, &st);
+	snprintf(buf, cap,
+		 "# TYPE modserve_serve_connections_open gauge\n"
+		 "modserve_serve_connections_open %u\n"
+		 "# TYPE modserve_serve_connections_accepted_total counter\n"
+		 "modserve_serve_connections_accepted_total %llu\n"
+		 "# HELP modserve_serve_connections_refused_total Connections closed at accept, "
+		 "above --max-conns.\n"
+		 "# TYPE modserve_serve_connections_refused_total counter\n"
+		 "modserve_serve_connections_refused_total %llu\n"
+		 "# HELP modserve_serve_read_timeouts_total Connections closed because a "
+		 "request's head or body did not arrive in time.\n"
+		 "# TYPE modserve_serve_read_timeouts_total counter\n"
+		 "modserve_serve_read_timeouts_total{phase=\"header\"} %llu\n"
+		 "modserve_serve_read_timeouts_total{phase=\"body\"} %llu\n"
+		 "# HELP modserve_serve_connections_flooded_total Connections closed because the "
+		 "client sent more than a request's worth while its reply was written.\n"
+		 "# TYPE modserve_serve_connections_flooded_total counter\n"
+		 "modserve_serve_connections_flooded_total %llu\n"
+		 "# HELP modserve_serve_rate_limited_total 429s of the per-key limits.\n"
+		 "# TYPE modserve_serve_rate_limited_total counter\n"
+		 "modserve_serve_rate_limited_total{limit=\"requests\"} %llu\n"
+		 "modserve_serve_rate_limited_total{limit=\"tokens\"} %llu\n",
+		 st.open, st.accepted, st.refused, st.header_timeouts, st.body_timeouts, st.floods,
+		 (unsigned long long)s->limited[SERVE__LIMIT_REQUESTS],
+		 (unsigned long long)s->limited[SERVE__LIMIT_TOKENS]);
+	return buf;
+}
+
+/* Read deadlines, connection cap and TLS of the listening server. */
+static int front_guards(struct serve *s, struct ms_error *err)
+{
+	const struct net_server_limits *l = &s->cfg.limits;
+
+	if (l->header_timeout_s || l->body_timeout_s || l->idle_timeout_s || l->max_conns)
+		net_server_set_limits(s->srv, l);
+	if (!s->cfg.tls_cert != !s->cfg.tls_key)
+		return ms_error_set(err, MS_EINVAL, "serve: TLS needs both a certificate and a key");
+	return s->cfg.tls_cert ? net_server_tls(s->srv, s->cfg.tls_cert, s->cfg.tls_key, err) : 0;
+}
+
 int serve_new(struct serve **out, struct net_loop *l, const struct serve_config *cfg,
 	      const struct serve_pools *pools, struct ms_error *err)
 {
@@ -308,6 +271,7 @@ int serve_new(struct serve **out, struct net_loop *l, const struct serve_config 
 		s->cfg.target_inflight = 32;
 	if ((rc = serve__backends_init(s, pools, err)) < 0 ||
 	    (rc = net_server_new(&s->srv, l, cfg->host, cfg->port, cfg->max_body, err)) < 0 ||
+	    (rc = front_guards(s, err)) < 0 ||
 	    (rc = net_server_route(s->srv, "POST", "/v1/chat/completions", h_chat, s, err)) < 0 ||
 	    (rc = net_server_route(s->srv, "GET", "/v1/models", h_models, s, err)) < 0 ||
 	    (rc = net_server_route(s->srv, "GET", "/health", h_health, s, err)) < 0 ||

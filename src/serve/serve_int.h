@@ -25,10 +25,17 @@ struct serve__backend {
 
 #define SERVE_KEY_MAX 128
 
+/* serve_limit.c: a token bucket (rate <= 0: no limit) */
+struct serve__bucket {
+	double rate, cap, level, t;
+};
+
 struct serve__key {
 	char key[SERVE_KEY_MAX]; /* zero-padded: compared over the whole array */
 	size_t len;
 	char name[48];
+	double rps, burst, tpm;  /* the key's limits as written (0: none) */
+	struct serve__bucket reqs, toks;
 };
 
 struct serve__buf {
@@ -97,6 +104,7 @@ struct serve {
 	uint64_t req_total[2][SERVE__NSTAT];
 	struct serve__hist ttft[2], e2e[2];
 	uint64_t over_released, retries;
+	uint64_t limited[3];       /* 429s by SERVE__LIMIT_* (serve_front.c) */
 	uint32_t open_rq;
 	struct serve__rq *live;
 	struct serve__key *keys;   /* NULL: no API keys required */
@@ -104,7 +112,36 @@ struct serve {
 };
 
 /* serve_keys.c */
-const char *serve__key_check(struct serve *s, const char *auth);
+struct serve__key *serve__key_check(struct serve *s, const char *auth);
+
+/* serve_split.c: a chat request parsed for the stages (no sockets: fuzzed) */
+struct serve__split {
+	json_t *req;               /* owned: the request, a uuid on every image part */
+	json_t **img;              /* owned array of borrowed image parts, in order */
+	uint32_t n_img;            /* also set when the parse failed part-way */
+	int stream;
+	uint64_t text_tokens, out_tokens; /* the policy's estimate: words, max_tokens (16) */
+};
+/* 0, or the HTTP status (400, 404) with msg and the field (*param, or NULL). sp holds
+ * what it parsed either way: serve__split_release it. */
+int serve__split_parse(struct serve__split *sp, const char *body, size_t len,
+		       const char *model, char *msg, size_t cap, const char **param);
+void serve__split_release(struct serve__split *sp);
+/* The encode request of one image part: text removed, stream false, max_tokens 1, the
+ * request's model (else `model`). New reference, NULL when out of memory. */
+json_t *serve__split_encode_body(json_t *req, json_t *part, const char *model);
+
+/* serve_limit.c and the front end's guards (serve_front.c) */
+enum { SERVE__LIMIT_REQUESTS = 1, SERVE__LIMIT_TOKENS = 2 };
+void serve__bucket_init(struct serve__bucket *b, double rate, double cap, double now);
+/* Seconds until the bucket holds cost (0: now; INFINITY: never, cost above cap). */
+double serve__bucket_wait(struct serve__bucket *b, double now, double cost);
+void serve__bucket_take(struct serve__bucket *b, double now, double cost);
+/* 0 and both buckets charged, or SERVE__LIMIT_* with the wait and a message. */
+int serve__limit_admit(struct serve__key *k, double now, double tokens, double *retry_s,
+		       char *msg, size_t cap);
+/* The front end's /metrics lines (connections, read timeouts, rate limits) into buf. */
+const char *serve__front_metrics(struct serve *s, char *buf, size_t cap);
 
 /* serve_backend.c */
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err);

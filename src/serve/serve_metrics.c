@@ -155,6 +155,7 @@ void serve__metrics_reply(struct serve *s, struct net_req *r)
 	    "modserve_serve_policy_over_released_total %llu\n"
 	    "# TYPE modserve_serve_open_requests gauge\nmodserve_serve_open_requests %u\n",
 	    (unsigned long long)s->retries, (unsigned long long)s->over_released, s->open_rq);
+	{ char fm[2048]; put(&o, "%s", serve__front_metrics(s, fm, sizeof(fm))); } /* serve_front.c */
 	if (o.oom)
 		net_oai_error_reply(r, 503, NULL, "out of memory");
 	else
