@@ -147,23 +147,11 @@ static void call_body(void *arg, const char *buf, size_t len)
 		c->status = -1;
 }
 
-/* Posts json to the backend; 0, or -1 when it could not be sent. */
-static int call_post(struct serve__call *c, json_t *body, const char *rid,
-		     const struct net_call_ops *ops)
+/* Registers c as one of the request's open calls, once its request went out. */
+static void call_open(struct serve__call *c)
 {
 	struct serve__rq *q = c->q;
-	const char *hdr[] = { "x-request-id", rid, NULL };
-	char *txt = json_dumps(body, JSON_COMPACT);
-	struct ms_error err;
-	int rc;
 
-	if (!txt)
-		return -1;
-	rc = net_client_post(c->c, "/v1/chat/completions", "application/json", txt, strlen(txt),
-			     hdr, ops, c, &err);
-	free(txt);
-	if (rc < 0)
-		return -1;
 	q->calls++;
 	c->next = q->open;
 	if (q->open)
@@ -172,7 +160,58 @@ static int call_post(struct serve__call *c, json_t *body, const char *rid,
 	c->b->inflight++;
 	c->b->calls++;
 	q->s->inflight[c->b->kind]++;
+}
+
+/* Posts len bytes to the backend (copied at once into the connection's buffer);
+ * 0, or -1 when it could not be sent. */
+static int call_post_raw(struct serve__call *c, const char *txt, size_t len, const char *rid,
+			 const struct net_call_ops *ops)
+{
+	const char *hdr[] = { "x-request-id", rid, NULL };
+	struct ms_error err;
+
+	if (net_client_post(c->c, "/v1/chat/completions", "application/json", txt, len, hdr, ops,
+			    c, &err) < 0)
+		return -1;
+	call_open(c);
 	return 0;
+}
+
+/* json serialised into the gateway's one reusable buffer (a request's body is copied
+ * into the connection before the next one is dumped): no string allocated per call. */
+static int dump(struct serve *s, const json_t *body, const char **txt, size_t *len)
+{
+	size_t n = json_dumpb(body, s->dump.p, s->dump.cap, JSON_COMPACT);
+
+	if (!n)
+		return -1;
+	if (n > s->dump.cap) {
+		size_t cap = s->dump.cap ? s->dump.cap : 4096;
+		char *p;
+		while (cap < n)
+			cap *= 2;
+		if (!(p = realloc(s->dump.p, cap)))
+			return -1;
+		s->dump.p = p;
+		s->dump.cap = cap;
+		if (json_dumpb(body, s->dump.p, s->dump.cap, JSON_COMPACT) != n)
+			return -1;
+	}
+	*txt = s->dump.p;
+	*len = n;
+	return 0;
+}
+
+/* Posts json to the backend; 0, or -1 when it could not be sent. */
+static int call_post(struct serve__call *c, json_t *body, const char *rid,
+		     const struct net_call_ops *ops)
+{
+	const char *txt;
+	size_t len;
+
+	if (dump(c->q->s, body, &txt, &len) < 0)
+		return -1;
+	return call_post_raw(c, txt, len, rid, ops);
 }
 
 /* A backend error worth another instance: no answer at all, or a 5xx. */
@@ -466,12 +505,82 @@ static void prefill_done(void *arg, int status, int err, const char *reason)
 
 static const struct net_call_ops prefill_ops = { call_head, call_body, prefill_done };
 
+/* A change of one top-level key of the client's request for one stage's body: val NULL
+ * deletes it. Applied in place, dumped, then undone (old values kept), so no stage
+ * deep-copies the request. */
+struct patch {
+	const char *key;
+	json_t *val;   /* owned by the patch */
+	json_t *old;   /* the request's own value while patched (a reference) */
+};
+
+static void patch_apply(json_t *req, struct patch *p, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		p[i].old = json_incref(json_object_get(req, p[i].key));
+		if (p[i].val)
+			json_object_set(req, p[i].key, p[i].val);
+		else
+			json_object_del(req, p[i].key);
+	}
+}
+
+static void patch_undo(json_t *req, struct patch *p, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		if (p[i].old)
+			json_object_set_new(req, p[i].key, p[i].old);
+		else
+			json_object_del(req, p[i].key);
+		json_decref(p[i].val);
+	}
+}
+
+/* The stage's body into the dump buffer: the client's bytes as they came when the
+ * stage changes nothing (a text request to prefill_decode, or to decode without
+ * kv_transfer_params), else the request with the stage's patches. */
+static int stage_body(struct serve__rq *q, enum serve_kind kind, const char **txt, size_t *len)
+{
+	struct patch p[6];
+	json_t *ec;
+	int n = 0, rc;
+
+	ec = kind == SERVE_DECODE ? NULL : ec_merged(q); /* never prefill's handles to decode */
+	if (ec)
+		p[n++] = (struct patch){ "ec_transfer_params", ec, NULL };
+	if (kind == SERVE_PREFILL) {
+		p[n++] = (struct patch){ "stream", json_false(), NULL };
+		p[n++] = (struct patch){ "stream_options", NULL, NULL };
+		p[n++] = (struct patch){ "max_completion_tokens", NULL, NULL };
+		p[n++] = (struct patch){ "max_tokens", json_integer(1), NULL };
+		p[n++] = (struct patch){ "kv_transfer_params",
+					 json_pack("{s:b, s:b}", "do_remote_decode", 1,
+						   "do_remote_prefill", 0), NULL };
+	} else if (kind == SERVE_DECODE && q->kv) {
+		p[n++] = (struct patch){ "kv_transfer_params", json_incref(q->kv), NULL };
+	}
+	if (!n && q->r && q->raw && !q->n_img) {
+		*txt = q->raw;
+		*len = q->raw_len;
+		return 0;
+	}
+	patch_apply(q->req, p, n);
+	rc = dump(q->s, q->req, txt, len);
+	patch_undo(q->req, p, n);
+	return rc;
+}
+
 static void start_llm(struct serve__rq *q)
 {
 	struct serve *s = q->s;
 	struct serve__backend *b;
 	struct serve__call *c;
-	json_t *body, *ec;
+	const char *txt;
+	size_t len;
 	uint32_t pid;
 	int rc = policy_route_llm(&s->pol, &q->prq, &q->tk, net_now(), &pid);
 
@@ -484,32 +593,14 @@ static void start_llm(struct serve__rq *q)
 	q->routed = 1;
 	b = serve__backend_of(s, pid);
 	c = b ? call_new(q, b, -1) : NULL;
-	body = json_deep_copy(q->req);
-	if (!c || !body) {
-		json_decref(body);
-		if (c) {
-			serve__client_put(b, c->c);
-			free(c);
-		}
-		fail_rq(q, 503, NULL, "out of memory");
+	if (!c) {
+		fail_rq(q, 503, NULL, "backend unreachable");
 		return;
 	}
-	ec = b->kind == SERVE_DECODE ? NULL : ec_merged(q); /* never prefill's handles to decode */
-	if (ec)
-		json_object_set_new(body, "ec_transfer_params", ec);
-	if (b->kind == SERVE_PREFILL) {
-		json_object_set_new(body, "stream", json_false());
-		json_object_del(body, "stream_options");
-		json_object_del(body, "max_completion_tokens");
-		json_object_set_new(body, "max_tokens", json_integer(1));
-		json_object_set_new(body, "kv_transfer_params",
-				    json_pack("{s:b, s:b}", "do_remote_decode", 1,
-					      "do_remote_prefill", 0));
-	} else if (b->kind == SERVE_DECODE && q->kv) {
-		json_object_set(body, "kv_transfer_params", q->kv);
-	}
-	rc = call_post(c, body, q->id, b->kind == SERVE_PREFILL ? &prefill_ops : &final_ops);
-	json_decref(body);
+	rc = stage_body(q, b->kind, &txt, &len);
+	if (rc == 0)
+		rc = call_post_raw(c, txt, len, q->id,
+				   b->kind == SERVE_PREFILL ? &prefill_ops : &final_ops);
 	if (rc < 0) {
 		free(c->body.p);
 		serve__client_put(b, c->c);
@@ -527,6 +618,9 @@ void serve__start(struct serve__rq *q)
 	uint32_t k, j, img = 0;
 	int n;
 
+	/* the client's bytes, valid while q->r is (every stage is sent while it is) */
+	if (q->r)
+		q->raw = net_req_body(q->r, &q->raw_len);
 	if (!q->n_img || s->pool_of[SERVE_ENCODE] < 0) {
 		start_llm(q); /* text, or an entry pool that encodes itself */
 		return;

@@ -197,6 +197,7 @@ void serve__backends_free(struct serve *s)
 		net_client_free(s->be[i].probe);
 	}
 	free(s->by_pid);
+	free(s->dump.p); /* the last user of the dump buffer is gone with the backends */
 	policy_release(&s->pol);
 }
 

@@ -60,6 +60,8 @@ struct serve__rq {
 	json_t **img;              /* borrowed: the image parts, in order */
 	json_t **ec;               /* ec_transfer_params per image (owned) */
 	json_t *kv;                /* prefill's kv_transfer_params (owned) */
+	const char *raw;           /* the client's body (net_req_body), NULL once r is gone */
+	size_t raw_len;
 	char id[96];
 	char key_name[48];         /* the API key's name, "-" without keys (access log) */
 	int stream, finished, streamed, routed;
@@ -101,6 +103,7 @@ struct serve {
 	struct serve__rq *live;
 	struct serve__key *keys;   /* NULL: no API keys required */
 	uint32_t n_keys;
+	struct serve__buf dump;    /* every stage's body is serialised here (reused) */
 };
 
 /* serve_keys.c */
