@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -32,10 +33,16 @@ static const char usage_text[] =
 	"  --api-keys FILE      `name = key` lines: /v1/ requests need `authorization:\n"
 	"                       Bearer KEY` (401 otherwise); reloaded on SIGHUP\n"
 	"  --quiet              no access log\n"
+	/* backends: registration, scraping, autoscaling (docs/serve.md) */
+	"  --admin-key-file F   the admin key (first line of F; else $ADMIN_API_KEY):\n"
+	"                       POST /instances registers a backend, /instances/remove\n"
+	"                       drains one (vLLM's proxy shape, header X-API-Key)\n"
 	"  -h, --help\n";
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
-       O_BODY, O_QUIET, O_KEYS };
+       O_BODY, O_QUIET, O_KEYS,
+       /* backends: registration, scraping, autoscaling */
+       O_ADMIN = 512 };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -50,6 +57,8 @@ static const struct option long_opts[] = {
 	{ "max-body", required_argument, NULL, O_BODY },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "api-keys", required_argument, NULL, O_KEYS },
+	/* backends: registration, scraping, autoscaling */
+	{ "admin-key-file", required_argument, NULL, O_ADMIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -104,6 +113,25 @@ static int opt_seconds(const char *name, const char *v, double *out)
 	return 0;
 }
 
+/* The admin key: the first line of path, 8 to 127 bytes. */
+static int read_admin_key(const char *path, char *key, size_t cap, struct ms_error *err)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return ms_error_set(err, MS_EIO, "%s: cannot open the admin key file", path);
+	if (!fgets(key, (int)cap, f))
+		key[0] = 0;
+	fclose(f);
+	n = strcspn(key, "\r\n");
+	key[n] = 0;
+	if (n < 8 || n >= cap - 1)
+		return ms_error_set(err, MS_EPARSE, "%s:1: admin key: expected 8 to %zu bytes",
+				    path, cap - 2);
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_config cfg = { .host = "127.0.0.1", .port = -1,
@@ -118,6 +146,7 @@ int cmd_serve(int argc, char **argv)
 	struct ms_error err;
 	unsigned long long v;
 	int c, rc = CLI_EXIT_FAIL;
+	static char admin_key[128];
 
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -159,6 +188,12 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case O_QUIET: cfg.log = NULL; break;
 		case O_KEYS: g_keys = optarg; break;
+		/* backends: registration, scraping, autoscaling */
+		case O_ADMIN:
+			if (read_admin_key(optarg, admin_key, sizeof(admin_key), &err))
+				return cli_fail(&err);
+			cfg.admin_key = admin_key;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CLI_EXIT_OK;
@@ -169,6 +204,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cmd, usage_text, "unexpected argument '%s'", argv[optind]);
+	if (!cfg.admin_key && getenv("ADMIN_API_KEY") && *getenv("ADMIN_API_KEY"))
+		cfg.admin_key = getenv("ADMIN_API_KEY"); /* vLLM's proxy reads the same name */
 	if (!conf)
 		return cli_usage_error(cmd, usage_text, "--config is required");
 	if (cfg.port < 0)

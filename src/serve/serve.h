@@ -30,6 +30,7 @@ struct serve_url {
 struct serve_pools {
 	struct serve_url url[SERVE_KINDS][SERVE_MAX_BACKENDS];
 	uint32_t n[SERVE_KINDS];
+	int declared[SERVE_KINDS]; /* a `pool =` line, URLs or not (registration fills it) */
 };
 
 typedef void (*serve_log_fn)(void *arg, const char *line);
@@ -44,6 +45,7 @@ struct serve_config {
 	uint32_t image_tokens;     /* the policy's estimate of one image's tokens */
 	uint32_t target_inflight;  /* per instance, for the desired-replicas gauge */
 	enum policy_route route;
+	const char *admin_key;     /* POST /instances needs it; NULL: registration off */
 	serve_log_fn log;          /* access log and warnings (NULL: none) */
 	void *log_arg;
 };

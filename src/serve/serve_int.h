@@ -6,6 +6,7 @@
 #define SERVE_INT_H
 
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "serve/serve.h"
 
@@ -14,7 +15,11 @@ struct serve__backend {
 	enum serve_kind kind;
 	struct serve_url url;
 	uint32_t pid;              /* policy instance id; a new one after each recovery */
-	int healthy;
+	int used;                  /* the slot holds a backend (slots of removed ones are reused) */
+	int healthy;               /* READY in policy: routed to */
+	int starting;              /* STARTING in policy until a probe answers 200 */
+	int draining;              /* DRAINING: no new work; removed once nothing is in flight */
+	int child;                 /* --spawn: the process serving it (0: none) */
 	struct net_client **idle;  /* keep-alive connections not in use */
 	uint32_t n_idle, cap_idle;
 	struct net_client *probe;
@@ -106,10 +111,23 @@ struct serve {
 	struct serve__buf dump;    /* every stage's body is serialised here (reused) */
 };
 
+/* serve_admin.c: POST/GET /instances (dynamic registration) */
+int serve__admin_routes(struct serve *s, struct ms_error *err);
+
 /* serve_keys.c */
 const char *serve__key_check(struct serve *s, const char *auth);
 
 /* serve_backend.c */
+/* A backend into pool kind: READY at once (static pools) or STARTING until a probe
+ * answers (registered, spawned). -MS_EINVAL when that URL is already in the pool. */
+int serve__backend_add(struct serve *s, enum serve_kind kind, const struct serve_url *u,
+		       int ready, struct serve__backend **out, struct ms_error *err);
+struct serve__backend *serve__backend_find(struct serve *s, enum serve_kind kind,
+					   const struct serve_url *u);
+/* No new work; the probe timer removes it once nothing of it is in flight. */
+void serve__backend_drain(struct serve__backend *b);
+/* "http://IPv4:PORT" or "IPv4:PORT" (vLLM's proxy form); 0 or -1. */
+int serve__url_parse(struct serve_url *u, const char *s);
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err);
 void serve__backends_free(struct serve *s);
 struct serve__backend *serve__backend_of(struct serve *s, uint32_t pid);
