@@ -37,12 +37,14 @@ static const char usage_text[] =
 	"  --admin-key-file F   the admin key (first line of F; else $ADMIN_API_KEY):\n"
 	"                       POST /instances registers a backend, /instances/remove\n"
 	"                       drains one (vLLM's proxy shape, header X-API-Key)\n"
+	"  --scrape S           read each backend's vllm:* load gauges every S s and\n"
+	"                       route around others' load (0: off) [1]\n"
 	"  -h, --help\n";
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
        O_BODY, O_QUIET, O_KEYS,
        /* backends: registration, scraping, autoscaling */
-       O_ADMIN = 512 };
+       O_ADMIN = 512, O_SCRAPE };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -59,6 +61,7 @@ static const struct option long_opts[] = {
 	{ "api-keys", required_argument, NULL, O_KEYS },
 	/* backends: registration, scraping, autoscaling */
 	{ "admin-key-file", required_argument, NULL, O_ADMIN },
+	{ "scrape", required_argument, NULL, O_SCRAPE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -136,7 +139,8 @@ int cmd_serve(int argc, char **argv)
 {
 	struct serve_config cfg = { .host = "127.0.0.1", .port = -1,
 				    .model = "llama-3.2-11b-vision", .max_body = 64u << 20,
-				    .probe_s = 1, .backend_timeout_s = 300, .image_tokens = 1601,
+				    .probe_s = 1, .scrape_s = 1, .backend_timeout_s = 300,
+				    .image_tokens = 1601,
 				    .target_inflight = 32, .route = POLICY_ROUTE_LEAST,
 				    .log = log_line };
 	static const char cmd[] = "serve";
@@ -193,6 +197,12 @@ int cmd_serve(int argc, char **argv)
 			if (read_admin_key(optarg, admin_key, sizeof(admin_key), &err))
 				return cli_fail(&err);
 			cfg.admin_key = admin_key;
+			break;
+		case O_SCRAPE:
+			if (cli_parse_double(optarg, &cfg.scrape_s) || cfg.scrape_s < 0 ||
+			    cfg.scrape_s > 86400)
+				return cli_usage_error(cmd, usage_text, "--scrape: expected seconds "
+						       "(0 to 86400), got '%s'", optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

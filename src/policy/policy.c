@@ -148,7 +148,7 @@ static void enter_ready(struct policy *pol, uint32_t id)
 	in->ready_pos = p->n_ready;
 	p->ready[p->n_ready++] = id;
 	in->heap_pos = p->n_heap;
-	p->heap[p->n_heap].pending = in->pending;
+	p->heap[p->n_heap].pending = in->pending + in->observed;
 	p->heap[p->n_heap].id = id;
 	p->n_heap++;
 	heap_up(pol, p, in->heap_pos);
@@ -297,6 +297,29 @@ uint64_t policy_inst_pending(const struct policy *pol, uint32_t id)
 	return id < pol->n_inst ? pol->inst[id].pending : 0;
 }
 
+int policy_inst_observe(struct policy *pol, uint32_t id, uint64_t observed, double now)
+{
+	struct policy_inst *in;
+	struct policy_pool *p;
+	uint64_t was;
+
+	(void)now;
+	if (id >= pol->n_inst)
+		return -MS_EINVAL;
+	in = &pol->inst[id];
+	was = in->observed;
+	in->observed = observed;
+	if (in->heap_pos == POLICY_NONE || observed == was)
+		return 0;
+	p = &pol->pool[in->pool];
+	p->heap[in->heap_pos].pending = in->pending + observed;
+	if (observed > was)
+		heap_down(pol, p, in->heap_pos);
+	else
+		heap_up(pol, p, in->heap_pos);
+	return 0;
+}
+
 uint32_t policy_pool_ready(const struct policy *pol, int pool)
 {
 	return pol->pool[pool].n_ready;
@@ -310,7 +333,7 @@ static inline void charge(struct policy *pol, uint32_t id, uint64_t w)
 	in->pending += w;
 	p->pending += w;
 	if (in->heap_pos != POLICY_NONE) {
-		p->heap[in->heap_pos].pending = in->pending;
+		p->heap[in->heap_pos].pending = in->pending + in->observed;
 		heap_down(pol, p, in->heap_pos);
 	}
 }
@@ -334,7 +357,7 @@ static int release(struct policy *pol, uint32_t id, uint64_t w)
 	in->pending -= w;
 	p->pending -= w;
 	if (in->heap_pos != POLICY_NONE) {
-		p->heap[in->heap_pos].pending = in->pending;
+		p->heap[in->heap_pos].pending = in->pending + in->observed;
 		heap_up(pol, p, in->heap_pos);
 	}
 	return rc;

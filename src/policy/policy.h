@@ -17,8 +17,11 @@
  * Knows no clock, socket or sim/: every call takes `now` (seconds on any
  * monotonic scale: 0-based virtual time or 1.7e9 epoch seconds alike).
  * Picks never scan a pool: least-work keeps an indexed min-heap per pool on
- * (pending, id) over its ready members, so charge, release and pick are
- * O(log n); ties go to the lowest id (deterministic).
+ * (pending + observed, id) over its ready members, so charge, release and pick
+ * are O(log n); ties go to the lowest id (deterministic). `observed` is work the
+ * caller saw on the instance that is not its own (a gateway's scrape of the
+ * backend's queue: other gateways' requests); 0 unless policy_inst_observe is
+ * called, so the simulator's picks are the pending-work rule alone.
  * Releasing more than is pending is the caller's bug: the call clamps at 0,
  * counts it (policy.over_released) and returns -MS_ERANGE; the simulator
  * aborts on it, a gateway logs it and goes on. Nothing here aborts on input.
@@ -176,6 +179,7 @@ struct policy_inst {
 	uint8_t state;
 	uint8_t pool;
 	uint64_t pending;
+	uint64_t observed;         /* others' work seen on it (policy_inst_observe), in pending's units */
 	uint32_t heap_pos, ready_pos;
 	uint32_t item;             /* scratch of policy_route_images, POLICY_NONE between calls */
 };
@@ -217,6 +221,13 @@ int policy_inst_fail(struct policy *pol, uint32_t id, double now);
 enum policy_inst_state policy_inst_state(const struct policy *pol, uint32_t id);
 int policy_inst_pool(const struct policy *pol, uint32_t id);
 uint64_t policy_inst_pending(const struct policy *pol, uint32_t id);
+/*
+ * Work on the instance that this caller did not charge (another gateway's
+ * requests, as the backend's own metrics show them), in the units of pending
+ * work; it counts in least-work picks until the next observation. A caller
+ * that never calls it (the simulator) routes on its own charges alone.
+ */
+int policy_inst_observe(struct policy *pol, uint32_t id, uint64_t observed, double now);
 /* Ready members of a pool (what routing picks from). */
 uint32_t policy_pool_ready(const struct policy *pol, int pool);
 

@@ -592,6 +592,10 @@ static void start_llm(struct serve__rq *q)
 	serve__policy_rc(s, rc, "re-route");
 	q->routed = 1;
 	b = serve__backend_of(s, pid);
+	if (b) { /* the unit a scraped request of that pool is counted in */
+		s->tok_sum[b->kind] += (double)(q->tk.pend_prefill + q->tk.pend_rest);
+		s->tok_n[b->kind]++;
+	}
 	c = b ? call_new(q, b, -1) : NULL;
 	if (!c) {
 		fail_rq(q, 503, NULL, "backend unreachable");

@@ -41,6 +41,7 @@ struct serve_config {
 	const char *model;         /* the served model's name (GET /v1/models) */
 	size_t max_body;
 	double probe_s;            /* health probe period */
+	double scrape_s;           /* backends' /metrics period; 0: not scraped */
 	double backend_timeout_s;  /* inactivity timeout of a backend call */
 	uint32_t image_tokens;     /* the policy's estimate of one image's tokens */
 	uint32_t target_inflight;  /* per instance, for the desired-replicas gauge */

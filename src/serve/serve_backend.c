@@ -235,7 +235,9 @@ void serve__backends_free(struct serve *s)
 {
 	uint32_t i, j;
 
+	serve__scrape_stop(s);
 	for (i = 0; i < s->n_be; i++) {
+		serve__scrape_gone(&s->be[i]);
 		for (j = 0; j < s->be[i].n_idle; j++)
 			net_client_free(s->be[i].idle[j]);
 		free(s->be[i].idle);
@@ -359,6 +361,7 @@ static void reap(struct serve__backend *b)
 		net_client_free(b->idle[j]);
 	free(b->idle);
 	net_client_free(b->probe);
+	serve__scrape_gone(b);
 	if (b->pid < s->cap_pid && s->by_pid[b->pid] == b)
 		s->by_pid[b->pid] = NULL;
 	serve__logf(s, "backend %s http://%s:%d removed", serve_kind_name(b->kind), b->url.host,
@@ -376,7 +379,7 @@ static void on_probe(void *arg)
 		struct serve__backend *b = &s->be[i];
 		if (!b->used)
 			continue;
-		if (b->draining && !b->inflight && !b->probe_busy) {
+		if (b->draining && !b->inflight && !b->probe_busy && !serve__scrape_busy(b)) {
 			reap(b);
 			continue;
 		}
@@ -393,6 +396,7 @@ void serve__probe_start(struct serve *s)
 	s->probe = net_timer_new(s->loop, on_probe, s);
 	if (s->probe)
 		net_timer_start(s->probe, 0);
+	serve__scrape_start(s);
 }
 
 int serve__buf_add(struct serve__buf *b, const char *p, size_t n)

@@ -10,6 +10,11 @@
 
 #include "serve/serve.h"
 
+struct serve__buf {
+	char *p;
+	size_t len, cap;
+};
+
 struct serve__backend {
 	struct serve *s;
 	enum serve_kind kind;
@@ -26,6 +31,13 @@ struct serve__backend {
 	int probe_busy;
 	uint32_t inflight;
 	uint64_t calls, failures;
+	/* serve_scrape.c: the backend's own gauges, last scrape */
+	struct net_client *sc_client;
+	struct serve__buf sc_body;
+	int sc_busy;
+	double sc_waiting, sc_running, sc_kv;
+	uint64_t sc_queued;        /* waiting requests counted into the pool's queue */
+	uint64_t sc_ok, sc_bad;    /* scrapes read / failed or without the gauges */
 };
 
 #define SERVE_KEY_MAX 128
@@ -34,11 +46,6 @@ struct serve__key {
 	char key[SERVE_KEY_MAX]; /* zero-padded: compared over the whole array */
 	size_t len;
 	char name[48];
-};
-
-struct serve__buf {
-	char *p;
-	size_t len, cap;
 };
 
 struct serve__rq;
@@ -109,10 +116,20 @@ struct serve {
 	struct serve__key *keys;   /* NULL: no API keys required */
 	uint32_t n_keys;
 	struct serve__buf dump;    /* every stage's body is serialised here (reused) */
+	struct net_timer *scrape;
+	double tok_sum[SERVE_KINDS]; /* tokens charged per call, summed (scraped load's unit) */
+	uint64_t tok_n[SERVE_KINDS];
 };
 
 /* serve_admin.c: POST/GET /instances (dynamic registration) */
 int serve__admin_routes(struct serve *s, struct ms_error *err);
+
+/* serve_scrape.c: the backends' /metrics into policy's load view */
+void serve__scrape_start(struct serve *s);
+void serve__scrape_stop(struct serve *s);
+int serve__scrape_busy(const struct serve__backend *b);
+/* The backend leaves: its client closed, its share of the pool's queue taken back. */
+void serve__scrape_gone(struct serve__backend *b);
 
 /* serve_keys.c */
 const char *serve__key_check(struct serve *s, const char *auth);

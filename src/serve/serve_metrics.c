@@ -139,10 +139,21 @@ void serve__metrics_reply(struct serve *s, struct net_req *r)
 		    want ? want : 1);
 	}
 	put(&o, "# TYPE modserve_serve_backend_up gauge\n# TYPE modserve_serve_backend_calls_total"
-	    " counter\n# TYPE modserve_serve_backend_failures_total counter\n");
+	    " counter\n# TYPE modserve_serve_backend_failures_total counter\n"
+	    "# HELP modserve_serve_backend_waiting The backend's vllm:num_requests_waiting, last"
+	    " scrape.\n# TYPE modserve_serve_backend_waiting gauge\n"
+	    "# TYPE modserve_serve_backend_running gauge\n"
+	    "# TYPE modserve_serve_backend_kv_usage gauge\n");
 	for (i = 0; i < s->n_be; i++) {
 		const struct serve__backend *b = &s->be[i];
 		const char *pool = serve_kind_name(b->kind);
+		if (!b->used)
+			continue;
+		put(&o, "modserve_serve_backend_waiting{pool=\"%s\",url=\"http://%s:%d\"} %g\n"
+		    "modserve_serve_backend_running{pool=\"%s\",url=\"http://%s:%d\"} %g\n"
+		    "modserve_serve_backend_kv_usage{pool=\"%s\",url=\"http://%s:%d\"} %g\n",
+		    pool, b->url.host, b->url.port, b->sc_waiting, pool, b->url.host, b->url.port,
+		    b->sc_running, pool, b->url.host, b->url.port, b->sc_kv);
 		put(&o, "modserve_serve_backend_up{pool=\"%s\",url=\"http://%s:%d\"} %d\n", pool,
 		    b->url.host, b->url.port, b->healthy);
 		put(&o, "modserve_serve_backend_calls_total{pool=\"%s\",url=\"http://%s:%d\"} %llu\n",
