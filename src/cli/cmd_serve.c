@@ -39,12 +39,24 @@ static const char usage_text[] =
 	"                       drains one (vLLM's proxy shape, header X-API-Key)\n"
 	"  --scrape S           read each backend's vllm:* load gauges every S s and\n"
 	"                       route around others' load (0: off) [1]\n"
+	"  --autoscale P=MIN:MAX:CAP[,...]  run sim's autoscaling rule on pool P (encode,\n"
+	"                       prefill, decode, prefill_decode); CAP: what one instance\n"
+	"                       carries, image tokens/s (encode) or prompt tokens/s\n"
+	"  --spawn P=CMD        start/stop pool P's instances as local processes: CMD with\n"
+	"                       {port} replaced (e.g. 'modserve engine --role llm --port\n"
+	"                       {port}'); new ones take work once healthy, drained first\n"
+	"  --scale-cmd CMD      run CMD ({pool}, {n} replaced) when a target changes, e.g.\n"
+	"                       'kubectl scale deployment/vllm-{pool} --replicas={n}'\n"
+	"  --scale-interval S   the rule's periodic evaluation, seconds [300]\n"
+	"  --scale-cooldown S   no step down sooner after a change [the interval]\n"
+	"  --scale-window S     the rate window the rule reads, seconds [60]\n"
 	"  -h, --help\n";
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
        O_BODY, O_QUIET, O_KEYS,
        /* backends: registration, scraping, autoscaling */
-       O_ADMIN = 512, O_SCRAPE };
+       O_ADMIN = 512, O_SCRAPE, O_AUTOSCALE, O_SPAWN, O_SCALE_CMD, O_SCALE_IVL, O_SCALE_COOL,
+       O_SCALE_WIN };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -62,6 +74,12 @@ static const struct option long_opts[] = {
 	/* backends: registration, scraping, autoscaling */
 	{ "admin-key-file", required_argument, NULL, O_ADMIN },
 	{ "scrape", required_argument, NULL, O_SCRAPE },
+	{ "autoscale", required_argument, NULL, O_AUTOSCALE },
+	{ "spawn", required_argument, NULL, O_SPAWN },
+	{ "scale-cmd", required_argument, NULL, O_SCALE_CMD },
+	{ "scale-interval", required_argument, NULL, O_SCALE_IVL },
+	{ "scale-cooldown", required_argument, NULL, O_SCALE_COOL },
+	{ "scale-window", required_argument, NULL, O_SCALE_WIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -113,6 +131,45 @@ static int opt_seconds(const char *name, const char *v, double *out)
 	if (cli_parse_double(v, out) || *out <= 0 || *out > 86400)
 		return cli_usage_error("serve", usage_text, "%s: expected a number > 0 and <= "
 				       "86400, got '%s'", name, v);
+	return 0;
+}
+
+/* Index of the pool named by the n bytes at name, or -1. */
+static int pool_index(const char *name, size_t n)
+{
+	int k;
+
+	for (k = 0; k < SERVE_KINDS; k++)
+		if (strlen(serve_kind_name((enum serve_kind)k)) == n &&
+		    !strncmp(name, serve_kind_name((enum serve_kind)k), n))
+			return k;
+	return -1;
+}
+
+/* POOL=MIN:MAX:CAPACITY[,...] into cfg->scale; 0 or -1. */
+static int parse_autoscale(const char *arg, struct serve_config *cfg)
+{
+	char buf[512], *tok, *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return -1;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		unsigned long lo, hi;
+		double cap;
+		int k = eq ? pool_index(tok, (size_t)(eq - tok)) : -1;
+		if (k < 0)
+			return -1;
+		lo = strtoul(eq + 1, &end, 10);
+		if (*end != ':')
+			return -1;
+		hi = strtoul(end + 1, &end, 10);
+		if (*end != ':' || cli_parse_double(end + 1, &cap) || !(cap > 0) || lo < 1 ||
+		    lo > hi || hi > SERVE_MAX_BACKENDS)
+			return -1;
+		cfg->scale[k] = (struct serve_scale_pool){ 1, (uint32_t)lo, (uint32_t)hi, cap,
+							   cfg->scale[k].spawn };
+	}
 	return 0;
 }
 
@@ -197,6 +254,34 @@ int cmd_serve(int argc, char **argv)
 			if (read_admin_key(optarg, admin_key, sizeof(admin_key), &err))
 				return cli_fail(&err);
 			cfg.admin_key = admin_key;
+			break;
+		case O_AUTOSCALE:
+			if (parse_autoscale(optarg, &cfg))
+				return cli_usage_error(cmd, usage_text, "--autoscale: expected POOL="
+						       "MIN:MAX:CAPACITY[,...] (1 <= MIN <= MAX, CAPACITY"
+						       " > 0), got '%s'", optarg);
+			break;
+		case O_SPAWN: {
+			const char *eq = strchr(optarg, '=');
+			int k = eq ? pool_index(optarg, (size_t)(eq - optarg)) : -1;
+			if (k < 0 || !eq[1])
+				return cli_usage_error(cmd, usage_text, "--spawn: expected POOL=CMD "
+						       "with a pool name, got '%s'", optarg);
+			cfg.scale[k].spawn = eq + 1;
+			break;
+		}
+		case O_SCALE_CMD: cfg.scale_cmd = optarg; break;
+		case O_SCALE_IVL:
+			if (opt_seconds("--scale-interval", optarg, &cfg.scale_interval_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_SCALE_COOL:
+			if (opt_seconds("--scale-cooldown", optarg, &cfg.scale_cooldown_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case O_SCALE_WIN:
+			if (opt_seconds("--scale-window", optarg, &cfg.window_s))
+				return CLI_EXIT_USAGE;
 			break;
 		case O_SCRAPE:
 			if (cli_parse_double(optarg, &cfg.scrape_s) || cfg.scrape_s < 0 ||

@@ -35,6 +35,15 @@ struct serve_pools {
 
 typedef void (*serve_log_fn)(void *arg, const char *line);
 
+/* --autoscale POOL=MIN:MAX:CAPACITY and --spawn POOL=CMD (serve_scale.c). */
+struct serve_scale_pool {
+	int on;
+	uint32_t min, max;
+	double capacity;           /* load one instance carries: image tokens/s (encode),
+				    * prompt tokens/s (LLM pools) */
+	const char *spawn;         /* command of one instance, {port} replaced; NULL: none */
+};
+
 struct serve_config {
 	const char *host;
 	int port;                  /* 0: any */
@@ -47,6 +56,11 @@ struct serve_config {
 	uint32_t target_inflight;  /* per instance, for the desired-replicas gauge */
 	enum policy_route route;
 	const char *admin_key;     /* POST /instances needs it; NULL: registration off */
+	struct serve_scale_pool scale[SERVE_KINDS];
+	const char *scale_cmd;     /* {pool}, {n} replaced; NULL: none */
+	double scale_interval_s;   /* the rule's periodic evaluation; 0 = 300 */
+	double scale_cooldown_s;   /* 0 = the interval */
+	double window_s;           /* policy's rate window; 0 = 60 */
 	serve_log_fn log;          /* access log and warnings (NULL: none) */
 	void *log_arg;
 };

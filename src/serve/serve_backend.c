@@ -201,7 +201,7 @@ int serve__backend_add(struct serve *s, enum serve_kind kind, const struct serve
 
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err)
 {
-	struct policy_conf pc = { .no_windows = 0 };
+	struct policy_conf pc = { .no_windows = 0, .window_s = s->cfg.window_s };
 	int k, rc;
 	uint32_t i;
 
@@ -228,13 +228,14 @@ int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms
 			if ((rc = serve__backend_add(s, (enum serve_kind)k, &p->url[k][i], 1, NULL,
 						     err)) < 0)
 				return rc;
-	return 0;
+	return serve__scale_start(s, err);
 }
 
 void serve__backends_free(struct serve *s)
 {
 	uint32_t i, j;
 
+	serve__scale_stop(s);
 	serve__scrape_stop(s);
 	for (i = 0; i < s->n_be; i++) {
 		serve__scrape_gone(&s->be[i]);
@@ -362,6 +363,7 @@ static void reap(struct serve__backend *b)
 	free(b->idle);
 	net_client_free(b->probe);
 	serve__scrape_gone(b);
+	serve__scale_gone(b);
 	if (b->pid < s->cap_pid && s->by_pid[b->pid] == b)
 		s->by_pid[b->pid] = NULL;
 	serve__logf(s, "backend %s http://%s:%d removed", serve_kind_name(b->kind), b->url.host,

@@ -117,6 +117,7 @@ struct serve {
 	uint32_t n_keys;
 	struct serve__buf dump;    /* every stage's body is serialised here (reused) */
 	struct net_timer *scrape;
+	struct serve__scale *scale; /* NULL without --autoscale */
 	double tok_sum[SERVE_KINDS]; /* tokens charged per call, summed (scraped load's unit) */
 	uint64_t tok_n[SERVE_KINDS];
 };
@@ -130,6 +131,14 @@ void serve__scrape_stop(struct serve *s);
 int serve__scrape_busy(const struct serve__backend *b);
 /* The backend leaves: its client closed, its share of the pool's queue taken back. */
 void serve__scrape_gone(struct serve__backend *b);
+
+/* serve_scale.c: the policy_scale rule acting (--spawn, --scale-cmd) */
+int serve__scale_start(struct serve *s, struct ms_error *err);
+void serve__scale_stop(struct serve *s);
+/* The autoscaler's target for pool k in *n: 1, or 0 when k is not autoscaled. */
+int serve__scale_target(const struct serve *s, enum serve_kind k, uint32_t *n);
+/* A spawned backend was reaped: its process is stopped. */
+void serve__scale_gone(struct serve__backend *b);
 
 /* serve_keys.c */
 const char *serve__key_check(struct serve *s, const char *auth);

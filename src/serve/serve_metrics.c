@@ -121,14 +121,17 @@ void serve__metrics_reply(struct serve *s, struct net_req *r)
 		put_hist(&o, "modserve_serve_e2e_seconds", mods[m], &s->e2e[m]);
 	put(&o, "# TYPE modserve_serve_pool_inflight gauge\n# TYPE modserve_serve_pool_pending "
 	    "gauge\n# TYPE modserve_serve_pool_ready gauge\n# HELP modserve_serve_desired_replicas"
-	    " ceil(in-flight calls / target per instance), at least 1.\n"
+	    " The autoscaler's target (--autoscale), else ceil(in-flight calls / target per"
+	    " instance), at least 1.\n"
 	    "# TYPE modserve_serve_desired_replicas gauge\n");
 	for (k = 0; k < SERVE_KINDS; k++) {
 		int p = s->pool_of[k];
 		uint32_t want;
 		if (p < 0)
 			continue;
-		want = (s->inflight[k] + s->cfg.target_inflight - 1) / s->cfg.target_inflight;
+		/* the autoscaler's target where it runs, else the in-flight rule */
+		if (!serve__scale_target(s, (enum serve_kind)k, &want))
+			want = (s->inflight[k] + s->cfg.target_inflight - 1) / s->cfg.target_inflight;
 		put(&o, "modserve_serve_pool_inflight{pool=\"%s\"} %u\n", serve_kind_name(k),
 		    s->inflight[k]);
 		put(&o, "modserve_serve_pool_pending{pool=\"%s\"} %llu\n", serve_kind_name(k),
