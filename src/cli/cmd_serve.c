@@ -50,13 +50,14 @@ static const char usage_text[] =
 	"  --scale-interval S   the rule's periodic evaluation, seconds [300]\n"
 	"  --scale-cooldown S   no step down sooner after a change [the interval]\n"
 	"  --scale-window S     the rate window the rule reads, seconds [60]\n"
+	"  --decision-log FILE  one line per routing pick: pool instance modality images url\n"
 	"  -h, --help\n";
 
 enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
        O_BODY, O_QUIET, O_KEYS,
        /* backends: registration, scraping, autoscaling */
        O_ADMIN = 512, O_SCRAPE, O_AUTOSCALE, O_SPAWN, O_SCALE_CMD, O_SCALE_IVL, O_SCALE_COOL,
-       O_SCALE_WIN };
+       O_SCALE_WIN, O_DLOG };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, O_CONF },
@@ -80,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "scale-interval", required_argument, NULL, O_SCALE_IVL },
 	{ "scale-cooldown", required_argument, NULL, O_SCALE_COOL },
 	{ "scale-window", required_argument, NULL, O_SCALE_WIN },
+	{ "decision-log", required_argument, NULL, O_DLOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -118,6 +120,15 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	net_loop_stop(g_loop); /* only sets a flag and wakes the loop */
+}
+
+static FILE *g_dlog;
+
+static void dlog_line(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(g_dlog, "%s\n", line);
+	fflush(g_dlog); /* read by a test while the gateway runs */
 }
 
 static void log_line(void *arg, const char *line)
@@ -283,6 +294,15 @@ int cmd_serve(int argc, char **argv)
 			if (opt_seconds("--scale-window", optarg, &cfg.window_s))
 				return CLI_EXIT_USAGE;
 			break;
+		case O_DLOG:
+			if (g_dlog)
+				fclose(g_dlog);
+			if (!(g_dlog = fopen(optarg, "w"))) {
+				ms_error_set(&err, MS_EIO, "%s: cannot write the decision log", optarg);
+				return cli_fail(&err);
+			}
+			cfg.decision_log = dlog_line;
+			break;
 		case O_SCRAPE:
 			if (cli_parse_double(optarg, &cfg.scrape_s) || cfg.scrape_s < 0 ||
 			    cfg.scrape_s > 86400)
@@ -351,5 +371,9 @@ cleanup:
 		net_timer_free(g_hup_timer);
 	serve_free(s);
 	net_loop_free(g_loop);
+	if (g_dlog && fclose(g_dlog) && rc == CLI_EXIT_OK) {
+		ms_error_set(&err, MS_EIO, "serve: writing the decision log failed");
+		rc = cli_fail(&err);
+	}
 	return rc;
 }

@@ -416,6 +416,8 @@ int policy_route_images(struct policy *pol, const struct policy_req *rq, struct 
 	for (k = 0; k < rq->images; k++) {
 		uint32_t id = p->conf.route == POLICY_ROUTE_LEAST ? p->heap[0].id : pick(pol, p);
 		charge(pol, id, rq->tokens_per_image);
+		if (pol->on_pick)
+			pol->on_pick(pol->pick_arg, rq, pol->p_enc, id, now);
 		/* its item, in order of first pick (inst.item: a mark cleared below) */
 		j = pol->inst[id].item;
 		if (j == POLICY_NONE) {
@@ -464,6 +466,8 @@ int policy_route_llm(struct policy *pol, const struct policy_req *rq, struct pol
 		tk->stage = 1;
 	tk->llm = id;
 	charge(pol, id, tk->pend_prefill + tk->pend_rest);
+	if (pol->on_pick)
+		pol->on_pick(pol->pick_arg, rq, pi, id, now);
 	*inst = id;
 	return rc;
 }

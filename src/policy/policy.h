@@ -184,6 +184,11 @@ struct policy_inst {
 	uint32_t item;             /* scratch of policy_route_images, POLICY_NONE between calls */
 };
 
+/* A routing decision as it is made (policy_on_pick): for decision logs that compare
+ * callers (sim against a gateway); not needed to route. */
+typedef void (*policy_pick_fn)(void *arg, const struct policy_req *rq, int pool, uint32_t inst,
+			       double now);
+
 struct policy {
 	struct policy_conf conf;
 	struct policy_pool pool[POLICY_MAX_POOLS];
@@ -194,7 +199,16 @@ struct policy {
 	double front;              /* FCFS: keys of preempted requests, below every enqueue key */
 	uint64_t over_released;    /* releases clamped at 0 (caller bugs, counted) */
 	uint64_t preemptions;
+	policy_pick_fn on_pick;    /* NULL unless policy_on_pick set it */
+	void *pick_arg;
 };
+
+/* fn is told every pick from now on (each image's encoder, each LLM instance); NULL: none. */
+static inline void policy_on_pick(struct policy *pol, policy_pick_fn fn, void *arg)
+{
+	pol->on_pick = fn;
+	pol->pick_arg = arg;
+}
 
 /* Pools as conf says, no instances yet. -MS_EINVAL names what the set of stages lacks. */
 int policy_init(struct policy *pol, const struct policy_conf *conf, struct ms_error *err);

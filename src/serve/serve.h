@@ -62,6 +62,7 @@ struct serve_config {
 	double scale_cooldown_s;   /* 0 = the interval */
 	double window_s;           /* policy's rate window; 0 = 60 */
 	serve_log_fn log;          /* access log and warnings (NULL: none) */
+	serve_log_fn decision_log; /* one line per routing pick (NULL: none): docs/serve.md */
 	void *log_arg;
 };
 

@@ -199,6 +199,22 @@ int serve__backend_add(struct serve *s, enum serve_kind kind, const struct serve
 	return 0;
 }
 
+/* `pool instance modality images url` per pick, the format tests/serve/test_serve_agree.c
+ * compares with the simulator's picks (policy pool index and instance id alike). */
+static void decision(void *arg, const struct policy_req *rq, int pool, uint32_t inst,
+		     double now)
+{
+	struct serve *s = arg;
+	struct serve__backend *b = serve__backend_of(s, inst);
+	char line[160];
+
+	(void)now;
+	snprintf(line, sizeof(line), "%d %u %s %u http://%s:%d", pool, inst,
+		 rq->modality == POLICY_TEXT ? "text" : "image", rq->images,
+		 b ? b->url.host : "?", b ? b->url.port : 0);
+	s->cfg.decision_log(s->cfg.log_arg, line);
+}
+
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err)
 {
 	struct policy_conf pc = { .no_windows = 0, .window_s = s->cfg.window_s };
@@ -223,6 +239,8 @@ int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms
 	}
 	if ((rc = policy_init(&s->pol, &pc, err)) < 0)
 		return rc;
+	if (s->cfg.decision_log)
+		policy_on_pick(&s->pol, decision, s);
 	for (k = 0; k < SERVE_KINDS; k++)
 		for (i = 0; i < p->n[k]; i++)
 			if ((rc = serve__backend_add(s, (enum serve_kind)k, &p->url[k][i], 1, NULL,
