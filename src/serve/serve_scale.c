@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,6 @@
 
 #include "policy/policy_scale.h"
 #include "serve/serve_int.h"
-
-extern char **environ;
 
 struct serve__scale {
 	struct policy_scale sc;
@@ -91,11 +88,21 @@ static int expand(char *out, size_t cap, const char *tmpl, const char *const *kv
 	return 0;
 }
 
+/* sh -c cmd in a child that keeps only stdin, stdout and stderr: the gateway's sockets
+ * (its listener, its backend connections) must not live on in an engine it started. */
 static int run_sh(const char *cmd, int *pid)
 {
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t p = fork();
 
-	return posix_spawn(pid, "/bin/sh", NULL, NULL, argv, environ) ? -1 : 0;
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		closefrom(3);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	*pid = (int)p;
+	return 0;
 }
 
 static void spawn_one(struct serve *s, struct serve__scale *a, enum serve_kind k)
