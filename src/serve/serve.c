@@ -540,9 +540,95 @@ static void patch_undo(json_t *req, struct patch *p, int n)
 	}
 }
 
+/* The image part's URL (image_url as a string or as {"url": ...}); *obj: the latter. */
+static const char *image_url_of(json_t *part, int *obj)
+{
+	json_t *u = json_object_get(part, "image_url");
+
+	*obj = json_is_object(u);
+	return json_string_value(*obj ? json_object_get(u, "url") : u);
+}
+
+/* The first n bytes equal to s in [p, end) (memmem is a GNU extension). */
+static const char *find(const char *p, const char *end, const char *s, size_t n)
+{
+	while ((size_t)(end - p) >= n && (p = memchr(p, s[0], (size_t)(end - p) - n + 1))) {
+		if (!memcmp(p, s, n))
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+static int put(struct serve__buf *o, const char *p, size_t n)
+{
+	return serve__buf_add(o, p, n);
+}
+
+/*
+ * The final stage's body spliced from the client's bytes, never re-serialising the
+ * images: one top-level key added after the opening brace (`key`: val, NULL: none) and
+ * `"uuid"` added to each image part right after its image_url. Only where that is sure:
+ * the request did not have the key itself, each URL appears in the bytes as is (no
+ * escapes) in order, an object-form image_url ends right after its url. -1: not sure,
+ * the caller serialises instead.
+ */
+static int splice(struct serve__rq *q, const char *key, json_t *val, const char **txt,
+		  size_t *len)
+{
+	struct serve__buf *o = &q->s->dump;
+	const char *raw = q->raw, *end = raw + q->raw_len, *at, *p;
+	uint32_t i;
+
+	o->len = 0;
+	for (p = raw; p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'); p++)
+		;
+	if (p == end || *p != '{' || put(o, raw, (size_t)(p + 1 - raw)) < 0)
+		return -1;
+	at = p + 1;
+	if (val) {
+		char *v;
+		int rc;
+		if (json_object_get(q->req, key) || !(v = json_dumps(val, JSON_COMPACT)))
+			return -1;
+		rc = put(o, "\"", 1) < 0 || put(o, key, strlen(key)) < 0 || put(o, "\":", 2) < 0 ||
+		     put(o, v, strlen(v)) < 0 || put(o, ",", 1) < 0;
+		free(v);
+		if (rc)
+			return -1;
+	}
+	for (i = 0; i < q->n_img; i++) {
+		int obj;
+		const char *url = image_url_of(q->img[i], &obj), *hit;
+		const char *uuid = json_string_value(json_object_get(q->img[i], "uuid"));
+		size_t n = url ? strlen(url) : 0;
+		if (!n || !uuid || !(hit = find(at, end, url, n)) || hit == raw ||
+		    hit[-1] != '"' || hit + n >= end || hit[n] != '"')
+			return -1;
+		p = hit + n + 1;
+		if (obj) {
+			while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+				p++;
+			if (p == end || *p != '}')
+				return -1; /* more keys after url: not sure where the part goes on */
+			p++;
+		}
+		if (put(o, at, (size_t)(p - at)) < 0 || put(o, ",\"uuid\":\"", 9) < 0 ||
+		    put(o, uuid, strlen(uuid)) < 0 || put(o, "\"", 1) < 0)
+			return -1;
+		at = p;
+	}
+	if (put(o, at, (size_t)(end - at)) < 0)
+		return -1;
+	*txt = o->p;
+	*len = o->len;
+	return 0;
+}
+
 /* The stage's body into the dump buffer: the client's bytes as they came when the
  * stage changes nothing (a text request to prefill_decode, or to decode without
- * kv_transfer_params), else the request with the stage's patches. */
+ * kv_transfer_params), spliced when the final stage only adds (see splice), else the
+ * request with the stage's patches. */
 static int stage_body(struct serve__rq *q, enum serve_kind kind, const char **txt, size_t *len)
 {
 	struct patch p[6];
@@ -566,6 +652,12 @@ static int stage_body(struct serve__rq *q, enum serve_kind kind, const char **tx
 	if (!n && q->r && q->raw && !q->n_img) {
 		*txt = q->raw;
 		*len = q->raw_len;
+		return 0;
+	}
+	if (kind != SERVE_PREFILL && n <= 1 && q->r && q->raw &&
+	    splice(q, n ? p[0].key : NULL, n ? p[0].val : NULL, txt, len) == 0) {
+		if (n)
+			json_decref(p[0].val);
 		return 0;
 	}
 	patch_apply(q->req, p, n);

@@ -51,6 +51,8 @@ for i in 1 2 3 4; do
 done
 check "images through the registered encoder: 4 of 4 ($ok)" '[ $ok = 4 ]'
 check "the encoder did them" '[ "$(served "$port_enc")" = 4 ]'
+# the final body is spliced from the client's bytes: the uuids must still be there
+check "prefill_decode found all 4 in the encoder cache" '[ "$(metric "$port_e0" "ec_lookups_total.*hit")" = 4 ]'
 check "the dead one is still starting" 'list | grep -q "http://127.0.0.1:'$dead'\",\"state\":\"starting\""'
 check "no retry was needed (nothing sent to the starting one)" '[ "$(metric "$port_gw" "^modserve_serve_retries_total")" = 0 ]'
 
