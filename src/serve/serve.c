@@ -560,6 +560,22 @@ static const char *find(const char *p, const char *end, const char *s, size_t n)
 	return NULL;
 }
 
+/* Whether the string value opening at quote q (raw from lo) is the value of key:
+ * `"key" : "` with any whitespace around the colon. */
+static int value_of(const char *lo, const char *q, const char *key)
+{
+	size_t n = strlen(key);
+
+	while (q > lo && (q[-1] == ' ' || q[-1] == '\n' || q[-1] == '\t' || q[-1] == '\r'))
+		q--;
+	if (q == lo || *--q != ':')
+		return 0;
+	while (q > lo && (q[-1] == ' ' || q[-1] == '\n' || q[-1] == '\t' || q[-1] == '\r'))
+		q--;
+	return (size_t)(q - lo) >= n + 2 && q[-1] == '"' && !memcmp(q - 1 - n, key, n) &&
+	       q[-2 - (long)n] == '"';
+}
+
 static int put(struct serve__buf *o, const char *p, size_t n)
 {
 	return serve__buf_add(o, p, n);
@@ -603,8 +619,9 @@ static int splice(struct serve__rq *q, const char *key, json_t *val, const char 
 		const char *uuid = json_string_value(json_object_get(q->img[i], "uuid"));
 		size_t n = url ? strlen(url) : 0;
 		if (!n || !uuid || !(hit = find(at, end, url, n)) || hit == raw ||
-		    hit[-1] != '"' || hit + n >= end || hit[n] != '"')
-			return -1;
+		    hit[-1] != '"' || hit + n >= end || hit[n] != '"' ||
+		    !value_of(raw, hit - 1, obj ? "url" : "image_url"))
+			return -1; /* e.g. the same text in a text part first: serialise instead */
 		p = hit + n + 1;
 		if (obj) {
 			while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))

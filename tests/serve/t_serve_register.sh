@@ -53,6 +53,13 @@ check "images through the registered encoder: 4 of 4 ($ok)" '[ $ok = 4 ]'
 check "the encoder did them" '[ "$(served "$port_enc")" = 4 ]'
 # the final body is spliced from the client's bytes: the uuids must still be there
 check "prefill_decode found all 4 in the encoder cache" '[ "$(metric "$port_e0" "ec_lookups_total.*hit")" = 4 ]'
+# forms the splice leaves to serialising: the URL also as a text part, a key after url,
+# image_url as a string with spaces
+u="data:image/png;base64,$(png 64 48 20)"
+gpost "$port_gw" /v1/chat/completions f1 '{"messages":[{"role":"user","content":[{"type":"text","text":"'$u'"},{"type":"image_url","image_url":{"url":"'$u'"}}]}],"max_tokens":2}'
+gpost "$port_gw" /v1/chat/completions f2 '{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"'$u'","detail":"low"}}]}],"max_tokens":2}'
+gpost "$port_gw" /v1/chat/completions f3 '{"messages":[{"role":"user","content":[{"type":"image_url", "image_url" : "'$u'" }]}],"max_tokens":2}'
+check "other part forms: 200 and found in the cache" '[ "$(status f1)$(status f2)$(status f3)" = 200200200 ] && [ "$(metric "$port_e0" "ec_lookups_total.*hit")" = 7 ]'
 check "the dead one is still starting" 'list | grep -q "http://127.0.0.1:'$dead'\",\"state\":\"starting\""'
 check "no retry was needed (nothing sent to the starting one)" '[ "$(metric "$port_gw" "^modserve_serve_retries_total")" = 0 ]'
 
