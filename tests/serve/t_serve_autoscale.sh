@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The autoscaler acting (issue 13), sim's rule (policy_scale) on the gateway's load:
 #  --spawn: an empty prefill_decode pool gets its minimum (1) engine process; a load
-#    step (about 4,000 prompt tokens/s against 500 per instance) brings it to its
-#    maximum (3) within the interval plus startup; new engines take work only once
+#    step (about 4,000 prompt tokens/s against 500 per instance, for 8 s) brings it to
+#    its maximum (3) within the rate window, interval and startup; new engines take work only once
 #    healthy; after the load stops they are drained and stopped (the processes exit)
 #    after the window and cooldown; every request is answered;
 #  --scale-cmd: the command runs with {pool} and {n} replaced: the step up, then 1.
-# Rate window, interval and cooldown 2 s; bounded: about 30 s in all.
+# Rate window, interval and cooldown 2 s; bounded: about 40 s in all.
 set -u
 . "$(dirname "$0")/serve_lib.sh"
 
@@ -29,15 +29,18 @@ start gw serve --config "$tmp/pools.conf" "${scale[@]}" --autoscale prefill_deco
 	--spawn "prefill_decode=$bin engine --role llm --speed 4 --port {port}"
 check "spawn: the minimum engine comes up" 'wait_for 10 "[ \$(ready) = 1 ]"'
 check "spawn: one engine process" '[ "$(children)" = 1 ]'
+desired() { metric "$port_gw" "desired_replicas\{pool=\"prefill_decode\"\}"; }
 t0=$(date +%s.%N)
-load "$port_gw" 80 step
-check "spawn: the load step brings the pool to 3 ready" 'wait_for 12 "[ \$(ready) = 3 ]"'
+load "$port_gw" 160 step &
+loader=$!
+# seen together while the load lasts: 3 ready, 3 processes, the gauge at 3
+check "spawn: the load step brings the pool to 3 ready engines, gauge 3" \
+	'wait_for 15 "[ \$(ready) = 3 ] && [ \$(children) = 3 ] && [ \$(desired) = 3 ]"'
 t_up=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))")
-check "spawn: up within interval + window + startup ($t_up s)" 'python3 -c "import sys; sys.exit(not $t_up <= 8)"'
-check "spawn: 3 engine processes" '[ "$(children)" = 3 ]'
-check "spawn: desired replicas gauge 3" '[ "$(metric "$port_gw" "desired_replicas\{pool=\"prefill_decode\"\}")" = 3 ]'
-wait_for 30 '[ "$(wc -l <"$tmp/step.codes")" = 80 ]'
-check "spawn: 80 of 80 requests answered 200" '[ "$(grep -c "^200$" "$tmp/step.codes")" = 80 ]'
+check "spawn: up within window + interval + startup ($t_up s)" 'python3 -c "import sys; sys.exit(not $t_up <= 10)"'
+wait "$loader"
+wait_for 30 '[ "$(wc -l <"$tmp/step.codes")" = 160 ]'
+check "spawn: 160 of 160 requests answered 200" '[ "$(grep -c "^200$" "$tmp/step.codes")" = 160 ]'
 check "spawn: after the load, drained back to 1" 'wait_for 15 "[ \$(ready) = 1 ]"'
 check "spawn: the drained engines were stopped" 'wait_for 5 "[ \$(children) = 1 ]"'
 check "spawn: the log says started and stopped" '[ "$(grep -c "autoscale: prefill_decode: started" "$tmp/gw.err")" = 3 ] && [ "$(grep -c "autoscale: prefill_decode: stopped" "$tmp/gw.err")" = 2 ]'
