@@ -2,16 +2,23 @@
 # Gateway overhead on loopback (issue 13, Benchmarks), in one run: wrk POSTs a streamed
 # 16-token chat completion, text-only and with one 512x384 PNG, at 1 and 16 connections,
 #   direct: to `modserve engine --speed 0` (role all: encodes the image itself);
-#   gw-pd:  through `modserve serve` with that engine as its prefill_decode pool (parse,
+#   gwpd:   through `modserve serve` with that engine as its prefill_decode pool (parse,
 #           uuid on the image part, policy routing, relay);
-#   gw-epd: through `modserve serve` with an encode engine and a prefill_decode engine
-#           (the image goes to the encoder first: two backend calls per image request).
-# Prints requests/s and wrk's mean latency for each, and gw/direct ratios.
-# Usage: bench/serve.sh [BUILD_DIR] [SECONDS]   (default build/, 3 s per point)
+#   gwepd:  through `modserve serve` with an encode engine and a prefill_decode engine
+#           (the image goes to the encoder first: two backend calls per image request);
+#   vllm:   (optional) vLLM's example EPD proxy (disagg_epd_proxy.py, given by path: its
+#           code is never part of this repository) over the same encode + llm engines,
+#           run with /usr/bin/python3 (Debian: python3-fastapi python3-uvicorn
+#           python3-aiohttp python3-uvloop; bench only, see docs/serve.md); Debian 12 has
+#           no msgspec, so a three-line stand-in on json is put on its PYTHONPATH.
+# Prints requests/s, wrk's p50/p99 latency, the added p50/p99 against direct, each
+# target's rate against direct, and the gateway against the vLLM proxy.
+# Usage: bench/serve.sh [BUILD_DIR] [SECONDS] [PATH/TO/disagg_epd_proxy.py]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../build}/modserve
 secs=${2:-3}
+proxy=${3:-}
 tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -38,6 +45,24 @@ echo "prefill_decode = http://127.0.0.1:$port_eng" >"$tmp/pd.conf"
 printf 'encode = http://127.0.0.1:%s\nprefill_decode = http://127.0.0.1:%s\n' "$port_enc" "$port_llm" >"$tmp/epd.conf"
 start gwpd serve --config "$tmp/pd.conf" --quiet
 start gwepd serve --config "$tmp/epd.conf" --quiet
+targets="direct gwpd gwepd"
+if [ -n "$proxy" ]; then
+	[ -f "$proxy" ] || { echo "serve.sh: no proxy at $proxy" >&2; exit 1; }
+	mkdir -p "$tmp/shim"
+	printf 'import json as _j\nclass json:\n    encode = staticmethod(lambda o: _j.dumps(o).encode())\n    decode = staticmethod(lambda b: _j.loads(b))\n' >"$tmp/shim/msgspec.py"
+	port_vllm=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PYTHONPATH=$tmp/shim /usr/bin/python3 "$proxy" --host 127.0.0.1 --port "$port_vllm" \
+		--encode-servers-urls "http://127.0.0.1:$port_enc" --prefill-servers-urls none \
+		--decode-servers-urls "http://127.0.0.1:$port_llm" >"$tmp/vllm.err" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 200); do
+		curl -s -o /dev/null "http://127.0.0.1:$port_vllm/v1/models" && break
+		sleep 0.1
+	done
+	curl -s -o /dev/null "http://127.0.0.1:$port_vllm/v1/models" || { tail -20 "$tmp/vllm.err"; exit 1; }
+	targets="$targets vllm"
+fi
+port_direct=$port_eng
 
 echo '{"model":"llama-3.2-11b-vision","messages":[{"role":"user","content":"hello hello hello hello"}],"max_tokens":16,"ignore_eos":true,"stream":true}' >"$tmp/text.json"
 img=$(python3 - <<'PY'
@@ -50,22 +75,30 @@ PY
 )
 printf '{"model":"llama-3.2-11b-vision","messages":[{"role":"user","content":[{"type":"text","text":"hello hello"},{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}}]}],"max_tokens":16,"ignore_eos":true,"stream":true}\n' "$img" >"$tmp/image.json"
 
-run() { # run PORT BODY CONNS: prints "req/s mean_latency"
+run() { # run PORT BODY CONNS: prints "req/s p50_ms p99_ms"
 	SERVE_BODY=$tmp/$2.json timeout $((secs + 30)) wrk -t1 -c"$3" -d"${secs}s" --latency \
 		-s "$here/serve_post.lua" "http://127.0.0.1:$1/v1/chat/completions" >"$tmp/wrk.out"
 	if grep -q "Non-2xx" "$tmp/wrk.out"; then echo "serve.sh: non-2xx answers:" >&2; cat "$tmp/wrk.out" >&2; exit 1; fi
-	awk '/Requests\/sec/ { r = $2 } /^    Latency/ { l = $2 } END { print r, l }' "$tmp/wrk.out"
+	awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+	     /Requests\/sec/ { r = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+	     END { printf "%s %.3f %.3f\n", r, p50, p99 }' "$tmp/wrk.out"
 }
-printf '%-6s %-5s %-7s %12s %10s %8s\n' body conns target "req/s" "mean lat" "vs direct"
+printf '%-6s %-5s %-7s %10s %8s %8s %9s %9s %7s\n' body conns target "req/s" "p50 ms" "p99 ms" "+p50 ms" "+p99 ms" "x dir"
 for body in text image; do
 	for c in 1 16; do
-		read -r d dl <<<"$(run "$port_eng" $body $c)"
-		printf '%-6s %-5s %-7s %12s %10s %8s\n' $body $c direct "$d" "$dl" "1.00"
-		for gw in gwpd gwepd; do
-			eval "p=\$port_$gw"
-			read -r g gl <<<"$(run "$p" $body $c)"
-			printf '%-6s %-5s %-7s %12s %10s %8s\n' $body $c $gw "$g" "$gl" \
-				"$(python3 -c "print('%.2f' % ($g / $d))")"
+		for t in $targets; do
+			eval "p=\$port_$t"
+			read -r r p50 p99 <<<"$(run "$p" $body $c)"
+			[ "$t" = direct ] && { d=$r; d50=$p50; d99=$p99; }
+			eval "rate_$t=$r"
+			printf '%-6s %-5s %-7s %10s %8s %8s %9s %9s %7s\n' $body $c $t "$r" "$p50" "$p99" \
+				"$(python3 -c "print('%.3f' % ($p50 - $d50))")" "$(python3 -c "print('%.3f' % ($p99 - $d99))")" \
+				"$(python3 -c "print('%.2f' % ($r / $d))")"
 		done
+		if [ -n "$proxy" ]; then
+			printf '%-6s %-5s gateway / vLLM proxy: gwpd %sx, gwepd %sx\n' $body $c \
+				"$(python3 -c "print('%.1f' % ($rate_gwpd / $rate_vllm))")" \
+				"$(python3 -c "print('%.1f' % ($rate_gwepd / $rate_vllm))")"
+		fi
 	done
 done

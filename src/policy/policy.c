@@ -148,7 +148,7 @@ static void enter_ready(struct policy *pol, uint32_t id)
 	in->ready_pos = p->n_ready;
 	p->ready[p->n_ready++] = id;
 	in->heap_pos = p->n_heap;
-	p->heap[p->n_heap].pending = in->pending;
+	p->heap[p->n_heap].pending = in->pending + in->observed;
 	p->heap[p->n_heap].id = id;
 	p->n_heap++;
 	heap_up(pol, p, in->heap_pos);
@@ -297,6 +297,29 @@ uint64_t policy_inst_pending(const struct policy *pol, uint32_t id)
 	return id < pol->n_inst ? pol->inst[id].pending : 0;
 }
 
+int policy_inst_observe(struct policy *pol, uint32_t id, uint64_t observed, double now)
+{
+	struct policy_inst *in;
+	struct policy_pool *p;
+	uint64_t was;
+
+	(void)now;
+	if (id >= pol->n_inst)
+		return -MS_EINVAL;
+	in = &pol->inst[id];
+	was = in->observed;
+	in->observed = observed;
+	if (in->heap_pos == POLICY_NONE || observed == was)
+		return 0;
+	p = &pol->pool[in->pool];
+	p->heap[in->heap_pos].pending = in->pending + observed;
+	if (observed > was)
+		heap_down(pol, p, in->heap_pos);
+	else
+		heap_up(pol, p, in->heap_pos);
+	return 0;
+}
+
 uint32_t policy_pool_ready(const struct policy *pol, int pool)
 {
 	return pol->pool[pool].n_ready;
@@ -310,7 +333,7 @@ static inline void charge(struct policy *pol, uint32_t id, uint64_t w)
 	in->pending += w;
 	p->pending += w;
 	if (in->heap_pos != POLICY_NONE) {
-		p->heap[in->heap_pos].pending = in->pending;
+		p->heap[in->heap_pos].pending = in->pending + in->observed;
 		heap_down(pol, p, in->heap_pos);
 	}
 }
@@ -334,7 +357,7 @@ static int release(struct policy *pol, uint32_t id, uint64_t w)
 	in->pending -= w;
 	p->pending -= w;
 	if (in->heap_pos != POLICY_NONE) {
-		p->heap[in->heap_pos].pending = in->pending;
+		p->heap[in->heap_pos].pending = in->pending + in->observed;
 		heap_up(pol, p, in->heap_pos);
 	}
 	return rc;
@@ -393,6 +416,8 @@ int policy_route_images(struct policy *pol, const struct policy_req *rq, struct 
 	for (k = 0; k < rq->images; k++) {
 		uint32_t id = p->conf.route == POLICY_ROUTE_LEAST ? p->heap[0].id : pick(pol, p);
 		charge(pol, id, rq->tokens_per_image);
+		if (pol->on_pick)
+			pol->on_pick(pol->pick_arg, rq, pol->p_enc, id, now);
 		/* its item, in order of first pick (inst.item: a mark cleared below) */
 		j = pol->inst[id].item;
 		if (j == POLICY_NONE) {
@@ -441,6 +466,8 @@ int policy_route_llm(struct policy *pol, const struct policy_req *rq, struct pol
 		tk->stage = 1;
 	tk->llm = id;
 	charge(pol, id, tk->pend_prefill + tk->pend_rest);
+	if (pol->on_pick)
+		pol->on_pick(pol->pick_arg, rq, pi, id, now);
 	*inst = id;
 	return rc;
 }

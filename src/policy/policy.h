@@ -17,8 +17,11 @@
  * Knows no clock, socket or sim/: every call takes `now` (seconds on any
  * monotonic scale: 0-based virtual time or 1.7e9 epoch seconds alike).
  * Picks never scan a pool: least-work keeps an indexed min-heap per pool on
- * (pending, id) over its ready members, so charge, release and pick are
- * O(log n); ties go to the lowest id (deterministic).
+ * (pending + observed, id) over its ready members, so charge, release and pick
+ * are O(log n); ties go to the lowest id (deterministic). `observed` is work the
+ * caller saw on the instance that is not its own (a gateway's scrape of the
+ * backend's queue: other gateways' requests); 0 unless policy_inst_observe is
+ * called, so the simulator's picks are the pending-work rule alone.
  * Releasing more than is pending is the caller's bug: the call clamps at 0,
  * counts it (policy.over_released) and returns -MS_ERANGE; the simulator
  * aborts on it, a gateway logs it and goes on. Nothing here aborts on input.
@@ -176,9 +179,15 @@ struct policy_inst {
 	uint8_t state;
 	uint8_t pool;
 	uint64_t pending;
+	uint64_t observed;         /* others' work seen on it (policy_inst_observe), in pending's units */
 	uint32_t heap_pos, ready_pos;
 	uint32_t item;             /* scratch of policy_route_images, POLICY_NONE between calls */
 };
+
+/* A routing decision as it is made (policy_on_pick): for decision logs that compare
+ * callers (sim against a gateway); not needed to route. */
+typedef void (*policy_pick_fn)(void *arg, const struct policy_req *rq, int pool, uint32_t inst,
+			       double now);
 
 struct policy {
 	struct policy_conf conf;
@@ -190,7 +199,16 @@ struct policy {
 	double front;              /* FCFS: keys of preempted requests, below every enqueue key */
 	uint64_t over_released;    /* releases clamped at 0 (caller bugs, counted) */
 	uint64_t preemptions;
+	policy_pick_fn on_pick;    /* NULL unless policy_on_pick set it */
+	void *pick_arg;
 };
+
+/* fn is told every pick from now on (each image's encoder, each LLM instance); NULL: none. */
+static inline void policy_on_pick(struct policy *pol, policy_pick_fn fn, void *arg)
+{
+	pol->on_pick = fn;
+	pol->pick_arg = arg;
+}
 
 /* Pools as conf says, no instances yet. -MS_EINVAL names what the set of stages lacks. */
 int policy_init(struct policy *pol, const struct policy_conf *conf, struct ms_error *err);
@@ -217,6 +235,13 @@ int policy_inst_fail(struct policy *pol, uint32_t id, double now);
 enum policy_inst_state policy_inst_state(const struct policy *pol, uint32_t id);
 int policy_inst_pool(const struct policy *pol, uint32_t id);
 uint64_t policy_inst_pending(const struct policy *pol, uint32_t id);
+/*
+ * Work on the instance that this caller did not charge (another gateway's
+ * requests, as the backend's own metrics show them), in the units of pending
+ * work; it counts in least-work picks until the next observation. A caller
+ * that never calls it (the simulator) routes on its own charges alone.
+ */
+int policy_inst_observe(struct policy *pol, uint32_t id, uint64_t observed, double now);
 /* Ready members of a pool (what routing picks from). */
 uint32_t policy_pool_ready(const struct policy *pol, int pool);
 

@@ -30,9 +30,19 @@ struct serve_url {
 struct serve_pools {
 	struct serve_url url[SERVE_KINDS][SERVE_MAX_BACKENDS];
 	uint32_t n[SERVE_KINDS];
+	int declared[SERVE_KINDS]; /* a `pool =` line, URLs or not (registration fills it) */
 };
 
 typedef void (*serve_log_fn)(void *arg, const char *line);
+
+/* --autoscale POOL=MIN:MAX:CAPACITY and --spawn POOL=CMD (serve_scale.c). */
+struct serve_scale_pool {
+	int on;
+	uint32_t min, max;
+	double capacity;           /* load one instance carries: image tokens/s (encode),
+				    * prompt tokens/s (LLM pools) */
+	const char *spawn;         /* command of one instance, {port} replaced; NULL: none */
+};
 
 struct serve_config {
 	const char *host;
@@ -40,11 +50,19 @@ struct serve_config {
 	const char *model;         /* the served model's name (GET /v1/models) */
 	size_t max_body;
 	double probe_s;            /* health probe period */
+	double scrape_s;           /* backends' /metrics period; 0: not scraped */
 	double backend_timeout_s;  /* inactivity timeout of a backend call */
 	uint32_t image_tokens;     /* the policy's estimate of one image's tokens */
 	uint32_t target_inflight;  /* per instance, for the desired-replicas gauge */
 	enum policy_route route;
+	const char *admin_key;     /* POST /instances needs it; NULL: registration off */
+	struct serve_scale_pool scale[SERVE_KINDS];
+	const char *scale_cmd;     /* {pool}, {n} replaced; NULL: none */
+	double scale_interval_s;   /* the rule's periodic evaluation; 0 = 300 */
+	double scale_cooldown_s;   /* 0 = the interval */
+	double window_s;           /* policy's rate window; 0 = 60 */
 	serve_log_fn log;          /* access log and warnings (NULL: none) */
+	serve_log_fn decision_log; /* one line per routing pick (NULL: none): docs/serve.md */
 	void *log_arg;
 	/* front end: read deadlines and connection cap (net_server_limits_default when
 	 * all zero), TLS when both files are set */

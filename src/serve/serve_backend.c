@@ -20,16 +20,14 @@ const char *serve_kind_name(enum serve_kind k)
 	return (unsigned)k < SERVE_KINDS ? kind_names[k] : "?";
 }
 
-static int url_parse(struct serve_url *u, const char *s)
+int serve__url_parse(struct serve_url *u, const char *s)
 {
 	const char *h, *colon;
 	char *end;
 	long port;
 	size_t n;
 
-	if (strncmp(s, "http://", 7))
-		return -1;
-	h = s + 7;
+	h = strncmp(s, "http://", 7) ? s : s + 7;
 	colon = strrchr(h, ':');
 	if (!colon || colon == h)
 		return -1;
@@ -70,13 +68,14 @@ int serve_pools_load(struct serve_pools *p, const char *path, struct ms_error *e
 					  "prefill, decode, prefill_decode)", path, l.no, l.key);
 			break;
 		}
+		p->declared[k] = 1; /* `encode =` with no URL: a pool that starts empty */
 		for (tok = strtok_r(l.val, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
 			if (p->n[k] == SERVE_MAX_BACKENDS) {
 				rc = ms_error_set(err, MS_ERANGE, "%s:%d: %s: more than %d URLs",
 						  path, l.no, l.key, SERVE_MAX_BACKENDS);
 				goto out;
 			}
-			if (url_parse(&p->url[k][p->n[k]], tok)) {
+			if (strncmp(tok, "http://", 7) || serve__url_parse(&p->url[k][p->n[k]], tok)) {
 				rc = ms_error_set(err, MS_EPARSE, "%s:%d: %s: not an http://IPv4:PORT"
 						  " URL: '%s'", path, l.no, l.key, tok);
 				goto out;
@@ -89,11 +88,11 @@ out:
 	ms_conf_release(&c);
 	if (rc < 0)
 		return rc;
-	if (!p->n[SERVE_PD] && !p->n[SERVE_DECODE])
-		return ms_error_set(err, MS_EINVAL, "%s: no prefill_decode or decode backend", path);
-	if (!!p->n[SERVE_PREFILL] != !!p->n[SERVE_DECODE])
+	if (!p->declared[SERVE_PD] && !p->declared[SERVE_DECODE])
+		return ms_error_set(err, MS_EINVAL, "%s: no prefill_decode or decode pool", path);
+	if (p->declared[SERVE_PREFILL] != p->declared[SERVE_DECODE])
 		return ms_error_set(err, MS_EINVAL, "%s: prefill and decode pools go together", path);
-	if (p->n[SERVE_PD] && p->n[SERVE_DECODE])
+	if (p->declared[SERVE_PD] && p->declared[SERVE_DECODE])
 		return ms_error_set(err, MS_EINVAL, "%s: either prefill_decode or prefill + decode,"
 				    " not both", path);
 	(void)total;
@@ -122,10 +121,10 @@ void serve__policy_rc(struct serve *s, int rc, const char *what)
 		    what, (unsigned long long)s->over_released);
 }
 
-static int add_pid(struct serve *s, struct serve__backend *b, struct ms_error *err)
+static int add_pid(struct serve *s, struct serve__backend *b, int ready, struct ms_error *err)
 {
 	uint32_t id;
-	int rc = policy_inst_add(&s->pol, s->pool_of[b->kind], 1, net_now(), &id, err);
+	int rc = policy_inst_add(&s->pol, s->pool_of[b->kind], ready, net_now(), &id, err);
 
 	if (rc < 0)
 		return rc;
@@ -143,13 +142,82 @@ static int add_pid(struct serve *s, struct serve__backend *b, struct ms_error *e
 	}
 	s->by_pid[id] = b;
 	b->pid = id;
-	b->healthy = 1;
+	b->healthy = ready;
+	b->starting = !ready;
 	return 0;
+}
+
+struct serve__backend *serve__backend_find(struct serve *s, enum serve_kind kind,
+					   const struct serve_url *u)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n_be; i++)
+		if (s->be[i].used && s->be[i].kind == kind && s->be[i].url.port == u->port &&
+		    !strcmp(s->be[i].url.host, u->host))
+			return &s->be[i];
+	return NULL;
+}
+
+int serve__backend_add(struct serve *s, enum serve_kind kind, const struct serve_url *u,
+		       int ready, struct serve__backend **out, struct ms_error *err)
+{
+	struct serve__backend *b = NULL;
+	uint32_t i;
+	int rc;
+
+	if (s->pool_of[kind] < 0)
+		return ms_error_set(err, MS_EINVAL, "no %s pool in this gateway's pools file",
+				    serve_kind_name(kind));
+	if (serve__backend_find(s, kind, u))
+		return ms_error_set(err, MS_EINVAL, "http://%s:%d is already in the %s pool",
+				    u->host, u->port, serve_kind_name(kind));
+	for (i = 0; i < s->n_be && !b; i++)
+		if (!s->be[i].used)
+			b = &s->be[i];
+	if (!b) {
+		if (s->n_be == SERVE_KINDS * SERVE_MAX_BACKENDS)
+			return ms_error_set(err, MS_ERANGE, "more than %d backends",
+					    SERVE_KINDS * SERVE_MAX_BACKENDS);
+		b = &s->be[s->n_be++];
+	}
+	memset(b, 0, sizeof(*b));
+	b->s = s;
+	b->kind = kind;
+	b->url = *u;
+	if ((rc = net_client_new(&b->probe, s->loop, u->host, u->port,
+				 s->cfg.probe_s > 0.5 ? s->cfg.probe_s : 0.5, err)) < 0)
+		return rc;
+	if ((rc = add_pid(s, b, ready, err)) < 0) {
+		net_client_free(b->probe);
+		b->probe = NULL;
+		return rc;
+	}
+	b->used = 1;
+	if (out)
+		*out = b;
+	return 0;
+}
+
+/* `pool instance modality images url` per pick, the format tests/serve/test_serve_agree.c
+ * compares with the simulator's picks (policy pool index and instance id alike). */
+static void decision(void *arg, const struct policy_req *rq, int pool, uint32_t inst,
+		     double now)
+{
+	struct serve *s = arg;
+	struct serve__backend *b = serve__backend_of(s, inst);
+	char line[160];
+
+	(void)now;
+	snprintf(line, sizeof(line), "%d %u %s %u http://%s:%d", pool, inst,
+		 rq->modality == POLICY_TEXT ? "text" : "image", rq->images,
+		 b ? b->url.host : "?", b ? b->url.port : 0);
+	s->cfg.decision_log(s->cfg.log_arg, line);
 }
 
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err)
 {
-	struct policy_conf pc = { .no_windows = 0 };
+	struct policy_conf pc = { .no_windows = 0, .window_s = s->cfg.window_s };
 	int k, rc;
 	uint32_t i;
 
@@ -158,12 +226,12 @@ int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms
 	for (k = 0; k < SERVE_KINDS; k++) {
 		static const enum policy_stage st[SERVE_KINDS] = {
 			POLICY_STAGE_ENC, POLICY_STAGE_PREFILL, POLICY_STAGE_DECODE, POLICY_STAGE_LLM };
-		if (!p->n[k])
+		if (!p->n[k] && !p->declared[k])
 			continue;
 		s->pool_of[k] = pc.n_pools;
 		pc.pool[pc.n_pools].stage = st[k];
 		/* prefill+decode with no encoder pool encodes its images itself */
-		if (k == SERVE_PD && !p->n[SERVE_ENCODE])
+		if (k == SERVE_PD && !p->n[SERVE_ENCODE] && !p->declared[SERVE_ENCODE])
 			pc.pool[pc.n_pools].stage = POLICY_STAGE_MONO;
 		pc.pool[pc.n_pools].route = s->cfg.route;
 		pc.pool[pc.n_pools].seed = 1;
@@ -171,32 +239,31 @@ int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms
 	}
 	if ((rc = policy_init(&s->pol, &pc, err)) < 0)
 		return rc;
+	if (s->cfg.decision_log)
+		policy_on_pick(&s->pol, decision, s);
 	for (k = 0; k < SERVE_KINDS; k++)
-		for (i = 0; i < p->n[k]; i++) {
-			struct serve__backend *b = &s->be[s->n_be++];
-			b->s = s;
-			b->kind = (enum serve_kind)k;
-			b->url = p->url[k][i];
-			if ((rc = add_pid(s, b, err)) < 0)
+		for (i = 0; i < p->n[k]; i++)
+			if ((rc = serve__backend_add(s, (enum serve_kind)k, &p->url[k][i], 1, NULL,
+						     err)) < 0)
 				return rc;
-			if ((rc = net_client_new(&b->probe, s->loop, b->url.host, b->url.port,
-						 s->cfg.probe_s > 0.5 ? s->cfg.probe_s : 0.5, err)) < 0)
-				return rc;
-		}
-	return 0;
+	return serve__scale_start(s, err);
 }
 
 void serve__backends_free(struct serve *s)
 {
 	uint32_t i, j;
 
+	serve__scale_stop(s);
+	serve__scrape_stop(s);
 	for (i = 0; i < s->n_be; i++) {
+		serve__scrape_gone(&s->be[i]);
 		for (j = 0; j < s->be[i].n_idle; j++)
 			net_client_free(s->be[i].idle[j]);
 		free(s->be[i].idle);
 		net_client_free(s->be[i].probe);
 	}
 	free(s->by_pid);
+	free(s->dump.p); /* the last user of the dump buffer is gone with the backends */
 	policy_release(&s->pol);
 }
 
@@ -236,6 +303,11 @@ void serve__client_put(struct serve__backend *b, struct net_client *c)
 
 void serve__backend_down(struct serve__backend *b, const char *why)
 {
+	if (b->draining && policy_inst_state(&b->s->pol, b->pid) == POLICY_INST_DRAINING) {
+		/* what it held is lost: its charges go, the reaper removes it */
+		(void)policy_inst_fail(&b->s->pol, b->pid, net_now());
+		return;
+	}
 	if (!b->healthy)
 		return;
 	b->healthy = 0;
@@ -260,15 +332,62 @@ static void probe_done(void *arg, int status, int err, const char *reason)
 
 	b->probe_busy = 0;
 	if (!err && status == 200) {
-		if (!b->healthy && add_pid(b->s, b, &e) == 0)
+		if (b->draining)
+			return;
+		if (b->starting) {
+			/* registered or spawned: routed to from its first good probe on */
+			if (policy_inst_ready(&b->s->pol, b->pid, net_now()) == 0) {
+				b->starting = 0;
+				b->healthy = 1;
+				serve__logf(b->s, "backend %s http://%s:%d ready",
+					    serve_kind_name(b->kind), b->url.host, b->url.port);
+			}
+		} else if (!b->healthy && add_pid(b->s, b, 1, &e) == 0) {
 			serve__logf(b->s, "backend %s http://%s:%d up again",
 				    serve_kind_name(b->kind), b->url.host, b->url.port);
+		}
 		return;
 	}
-	serve__backend_down(b, err ? reason : "health probe not 200");
+	if (!b->starting) /* a starting one is not up yet: it is simply probed again */
+		serve__backend_down(b, err ? reason : "health probe not 200");
 }
 
 static const struct net_call_ops probe_ops = { probe_head, NULL, probe_done };
+
+void serve__backend_drain(struct serve__backend *b)
+{
+	if (b->draining)
+		return;
+	if (b->healthy || b->starting)
+		(void)policy_inst_drain(&b->s->pol, b->pid, net_now());
+	b->draining = 1;
+	b->healthy = b->starting = 0;
+	serve__logf(b->s, "backend %s http://%s:%d draining", serve_kind_name(b->kind),
+		    b->url.host, b->url.port);
+}
+
+/* A draining backend with nothing in flight leaves: out of policy, connections closed
+ * (here, on the timer: never inside one of its own clients' callbacks), slot free. */
+static void reap(struct serve__backend *b)
+{
+	struct serve *s = b->s;
+	uint32_t j;
+
+	if (policy_inst_state(&s->pol, b->pid) == POLICY_INST_DRAINING &&
+	    policy_inst_remove(&s->pol, b->pid, net_now()) < 0)
+		(void)policy_inst_fail(&s->pol, b->pid, net_now()); /* charges left over */
+	for (j = 0; j < b->n_idle; j++)
+		net_client_free(b->idle[j]);
+	free(b->idle);
+	net_client_free(b->probe);
+	serve__scrape_gone(b);
+	serve__scale_gone(b);
+	if (b->pid < s->cap_pid && s->by_pid[b->pid] == b)
+		s->by_pid[b->pid] = NULL;
+	serve__logf(s, "backend %s http://%s:%d removed", serve_kind_name(b->kind), b->url.host,
+		    b->url.port);
+	memset(b, 0, sizeof(*b));
+}
 
 static void on_probe(void *arg)
 {
@@ -278,7 +397,13 @@ static void on_probe(void *arg)
 
 	for (i = 0; i < s->n_be; i++) {
 		struct serve__backend *b = &s->be[i];
-		if (b->probe_busy)
+		if (!b->used)
+			continue;
+		if (b->draining && !b->inflight && !b->probe_busy && !serve__scrape_busy(b)) {
+			reap(b);
+			continue;
+		}
+		if (b->probe_busy || b->draining)
 			continue;
 		if (net_client_get(b->probe, "/health", &probe_ops, b, &err) == 0)
 			b->probe_busy = 1;
@@ -291,6 +416,7 @@ void serve__probe_start(struct serve *s)
 	s->probe = net_timer_new(s->loop, on_probe, s);
 	if (s->probe)
 		net_timer_start(s->probe, 0);
+	serve__scrape_start(s);
 }
 
 int serve__buf_add(struct serve__buf *b, const char *p, size_t n)

@@ -276,6 +276,7 @@ int serve_new(struct serve **out, struct net_loop *l, const struct serve_config 
 	    (rc = net_server_route(s->srv, "GET", "/v1/models", h_models, s, err)) < 0 ||
 	    (rc = net_server_route(s->srv, "GET", "/health", h_health, s, err)) < 0 ||
 	    (rc = net_server_route(s->srv, "GET", "/metrics", h_metrics, s, err)) < 0 ||
+	    (rc = serve__admin_routes(s, err)) < 0 ||
 	    (rc = net_server_route(s->srv, NULL, NULL, h_other, s, err)) < 0) {
 		serve_free(s);
 		return rc;

@@ -6,21 +6,38 @@
 #define SERVE_INT_H
 
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "serve/serve.h"
+
+struct serve__buf {
+	char *p;
+	size_t len, cap;
+};
 
 struct serve__backend {
 	struct serve *s;
 	enum serve_kind kind;
 	struct serve_url url;
 	uint32_t pid;              /* policy instance id; a new one after each recovery */
-	int healthy;
+	int used;                  /* the slot holds a backend (slots of removed ones are reused) */
+	int healthy;               /* READY in policy: routed to */
+	int starting;              /* STARTING in policy until a probe answers 200 */
+	int draining;              /* DRAINING: no new work; removed once nothing is in flight */
+	int child;                 /* --spawn: the process serving it (0: none) */
 	struct net_client **idle;  /* keep-alive connections not in use */
 	uint32_t n_idle, cap_idle;
 	struct net_client *probe;
 	int probe_busy;
 	uint32_t inflight;
 	uint64_t calls, failures;
+	/* serve_scrape.c: the backend's own gauges, last scrape */
+	struct net_client *sc_client;
+	struct serve__buf sc_body;
+	int sc_busy;
+	double sc_waiting, sc_running, sc_kv;
+	uint64_t sc_queued;        /* waiting requests counted into the pool's queue */
+	uint64_t sc_ok, sc_bad;    /* scrapes read / failed or without the gauges */
 };
 
 #define SERVE_KEY_MAX 128
@@ -36,11 +53,6 @@ struct serve__key {
 	char name[48];
 	double rps, burst, tpm;  /* the key's limits as written (0: none) */
 	struct serve__bucket reqs, toks;
-};
-
-struct serve__buf {
-	char *p;
-	size_t len, cap;
 };
 
 struct serve__rq;
@@ -67,6 +79,8 @@ struct serve__rq {
 	json_t **img;              /* borrowed: the image parts, in order */
 	json_t **ec;               /* ec_transfer_params per image (owned) */
 	json_t *kv;                /* prefill's kv_transfer_params (owned) */
+	const char *raw;           /* the client's body (net_req_body), NULL once r is gone */
+	size_t raw_len;
 	char id[96];
 	char key_name[48];         /* the API key's name, "-" without keys (access log) */
 	int stream, finished, streamed, routed;
@@ -109,7 +123,30 @@ struct serve {
 	struct serve__rq *live;
 	struct serve__key *keys;   /* NULL: no API keys required */
 	uint32_t n_keys;
+	struct serve__buf dump;    /* every stage's body is serialised here (reused) */
+	struct net_timer *scrape;
+	struct serve__scale *scale; /* NULL without --autoscale */
+	double tok_sum[SERVE_KINDS]; /* tokens charged per call, summed (scraped load's unit) */
+	uint64_t tok_n[SERVE_KINDS];
 };
+
+/* serve_admin.c: POST/GET /instances (dynamic registration) */
+int serve__admin_routes(struct serve *s, struct ms_error *err);
+
+/* serve_scrape.c: the backends' /metrics into policy's load view */
+void serve__scrape_start(struct serve *s);
+void serve__scrape_stop(struct serve *s);
+int serve__scrape_busy(const struct serve__backend *b);
+/* The backend leaves: its client closed, its share of the pool's queue taken back. */
+void serve__scrape_gone(struct serve__backend *b);
+
+/* serve_scale.c: the policy_scale rule acting (--spawn, --scale-cmd) */
+int serve__scale_start(struct serve *s, struct ms_error *err);
+void serve__scale_stop(struct serve *s);
+/* The autoscaler's target for pool k in *n: 1, or 0 when k is not autoscaled. */
+int serve__scale_target(const struct serve *s, enum serve_kind k, uint32_t *n);
+/* A spawned backend was reaped: its process is stopped. */
+void serve__scale_gone(struct serve__backend *b);
 
 /* serve_keys.c */
 struct serve__key *serve__key_check(struct serve *s, const char *auth);
@@ -144,6 +181,16 @@ int serve__limit_admit(struct serve__key *k, double now, double tokens, double *
 const char *serve__front_metrics(struct serve *s, char *buf, size_t cap);
 
 /* serve_backend.c */
+/* A backend into pool kind: READY at once (static pools) or STARTING until a probe
+ * answers (registered, spawned). -MS_EINVAL when that URL is already in the pool. */
+int serve__backend_add(struct serve *s, enum serve_kind kind, const struct serve_url *u,
+		       int ready, struct serve__backend **out, struct ms_error *err);
+struct serve__backend *serve__backend_find(struct serve *s, enum serve_kind kind,
+					   const struct serve_url *u);
+/* No new work; the probe timer removes it once nothing of it is in flight. */
+void serve__backend_drain(struct serve__backend *b);
+/* "http://IPv4:PORT" or "IPv4:PORT" (vLLM's proxy form); 0 or -1. */
+int serve__url_parse(struct serve_url *u, const char *s);
 int serve__backends_init(struct serve *s, const struct serve_pools *p, struct ms_error *err);
 void serve__backends_free(struct serve *s);
 struct serve__backend *serve__backend_of(struct serve *s, uint32_t pid);

@@ -121,14 +121,17 @@ void serve__metrics_reply(struct serve *s, struct net_req *r)
 		put_hist(&o, "modserve_serve_e2e_seconds", mods[m], &s->e2e[m]);
 	put(&o, "# TYPE modserve_serve_pool_inflight gauge\n# TYPE modserve_serve_pool_pending "
 	    "gauge\n# TYPE modserve_serve_pool_ready gauge\n# HELP modserve_serve_desired_replicas"
-	    " ceil(in-flight calls / target per instance), at least 1.\n"
+	    " The autoscaler's target (--autoscale), else ceil(in-flight calls / target per"
+	    " instance), at least 1.\n"
 	    "# TYPE modserve_serve_desired_replicas gauge\n");
 	for (k = 0; k < SERVE_KINDS; k++) {
 		int p = s->pool_of[k];
 		uint32_t want;
 		if (p < 0)
 			continue;
-		want = (s->inflight[k] + s->cfg.target_inflight - 1) / s->cfg.target_inflight;
+		/* the autoscaler's target where it runs, else the in-flight rule */
+		if (!serve__scale_target(s, (enum serve_kind)k, &want))
+			want = (s->inflight[k] + s->cfg.target_inflight - 1) / s->cfg.target_inflight;
 		put(&o, "modserve_serve_pool_inflight{pool=\"%s\"} %u\n", serve_kind_name(k),
 		    s->inflight[k]);
 		put(&o, "modserve_serve_pool_pending{pool=\"%s\"} %llu\n", serve_kind_name(k),
@@ -139,10 +142,21 @@ void serve__metrics_reply(struct serve *s, struct net_req *r)
 		    want ? want : 1);
 	}
 	put(&o, "# TYPE modserve_serve_backend_up gauge\n# TYPE modserve_serve_backend_calls_total"
-	    " counter\n# TYPE modserve_serve_backend_failures_total counter\n");
+	    " counter\n# TYPE modserve_serve_backend_failures_total counter\n"
+	    "# HELP modserve_serve_backend_waiting The backend's vllm:num_requests_waiting, last"
+	    " scrape.\n# TYPE modserve_serve_backend_waiting gauge\n"
+	    "# TYPE modserve_serve_backend_running gauge\n"
+	    "# TYPE modserve_serve_backend_kv_usage gauge\n");
 	for (i = 0; i < s->n_be; i++) {
 		const struct serve__backend *b = &s->be[i];
 		const char *pool = serve_kind_name(b->kind);
+		if (!b->used)
+			continue;
+		put(&o, "modserve_serve_backend_waiting{pool=\"%s\",url=\"http://%s:%d\"} %g\n"
+		    "modserve_serve_backend_running{pool=\"%s\",url=\"http://%s:%d\"} %g\n"
+		    "modserve_serve_backend_kv_usage{pool=\"%s\",url=\"http://%s:%d\"} %g\n",
+		    pool, b->url.host, b->url.port, b->sc_waiting, pool, b->url.host, b->url.port,
+		    b->sc_running, pool, b->url.host, b->url.port, b->sc_kv);
 		put(&o, "modserve_serve_backend_up{pool=\"%s\",url=\"http://%s:%d\"} %d\n", pool,
 		    b->url.host, b->url.port, b->healthy);
 		put(&o, "modserve_serve_backend_calls_total{pool=\"%s\",url=\"http://%s:%d\"} %llu\n",

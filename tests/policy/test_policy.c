@@ -420,6 +420,40 @@ static void test_wall_clock_gateway(void **state)
 	policy_release(&p);
 }
 
+/* Observed work (a gateway's scrape of other gateways' load) steers least-work picks
+ * with the instance's own charges, and only while it is observed. */
+static void test_observed_load(void **state)
+{
+	static const enum policy_stage st[] = { POLICY_STAGE_MONO };
+	struct policy_conf c;
+	struct policy pol;
+	struct policy_ticket tk;
+	struct policy_req q = text_req(10, 5, 0);
+	struct ms_error err;
+	uint32_t a, b, pick;
+
+	(void)state;
+	conf_pools(&c, 1, st, POLICY_ROUTE_LEAST);
+	assert_int_equal(policy_init(&pol, &c, &err), 0);
+	assert_int_equal(policy_inst_add(&pol, 0, 1, 0, &a, &err), 0);
+	assert_int_equal(policy_inst_add(&pol, 0, 1, 0, &b, &err), 0);
+	assert_int_equal(policy_inst_observe(&pol, a, 1000, 0), 0);
+	policy_ticket_init(&tk, &q);
+	assert_int_equal(policy_route_llm(&pol, &q, &tk, 0, &pick), 0);
+	assert_int_equal(pick, b);          /* a looks busy: 1000 observed against 0 */
+	assert_int_equal(policy_inst_pending(&pol, b), 15); /* own charges unchanged by it */
+	assert_int_equal(policy_inst_pending(&pol, a), 0);
+	policy_ticket_init(&tk, &q);
+	assert_int_equal(policy_route_llm(&pol, &q, &tk, 0, &pick), 0);
+	assert_int_equal(pick, b);          /* 15 + 0 still below 0 + 1000 */
+	assert_int_equal(policy_inst_observe(&pol, a, 0, 1), 0);
+	policy_ticket_init(&tk, &q);
+	assert_int_equal(policy_route_llm(&pol, &q, &tk, 1, &pick), 0);
+	assert_int_equal(pick, a);          /* the other load is gone */
+	assert_int_equal(policy_inst_observe(&pol, 99, 1, 1), -MS_EINVAL);
+	policy_release(&pol);
+}
+
 static void test_parse(void **state)
 {
 	enum policy_route r;
@@ -449,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_prefill_decode_charges),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_wall_clock_gateway),
+		cmocka_unit_test(test_observed_load),
 		cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,47 +7,16 @@
 # instances: one killed mid-stream (error chunk then [DONE]), one killed before a
 # request (retried on the other). Every process is bounded by `timeout`; curl calls too.
 set -u
-bin=${MS_BIN:?}
-tmp=${MS_TMP:-/tmp}/t_serve.$$
-mkdir -p "$tmp/ec"
-fail=0
-pids=()
-# SIGTERM to each `timeout` wrapper only: it passes it on once (a second signal while
-# an ASan build runs its leak check at exit can hang it)
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-command -v curl >/dev/null || { echo "FAIL: t_serve needs curl (scripts/debian-packages.txt)"; exit 1; }
-
-# start NAME ARGS...: runs modserve ARGS under timeout; sets port_NAME and pid_NAME
-start() {
-	local name=$1 port=
-	shift
-	# --foreground: timeout signals only its child, once (not also its process group)
-	timeout --foreground 300 "$bin" "$@" --port 0 2>"$tmp/$name.err" &
-	pids+=($!)
-	eval "pid_$name=$!"
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/$name.err" 2>/dev/null)
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
-	[ -n "$port" ] || { echo "FAIL: $name did not start"; cat "$tmp/$name.err"; exit 1; }
-	eval "port_$name=$port"
-}
+# tmp, pids, cleanup, start, check, metric, status (shared with t_serve_*.sh)
+. "$(dirname "$0")/serve_lib.sh"
 # kill -9 the modserve under a timeout wrapper
 crash() { pkill -9 -P "$1"; sleep 0.1; }
-check() { if eval "$2"; then :; else echo "FAIL: $1"; fail=1; fi; }
-metric() { # metric PORT REGEX: sum of the matching samples
-	curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | grep -E "$2" | awk '{ s += $NF } END { print s + 0 }'
-}
 post() { # post OUT BODY [curl args]: headers in OUT.h, body in OUT
 	local out=$1 body=$2
 	shift 2
 	curl -s --max-time 20 -D "$tmp/$out.h" -o "$tmp/$out" "http://127.0.0.1:$port_gw/v1/chat/completions" \
 		-H 'content-type: application/json' --data-binary "$body" "$@"
 }
-status() { sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' "$tmp/$1.h"; }
 
 png() { # a small valid PNG (w x h, colour seed), base64
 	python3 - "$@" <<'PY'
