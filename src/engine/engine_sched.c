@@ -153,7 +153,7 @@ double engine_sched_begin(struct engine_sched *s)
 	if (tiles) {
 		int cores = p->gpu.cpu_cores_per_gpu * s->cfg.tp;
 		d += perf_preprocess_s(p, imgs, cores > 0 ? cores : 1) +
-		     perf_encode_s(p, s->cfg.tp, tiles);
+		     perf_encode_inline_s(p, s->cfg.tp, tiles);
 	}
 	if (it.prefill_tokens || it.decode_seqs)
 		d += perf_llm_iter_s(p, s->cfg.tp, &it);

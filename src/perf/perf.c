@@ -77,7 +77,7 @@ int perf_open(struct perf *p, const char *model, const char *gpu, const char *en
 int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 		     const char *engine, struct ms_error *err)
 {
-	struct perf_engine le, ee;
+	struct perf_engine le, ee, ie;
 	double side;
 	int vision, rc;
 
@@ -89,7 +89,7 @@ int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gp
 	    g->intra_bw <= 0 || g->inter_bw <= 0)
 		return ms_error_set(err, MS_EINVAL, "perf_init: %s on %s: incomplete spec",
 				    m->name, g->name);
-	rc = perf__engines_pick(engine, g->name, vision, &le, &ee, err);
+	rc = perf__engines_pick(engine, g->name, vision, &le, &ee, &ie, err);
 	if (rc)
 		return rc;
 	memset(p, 0, sizeof(*p));
@@ -97,6 +97,7 @@ int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gp
 	p->gpu = *g;
 	snprintf(p->llm_engine, sizeof(p->llm_engine), "%s", le.name);
 	snprintf(p->enc_engine, sizeof(p->enc_engine), "%s", vision ? ee.name : "-");
+	snprintf(p->inline_engine, sizeof(p->inline_engine), "%s", vision ? ie.name : "-");
 	/* the LLM's engine reads weights and KV; the encoder's its own weights */
 	p->eff_flops_llm = le.llm_flops_share;
 	p->eff_bw = le.bw_share;
@@ -113,6 +114,8 @@ int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gp
 	p->enc_launch_s = ee.enc_launch_s;
 	p->enc_layer_s = ee.enc_layer_s;
 	p->enc_tp_comm_s = ee.enc_tp_comm_s;
+	p->inl = (struct perf_encoder){ ie.enc_flops_share, ie.bw_share, ie.enc_launch_s,
+					ie.enc_layer_s, ie.enc_tp_comm_s };
 	p->preprocess_s_per_tile = ee.prep_s_per_px * (double)m->tile_px * m->tile_px;
 
 	p->link_lat_s[PERF_LINK_LOCAL] = 0;
@@ -229,7 +232,10 @@ double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores)
 	return (double)n_images * p->model.tiles_per_image * p->preprocess_s_per_tile / cores;
 }
 
-double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
+/* One encoder batch with engine e's constants: compute or weight reads, whichever is
+ * longer, plus the batch's fixed cost, a floor per layer and the TP all-reduces. */
+static double encode_s(const struct perf *p, const struct perf_encoder *e, int tp,
+		       uint32_t n_tiles)
 {
 	const struct model_spec *m = &p->model;
 	double t = tp_of(tp), tc, tm, act;
@@ -241,11 +247,25 @@ double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
 		return perf__table_lookup(p->table, PERF__ENCODE, (int)t, imgs < 1 ? 1 : imgs,
 					  n_tiles);
 	}
-	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * p->eff_flops_enc);
-	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * p->eff_bw_enc);
+	tc = n_tiles * p->enc_tile_flops / (t * p->gpu.flops * e->eff_flops);
+	tm = p->enc_w_bytes / (t * p->gpu.hbm_bw * e->eff_bw);
 	act = n_tiles * p->enc_tile_tokens * m->enc_hidden * 2.0;
-	return fmax(tc, tm) + p->enc_launch_s + m->enc_layers * p->enc_layer_s +
-	       tp_comm(p, p->enc_tp_comm_s, (int)t, m->enc_layers, act);
+	return fmax(tc, tm) + e->launch_s + m->enc_layers * e->layer_s +
+	       tp_comm(p, e->tp_comm_s, (int)t, m->enc_layers, act);
+}
+
+double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles)
+{
+	/* the encoder instances' engine; its fields are the contract bench/perf_fit.c tunes */
+	struct perf_encoder e = { p->eff_flops_enc, p->eff_bw_enc, p->enc_launch_s,
+				  p->enc_layer_s, p->enc_tp_comm_s };
+
+	return encode_s(p, &e, tp, n_tiles);
+}
+
+double perf_encode_inline_s(const struct perf *p, int tp, uint32_t n_tiles)
+{
+	return encode_s(p, &p->inl, tp, n_tiles);
 }
 
 /*

@@ -50,9 +50,16 @@ struct perf_engine {
 	double prep_s_per_px;     /* CPU image preprocessing per output pixel, one core */
 };
 
-/* The paper's setup: vLLM runs the LLM, Hugging Face eager the image encoders. */
+/* The paper's setup: vLLM runs the LLM, Hugging Face eager the image-encoder instances,
+ * and the monolith (a vLLM instance) encodes its images with vLLM's own encoder. */
 #define PERF_ENGINE_LLM_DEFAULT "vllm"
 #define PERF_ENGINE_ENC_DEFAULT "hf-eager"
+#define PERF_ENGINE_INLINE_DEFAULT "vllm"
+
+/* How one engine runs a vision encoder: its enc_* constants and bw_share. */
+struct perf_encoder {
+	double eff_flops, eff_bw, launch_s, layer_s, tp_comm_s;
+};
 
 /* Loads data/engines/<name>.conf (or a path) with the `key@gpu` overrides of gpu_name. */
 int perf_engine_load(struct perf_engine *e, const char *name_or_path, const char *gpu_name,
@@ -62,6 +69,7 @@ struct perf {
 	struct model_spec model;
 	struct gpu_spec gpu;
 	char llm_engine[64], enc_engine[64]; /* engine names (perf_init_engine) */
+	char inline_engine[64];   /* the engine of an LLM instance's own encoder ("-": text model) */
 	/* efficiency factors of the roofline (share of peak reached) */
 	double eff_flops_enc, eff_flops_llm, eff_bw;
 	double launch_s;          /* fixed overhead per LLM iteration */
@@ -77,6 +85,7 @@ struct perf {
 	double enc_tp_comm_s;     /* tp_comm_s of the encoder's engine (eager, per layer per doubling) */
 	double enc_launch_s, enc_layer_s; /* launch_s and layer_s of the encoder's engine */
 	double eff_bw_enc;        /* eff_bw of the encoder's engine */
+	struct perf_encoder inl;  /* the inline engine's encoder (perf_encode_inline_s) */
 	/* the LLM's parameters split (llm_split in perf.c) and the engine's kernel shape */
 	double layer_params;      /* all layers' parameters: GEMM FLOPs and weight bytes */
 	double head_params;       /* LM head (vocab x hidden), 0 when the spec gives no vocab */
@@ -97,8 +106,10 @@ int perf_init(struct perf *p, const struct model_spec *m, const struct gpu_spec 
 	      struct ms_error *err);
 /*
  * engine: NULL or "" = the defaults above; "NAME" = that engine for every stage (a text
- * model needs only its llm_* group); "llm=A,enc=B" = one per stage (either may be left
- * out). Fails naming the engine when it lacks the group a stage needs.
+ * model needs only its llm_* group); "llm=A,enc=B,inline=C" = one per role (any may be
+ * left out: that role's default): llm the LLM iterations, enc the encoder instances,
+ * inline the encoder an LLM instance runs itself (monolith, P/D prefill). Fails naming
+ * the key and the engine when it lacks the group a role needs.
  */
 int perf_init_engine(struct perf *p, const struct model_spec *m, const struct gpu_spec *g,
 		     const char *engine, struct ms_error *err);
@@ -119,9 +130,13 @@ uint32_t perf_image_tokens(const struct perf *p);
 
 /* CPU preprocessing of n_images images with `cores` cores (0 for a text model). */
 double perf_preprocess_s(const struct perf *p, uint32_t n_images, int cores);
-/* One encoder batch of n_tiles tiles on tp GPUs. A text model has no encoder: 0 (callers
- * refuse image requests to it; perf does not invent an encoder). */
+/* One encoder batch of n_tiles tiles on tp GPUs of an encoder instance (the enc engine).
+ * A text model has no encoder: 0 (callers refuse image requests to it; perf does not
+ * invent an encoder). */
 double perf_encode_s(const struct perf *p, int tp, uint32_t n_tiles);
+/* The same batch encoded inside an LLM instance's iteration (the inline engine): the
+ * same roofline with that engine's constants; a profile's encode rows cover both. */
+double perf_encode_inline_s(const struct perf *p, int tp, uint32_t n_tiles);
 
 /* One LLM iteration: a prefill part (chunks of several requests) plus a decode part. */
 struct perf_iter {

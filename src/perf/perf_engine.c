@@ -200,37 +200,55 @@ int perf_engine_load(struct perf_engine *e, const char *name_or_path, const char
 	return rc;
 }
 
-/* "NAME" (every stage) or "llm=A,enc=B" (either may be left out: default for that stage). */
-static int engine_spec_split(const char *spec, char *llm, char *enc, size_t n,
-			     struct ms_error *err)
+/* The roles an --engine spec names, in the order of perf__engines_pick's outputs. */
+enum role { R_LLM = 0, R_ENC, R_INLINE, R_N };
+
+static const char *const role_key[R_N] = { "llm", "enc", "inline" };
+static const char *const role_default[R_N] = { PERF_ENGINE_LLM_DEFAULT, PERF_ENGINE_ENC_DEFAULT,
+					       PERF_ENGINE_INLINE_DEFAULT };
+
+#define SPEC_FORM "NAME or llm=NAME,enc=NAME,inline=NAME"
+
+/* "NAME" (every role) or "llm=A,enc=B,inline=C" (any may be left out: that role's
+ * default). Returns 1 for one NAME, 0 for keys; errors name the key at fault. */
+static int engine_spec_split(const char *spec, char name[R_N][1024], struct ms_error *err)
 {
 	const char *s = spec;
+	int seen[R_N] = { 0 }, r;
 
 	if (!strchr(spec, '=')) {
-		if (strchr(spec, ',') || strlen(spec) >= n)
-			return ms_error_set(err, MS_EINVAL,
-					    "engine '%s': expected NAME or llm=NAME,enc=NAME", spec);
-		snprintf(llm, n, "%s", spec);
-		snprintf(enc, n, "%s", spec);
+		if (strchr(spec, ',') || strlen(spec) >= sizeof(name[0]))
+			return ms_error_set(err, MS_EINVAL, "engine '%s': expected " SPEC_FORM, spec);
+		for (r = 0; r < R_N; r++)
+			snprintf(name[r], sizeof(name[r]), "%s", spec);
 		return 1; /* one engine for all: its enc group may be absent for a text model */
 	}
 	while (*s) {
 		const char *end = strchr(s, ','), *eq = strchr(s, '=');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		char *dst = NULL;
+		size_t len = end ? (size_t)(end - s) : strlen(s), klen, vlen;
 
-		if (!eq || eq >= s + len || eq == s + len - 1)
-			return ms_error_set(err, MS_EINVAL, "engine '%s': expected llm=NAME,enc=NAME",
+		if (!len)
+			return ms_error_set(err, MS_EINVAL, "engine '%s': empty item: expected " SPEC_FORM,
 					    spec);
-		if (eq - s == 3 && !strncmp(s, "llm", 3))
-			dst = llm;
-		else if (eq - s == 3 && !strncmp(s, "enc", 3))
-			dst = enc;
-		if (!dst || (size_t)(s + len - eq - 1) >= n)
+		if (!eq || eq >= s + len)
+			return ms_error_set(err, MS_EINVAL, "engine '%s': '%.*s': expected KEY=NAME (" SPEC_FORM ")",
+					    spec, (int)len, s);
+		klen = (size_t)(eq - s);
+		vlen = len - klen - 1;
+		for (r = 0; r < R_N; r++)
+			if (strlen(role_key[r]) == klen && !strncmp(s, role_key[r], klen))
+				break;
+		if (r == R_N)
 			return ms_error_set(err, MS_EINVAL,
-					    "engine '%s': '%.*s': expected llm=NAME or enc=NAME", spec,
-					    (int)len, s);
-		snprintf(dst, n, "%.*s", (int)(s + len - eq - 1), eq + 1);
+					    "engine '%s': %.*s: unknown key (expected llm, enc or inline)",
+					    spec, (int)klen, s);
+		if (seen[r])
+			return ms_error_set(err, MS_EINVAL, "engine '%s': %s: given twice", spec, role_key[r]);
+		if (!vlen || vlen >= sizeof(name[r]))
+			return ms_error_set(err, MS_EINVAL, "engine '%s': %s: %s engine name", spec,
+					    role_key[r], vlen ? "too long an" : "empty");
+		seen[r] = 1;
+		snprintf(name[r], sizeof(name[r]), "%.*s", (int)vlen, eq + 1);
 		s += len + (end ? 1 : 0);
 		if (end && !*s)
 			return ms_error_set(err, MS_EINVAL, "engine '%s': trailing comma", spec);
@@ -238,33 +256,60 @@ static int engine_spec_split(const char *spec, char *llm, char *enc, size_t n,
 	return 0;
 }
 
-int perf__engines_pick(const char *spec, const char *gpu, int vision, struct perf_engine *llm,
-		       struct perf_engine *enc, struct ms_error *err)
+/* Loads one role's engine; a failure says which role asked for it. */
+static int role_load(struct perf_engine *e, const char *name, enum role r, int named,
+		     const char *gpu, struct ms_error *err)
 {
-	char ln[1024] = PERF_ENGINE_LLM_DEFAULT, en[1024] = PERF_ENGINE_ENC_DEFAULT;
-	int one = 0, rc;
+	int rc = perf_engine_load(e, name, gpu, err);
 
+	if (rc && named && err) {
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		ms_error_set(err, err->code, "engine %s=%s: %s", role_key[r], name, msg);
+	}
+	return rc;
+}
+
+int perf__engines_pick(const char *spec, const char *gpu, int vision, struct perf_engine *llm,
+		       struct perf_engine *enc, struct perf_engine *inl, struct ms_error *err)
+{
+	char name[R_N][1024];
+	struct perf_engine *out[R_N] = { llm, enc, inl };
+	int one = 0, keyed = 0, rc, r;
+
+	for (r = 0; r < R_N; r++)
+		snprintf(name[r], sizeof(name[r]), "%s", role_default[r]);
 	if (spec && *spec) {
-		one = engine_spec_split(spec, ln, en, sizeof(ln), err);
+		one = engine_spec_split(spec, name, err);
 		if (one < 0)
 			return one;
+		keyed = !one;
 	}
-	rc = perf_engine_load(llm, ln, gpu, err);
+	rc = role_load(llm, name[R_LLM], R_LLM, keyed, gpu, err);
 	if (rc)
 		return rc;
 	if (!llm->has_llm)
-		return ms_error_set(err, MS_EINVAL, "engine %s: no llm_* constants: it cannot run the LLM",
-				    ln);
+		return ms_error_set(err, MS_EINVAL, "engine %s%s: no llm_* constants: it cannot run the LLM",
+				    keyed ? "llm=" : "", name[R_LLM]);
 	if (!vision) {
-		*enc = *llm; /* unused: a text model encodes nothing */
+		*enc = *inl = *llm; /* unused: a text model encodes nothing */
 		return 0;
 	}
-	rc = perf_engine_load(enc, en, gpu, err);
-	if (rc)
-		return rc;
-	if (!enc->has_enc)
-		return ms_error_set(err, MS_EINVAL,
-				    "engine %s: no enc_* constants: it cannot run the vision encoder%s",
-				    en, one ? " (use llm=NAME,enc=NAME)" : "");
+	for (r = R_ENC; r < R_N; r++) {
+		if (r == R_INLINE && !strcmp(name[R_INLINE], name[R_ENC])) {
+			*inl = *enc; /* same file, same GPU: load once */
+			continue;
+		}
+		rc = role_load(out[r], name[r], (enum role)r, keyed, gpu, err);
+		if (rc)
+			return rc;
+		if (!out[r]->has_enc)
+			return ms_error_set(err, MS_EINVAL,
+					    "engine %s%s%s: no enc_* constants: it cannot run the vision "
+					    "encoder%s",
+					    keyed ? role_key[r] : "", keyed ? "=" : "", name[r],
+					    one ? " (use llm=NAME,enc=NAME,inline=NAME)" : "");
+	}
 	return 0;
 }

@@ -28,10 +28,11 @@ double perf__table_lookup(const struct perf_table *t, enum perf__stage st, int t
 /* Decode: affine coefficients at (tp, batch). */
 void perf__table_decode_coef(const struct perf_table *t, int tp, double batch,
 			     double *a, double *b);
-/* Parses an --engine spec (perf_init_engine) and loads the LLM and encoder engines;
- * vision = 0 (text model) needs no encoder engine (enc is then a copy of llm). */
+/* Parses an --engine spec (perf_init_engine) and loads the LLM, encoder and inline
+ * encoder engines; vision = 0 (text model) needs no encoder engine (enc and inl are then
+ * copies of llm). */
 int perf__engines_pick(const char *spec, const char *gpu, int vision, struct perf_engine *llm,
-		       struct perf_engine *enc, struct ms_error *err);
+		       struct perf_engine *enc, struct perf_engine *inl, struct ms_error *err);
 int perf__table_load(struct perf_table **out, const char *path, struct ms_error *err);
 void perf__table_free(struct perf_table *t);
 /* Refuses a table whose `# model:` / `# gpu:` lines name another pair than p's. */

@@ -404,7 +404,7 @@ int sim__llm_start(struct sim__state *s, uint32_t ii)
 		it.decode_seqs = in->n_run;
 		it.decode_kv_tokens = in->run_kv;
 		if (enc_tiles)
-			in->enc_part = perf_encode_s(s->perf, in->tp, enc_tiles);
+			in->enc_part = perf_encode_inline_s(s->perf, in->tp, enc_tiles);
 		dur = in->enc_part + perf_llm_iter_s(s->perf, in->tp, &it);
 		in->run_k = in->n_run ? 1 : 0;
 	} else {

@@ -82,7 +82,7 @@ int sim_work_estimate(const struct sim_config *c, const struct trace_set *ts, in
 		return 0;
 	/* encode: whole batches of enc_max_images images */
 	w->enc_gpu_s = (double)w->images * perf_encode_s(p, 1, tiles * eb) / eb;
-	w->enc_inline_gpu_s = (double)w->images * perf_encode_s(p, tp, tiles * eb) / eb * tp;
+	w->enc_inline_gpu_s = (double)w->images * perf_encode_inline_s(p, tp, tiles * eb) / eb * tp;
 	/* prefill: full token-budget iterations; cross tokens cost iterations as prompt does */
 	n_iter = ceil(fmax(prompt_sum, cross_sum) / budget);
 	if (n_iter >= 1) {

@@ -174,7 +174,7 @@ static void test_sched_single(void **state)
 	assert_int_equal(engine_sched_submit(&s, &j), 0);
 	/* the first iteration: preprocess + encode + prefill of the whole prompt */
 	d = engine_sched_begin(&s);
-	want = perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu) + perf_encode_s(&p, 1, 4) +
+	want = perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu) + perf_encode_inline_s(&p, 1, 4) +
 	       perf_llm_iter_s(&p, 1, &it);
 	assert_true(fabs(d - want) < 1e-12);
 	n_tok = n_done = 0;
@@ -231,7 +231,7 @@ static void test_sched_queue_and_abort(void **state)
 	/* encode-only job: done after its encoding, no token */
 	c = (struct engine_job){ .enc_tiles = 2, .n_enc_images = 1 };
 	assert_int_equal(engine_sched_submit(&s, &c), 0);
-	assert_true(fabs(engine_sched_begin(&s) - (perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu) + perf_encode_s(&p, 1, 2))) < 1e-12);
+	assert_true(fabs(engine_sched_begin(&s) - (perf_preprocess_s(&p, 1, g.cpu_cores_per_gpu) + perf_encode_inline_s(&p, 1, 2))) < 1e-12);
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 0);
 	assert_int_equal(n_done, 1);

@@ -167,7 +167,8 @@ static void vllm_points(struct errs *s)
 		if (model_spec_load(&m, model, &err))
 			fail_msg("%s: %s", model, err.msg);
 		gpu_for(gpu, &g);
-		if (perf_init_engine(&p, &m, &g, "vllm", &err))
+		/* the default engines: vLLM for the LLM and for the encoder inside its step */
+		if (perf_init_engine(&p, &m, &g, NULL, &err))
 			fail_msg("%s: %s", model, err.msg);
 		if (!strcmp(stage, "decode_step")) {
 			t = perf_decode_step_s(&p, tp, (uint32_t)x, (uint64_t)x * (uint64_t)y);
@@ -182,7 +183,7 @@ static void vllm_points(struct errs *s)
 		it.prefill_tokens = (uint32_t)(x * m.tokens_per_tile + y);
 		it.prefill_attn = (double)it.prefill_tokens * it.prefill_tokens / 2.0;
 		p.model.tiles_per_image = x;
-		t = perf_preprocess_s(&p, 1, 1) + perf_encode_s(&p, tp, (uint32_t)x) +
+		t = perf_preprocess_s(&p, 1, 1) + perf_encode_inline_s(&p, tp, (uint32_t)x) +
 		    perf_llm_iter_s(&p, tp, &it);
 		snprintf(what, sizeof(what), "%s %s %s tp%d %d tiles + %d text", src, gpu, model, tp,
 			 x, y);

@@ -1,8 +1,8 @@
 /*
  * perf engines (data/engines/NAME.conf): the built-in engines load with the numbers their
  * files give, `key@gpu` overrides apply only on that GPU, groups are all or nothing,
- * --engine specs pick an engine per stage, and a changed engine changes the stage
- * times it should (and no others).
+ * --engine specs pick an engine per role (llm, enc, inline) and name the key in every
+ * error, and a changed engine changes the stage times it should (and no others).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,6 +192,113 @@ static void test_engine_drives_times(void **state)
 	assert_true(perf_kv_capacity_tokens(&b, 1) == perf_kv_capacity_tokens(&a, 1));
 }
 
+/*
+ * The monolith's inline encoder (vLLM's own) and the encoder instances' (hf-eager) are
+ * one roofline with different engine constants, so their times differ by exactly what
+ * the two files say: at TP1 a compute-bound batch's slope in tiles is 1 / flops share,
+ * its intercept launch + layers x layer floor; at TP4 the all-reduce adds layers x
+ * log2(4) x tp_comm on top of a quarter of the compute (the volume term is the LLM
+ * engine's link, the same for both). Naming the roles swaps the functions exactly.
+ */
+static void test_inline_encoder(void **state)
+{
+	struct model_spec m, t;
+	struct gpu_spec g;
+	struct perf p, q;
+	struct perf_engine v, h;
+	struct ms_error err;
+	double si, se, ii, ie, d4, want;
+	uint32_t n;
+	int tp, L;
+	(void)state;
+
+	load_specs("llama-3.2-11b-vision", "a100-80gb", &m, &g);
+	load_specs("llama-3.1-8b", "a100-80gb", &t, &g);
+	assert_int_equal(perf_engine_load(&v, PERF_ENGINE_INLINE_DEFAULT, "a100-80gb", &err), 0);
+	assert_int_equal(perf_engine_load(&h, PERF_ENGINE_ENC_DEFAULT, "a100-80gb", &err), 0);
+	assert_true(v.enc_flops_share != h.enc_flops_share && v.enc_launch_s != h.enc_launch_s);
+	assert_int_equal(perf_init(&p, &m, &g, &err), 0);
+	assert_string_equal(p.inline_engine, "vllm");
+	assert_string_equal(p.enc_engine, "hf-eager");
+	L = m.enc_layers;
+	/* 4 tiles at TP1 are compute-bound for both engines (weights read in well under it) */
+	assert_true(p.enc_w_bytes / (g.hbm_bw * fmin(v.bw_share, h.bw_share)) <
+		    4 * p.enc_tile_flops / (g.flops * fmax(v.enc_flops_share, h.enc_flops_share)));
+	si = perf_encode_inline_s(&p, 1, 8) - perf_encode_inline_s(&p, 1, 4);
+	se = perf_encode_s(&p, 1, 8) - perf_encode_s(&p, 1, 4);
+	assert_true(fabs(se / si - v.enc_flops_share / h.enc_flops_share) < 1e-9);
+	assert_true(fabs(si - 4 * p.enc_tile_flops / (g.flops * v.enc_flops_share)) < 1e-12);
+	ii = 2 * perf_encode_inline_s(&p, 1, 4) - perf_encode_inline_s(&p, 1, 8);
+	ie = 2 * perf_encode_s(&p, 1, 4) - perf_encode_s(&p, 1, 8);
+	assert_true(fabs(ii - (v.enc_launch_s + L * v.enc_layer_s)) < 1e-12);
+	assert_true(fabs(ie - (h.enc_launch_s + L * h.enc_layer_s)) < 1e-12);
+	/* TP4 (the model's default, one node): compute / 4, the same volume, 2 doublings */
+	d4 = perf_encode_s(&p, 4, 4) - perf_encode_inline_s(&p, 4, 4);
+	want = (se - si) / 4 + (ie - ii) + L * 2.0 * (h.enc_tp_comm_s - v.enc_tp_comm_s);
+	assert_true(fabs(d4 - want) < 1e-9 * want);
+	assert_true(perf_encode_inline_s(&p, 4, 4) < perf_encode_s(&p, 4, 4) / 2);
+	/* the roles swapped by name: inline=hf-eager is the old monolith, enc=vllm the converse */
+	assert_int_equal(perf_init_engine(&q, &m, &g, "inline=hf-eager", &err), 0);
+	for (tp = 1; tp <= 8; tp *= 2)
+		for (n = 1; n <= 64; n *= 4)
+			assert_true(perf_encode_inline_s(&q, tp, n) == perf_encode_s(&p, tp, n) &&
+				    perf_encode_s(&q, tp, n) == perf_encode_s(&p, tp, n));
+	assert_int_equal(perf_init_engine(&q, &m, &g, "enc=vllm", &err), 0);
+	assert_true(perf_encode_s(&q, 4, 16) == perf_encode_inline_s(&p, 4, 16));
+	assert_int_equal(perf_init_engine(&q, &m, &g, "hf-eager", &err), -MS_EINVAL);
+	assert_int_equal(perf_init_engine(&q, &m, &g, "vllm", &err), 0);
+	assert_string_equal(q.inline_engine, "vllm");
+	assert_true(perf_encode_s(&q, 2, 8) == perf_encode_inline_s(&q, 2, 8));
+	assert_int_equal(perf_init_engine(&q, &t, &g, "inline=vllm", &err), 0);
+	assert_string_equal(q.inline_engine, "-");
+	assert_true(perf_encode_inline_s(&q, 1, 4) == 0);
+}
+
+/* Every --engine parse error names the key at fault. */
+static void test_engine_spec_errors(void **state)
+{
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "inline=", "engine 'inline=': inline: empty engine name" },
+		{ "llm=vllm,inline=", "inline: empty engine name" },
+		{ "inline=nope", "engine inline=nope: nope: unknown engine" },
+		{ "enc=nope", "engine enc=nope: nope: unknown engine" },
+		{ "foo=vllm", "engine 'foo=vllm': foo: unknown key (expected llm, enc or inline)" },
+		{ "inline=vllm,inline=hf-eager", "inline: given twice" },
+		{ "llm=hf-eager", "engine llm=hf-eager: no llm_* constants" },
+		{ "inline=vllm,", "trailing comma" },
+		{ "llm=vllm,,enc=hf-eager", "empty item" },
+		{ "inline", "unknown engine" },
+		{ "vllm,inline=vllm", "'vllm': expected KEY=NAME" },
+	};
+	char spec[1400], text[1400];
+	struct model_spec m;
+	struct gpu_spec g;
+	struct perf p;
+	struct ms_error err;
+	size_t i;
+	(void)state;
+
+	load_specs("llama-3.2-11b-vision", "a100-80gb", &m, &g);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ms_error_clear(&err);
+		assert_true(perf_init_engine(&p, &m, &g, bad[i].spec, &err) < 0);
+		if (!strstr(err.msg, bad[i].msg))
+			fail_msg("%s: got '%s', want '%s'", bad[i].spec, err.msg, bad[i].msg);
+	}
+	/* an LLM-only engine cannot be the inline encoder, and the message says which role */
+	snprintf(text, sizeof(text),
+		 "name = llmonly\nbw_share = 0.8\nllm_flops_share = 0.7\nllm_launch_s = 0\n"
+		 "llm_layer_s = 0\nllm_tp_comm_s = 0\nllm_gemm_k = 0\nllm_elem_share = 0\n"
+		 "kv_reserve = 0.1\nlink_share = 0.8\nnvlink_lat_s = 0\nib_lat_s = 0\n"
+		 "tcp_lat_s = 0\ntcp_bw = 1e9\n");
+	snprintf(spec, sizeof(spec), "inline=%s", write_tmp("llmonly.conf", text));
+	assert_int_equal(perf_init_engine(&p, &m, &g, spec, &err), -MS_EINVAL);
+	assert_non_null(strstr(err.msg, "engine inline="));
+	assert_non_null(strstr(err.msg, "no enc_* constants: it cannot run the vision encoder"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +307,8 @@ int main(void)
 		cmocka_unit_test(test_engine_errors),
 		cmocka_unit_test(test_engine_specs),
 		cmocka_unit_test(test_engine_drives_times),
+		cmocka_unit_test(test_inline_encoder),
+		cmocka_unit_test(test_engine_spec_errors),
 	};
 	const char *t = getenv("MS_TMP");
 

@@ -96,11 +96,11 @@ struct expect {
 };
 
 static void expect_fill(struct expect *e, const struct perf *p, uint32_t images, uint32_t text,
-			uint32_t gen, int llm_tp, int enc_tp, int enc_cores, int images_per_enc)
+			uint32_t gen, int llm_tp, int enc_tp, int enc_cores, int images_per_enc, int inl)
 {
 	struct perf_iter it;
 	const uint32_t budget = 4096; /* sim_config_default's token budget */
-	uint32_t done, chunk;
+	uint32_t done, chunk, tiles;
 	uint32_t itok = images * perf_image_tokens(p);
 	int cross = p->model.arch == MODEL_ARCH_CROSS;
 	uint32_t extra = cross ? (uint32_t)cross_kv_tokens(p, itok) : 0;
@@ -120,7 +120,9 @@ static void expect_fill(struct expect *e, const struct perf *p, uint32_t images,
 	}
 	if (images) {
 		e->prep = perf_preprocess_s(p, (uint32_t)images_per_enc, enc_cores);
-		e->enc = perf_encode_s(p, enc_tp, (uint32_t)images_per_enc * perf_image_tiles(p));
+		/* an LLM instance encodes with its own (inline) engine, an encoder instance with the enc one */
+		tiles = (uint32_t)images_per_enc * perf_image_tiles(p);
+		e->enc = inl ? perf_encode_inline_s(p, enc_tp, tiles) : perf_encode_s(p, enc_tp, tiles);
 		e->embed = perf_embed_transfer_s(p, itok, PERF_LINK_IB);
 	}
 	e->kvx = perf_kv_transfer_s(p, e->kv0, PERF_LINK_IB);
@@ -165,7 +167,7 @@ static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 	/* mono: preprocess, then encode + prefill in one iteration, then decode */
 	sim_config_default(&c, p);
 	pools(&c, SIM_DEPLOY_MONO, tp == 4 ? "mono=1x4" : "mono=1x8");
-	expect_fill(&e, p, images, text, gen, tp, tp, cores * tp, (int)images);
+	expect_fill(&e, p, images, text, gen, tp, tp, cores * tp, (int)images, 1);
 	run_ok(&c, &ts, &r);
 	ttft = e.prep + (e.enc + e.prefill);
 	assert_true(close_to(r.req[0].ttft, ttft));
@@ -184,7 +186,7 @@ static void one_request(const char *model, uint32_t images, uint32_t n_enc)
 	/* modserve: images spread over n_enc TP-1 encoders, embeddings move, LLM prefills */
 	snprintf(spec, sizeof(spec), "enc=%ux1,llm=1x%d", n_enc, tp);
 	pools(&c, SIM_DEPLOY_MODSERVE, spec);
-	expect_fill(&e, p, images, text, gen, tp, 1, cores, images ? (int)((images + n_enc - 1) / n_enc) : 0);
+	expect_fill(&e, p, images, text, gen, tp, 1, cores, images ? (int)((images + n_enc - 1) / n_enc) : 0, 0);
 	run_ok(&c, &ts, &r);
 	ttft = images ? e.prep + e.enc + e.embed + e.prefill : e.prefill;
 	assert_true(close_to(r.req[0].ttft, ttft));
@@ -714,7 +716,7 @@ static void test_truncate_cross_tokens(void **state)
 	it.prefill_attn = (double)text * (double)text / 2.0;
 	it.cross_tokens = (uint32_t)cross;
 	ttft = perf_preprocess_s(p, images, p->gpu.cpu_cores_per_gpu * tp) +
-	       perf_encode_s(p, tp, images * perf_image_tiles(p)) + perf_llm_iter_s(p, tp, &it);
+	       perf_encode_inline_s(p, tp, images * perf_image_tiles(p)) + perf_llm_iter_s(p, tp, &it);
 	assert_true(close_to(r.req[0].ttft, ttft));
 	sim_result_release(&r);
 	trace_set_release(&ts);
