@@ -7,6 +7,9 @@
 # (the split searched). Rounds alternate reference and new so the other engineers' load on
 # the shared cores hits both alike; the best round of each counts.
 # Default question: the README's main job, `modserve plan` on the whole synthetic week.
+# The new binary's extra arguments for the reference's question are NEW_ARGS (default
+# "--split work --engine inline=hf-eager": the work split, and the monolith's encoder on the
+# Hugging Face eager engine as before the inline engine role existed).
 # Usage: bench/plan.sh REFERENCE_BIN [NEW_BIN [ROUNDS [PLAN ARGS...]]]
 #   REFERENCE_BIN: e.g. a build of the commit before the search changes:
 #     git archive 41aef7d | tar -x -C /tmp/ref && (cd /tmp/ref && bash scripts/build.sh)
@@ -19,6 +22,7 @@ shift $(($# < 3 ? $# : 3))
 for b in "$ref" "$new"; do
 	[ -x "$b" ] || { echo "bench/plan.sh: $b is not an executable" >&2; exit 1; }
 done
+read -r -a new_args <<<"${NEW_ARGS:---split work --engine inline=hf-eager}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -43,7 +47,7 @@ rates() { grep -E '^  (mono|pd|modserve) ' "$1" | tail -3; }
 best_ref="" best_new=""
 for ((i = 0; i < rounds; i++)); do
 	r=$(once "$ref" "$tmp/ref.out" "$@")
-	n=$(once "$new" "$tmp/new.out" --split work "$@")
+	n=$(once "$new" "$tmp/new.out" "${new_args[@]}" "$@")
 	echo "round $((i + 1)): reference wall/cpu/configs $r, new $n" >&2
 	if [ -z "$best_ref" ] || [ "$(echo "${r%% *} < ${best_ref%% *}" | bc -l)" = 1 ]; then best_ref=$r; fi
 	if [ -z "$best_new" ] || [ "$(echo "${n%% *} < ${best_new%% *}" | bc -l)" = 1 ]; then best_new=$n; fi
@@ -58,7 +62,7 @@ read -r sw sc sn <<<"$s"
 printf 'command: modserve plan %s\n' "$*"
 printf '%-28s %8s %8s %8s %10s\n' "" "wall s" "cpu s" "configs" "configs/s"
 printf '%-28s %8.1f %8.1f %8d %10.2f\n' "reference" "$rw" "$rc" "$rn" "$(echo "$rn / $rw" | bc -l)"
-printf '%-28s %8.1f %8.1f %8d %10.2f\n' "new, --split work" "$nw" "$nc" "$nn" "$(echo "$nn / $nw" | bc -l)"
+printf '%-28s %8.1f %8.1f %8d %10.2f\n' "new, ${new_args[*]:0:12}" "$nw" "$nc" "$nn" "$(echo "$nn / $nw" | bc -l)"
 printf '%-28s %8.1f %8.1f %8d %10.2f\n' "new, default (split search)" "$sw" "$sc" "$sn" "$(echo "$sn / $sw" | bc -l)"
 printf 'same question: %.2fx faster (wall), %.2fx less CPU, configurations/s %.2fx\n' \
 	"$(echo "$rw / $nw" | bc -l)" "$(echo "$rc / $nc" | bc -l)" \

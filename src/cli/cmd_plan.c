@@ -32,6 +32,9 @@ static const char usage_text[] =
 	"cluster:\n"
 	"  --model M, --gpu G    [llama-3.2-11b-vision, a100-80gb]\n"
 	"  --profile CSV         measured stage profile (overrides the roofline)\n"
+	"  --engine E            engine constants (data/engines/): NAME, or\n"
+	"                        llm=NAME,enc=NAME,inline=NAME [llm=vllm,enc=hf-eager,\n"
+	"                        inline=vllm, the paper's]\n"
 	"  --design D            mono | pd | modserve | all [all]\n"
 	"  --tp LIST             LLM TP degrees to try, e.g. 4 or 2,4,8 [the model's]\n"
 	"  --max-gpus N          largest cluster considered [128]\n"
@@ -61,7 +64,7 @@ static const char usage_text[] =
 enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_MODEL, O_GPU, O_PROFILE, O_DESIGN,
 	O_TP, O_MAXGPUS, O_BUDGETS, O_SLOSCALE, O_TTFT, O_TPOT, O_SLOMODE, O_MONOTP, O_THREADS,
-	O_JSON, O_VERBOSE, O_SEED, O_SPLIT,
+	O_JSON, O_VERBOSE, O_SEED, O_SPLIT, O_ENGINE,
 };
 
 static const struct option long_opts[] = {
@@ -87,6 +90,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, O_VERBOSE },
 	{ "seed", required_argument, NULL, O_SEED },
 	{ "split", required_argument, NULL, O_SPLIT },
+	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -95,7 +99,7 @@ static const struct option long_opts[] = {
 #define MAX_BUDGETS 16
 
 struct opts {
-	const char *trace, *model, *gpu, *profile;
+	const char *trace, *model, *gpu, *profile, *engine;
 	unsigned long long synth, max_gpus, mono_tp, threads, seed;
 	double rate, slo_scale, slo_ttft, slo_tpot;
 	enum sim_deploy_kind kinds[SIM_DEPLOY__COUNT];
@@ -163,6 +167,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_MODEL: o->model = optarg; break;
 		case O_GPU: o->gpu = optarg; break;
 		case O_PROFILE: o->profile = optarg; break;
+		case O_ENGINE: o->engine = optarg; break;
 		case O_DESIGN:
 			if (!strcmp(optarg, "all")) {
 				o->n_kinds = SIM_DEPLOY__COUNT;
@@ -447,7 +452,7 @@ int cmd_plan(int argc, char **argv)
 		return rc == PARSE_HELP ? CLI_EXIT_OK : rc;
 	trace_set_init(&ts);
 	plan_slo_init(&slo);
-	if (perf_open(&perf, o.model, o.gpu, NULL, o.profile, &err) < 0)
+	if (perf_open(&perf, o.model, o.gpu, o.engine, o.profile, &err) < 0)
 		goto fail;
 	have_perf = 1;
 	if (cli_trace_or_synth(&ts, o.trace, o.synth, o.seed, o.skip_bad, label, sizeof(label),

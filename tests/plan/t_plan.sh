@@ -14,7 +14,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 
 "$bin" plan --help >"$tmp/help" 2>&1 && grep -q -- '--slo-mode' "$tmp/help" || bad "--help"
 for args in "--design nope" "--tp 0" "--slo-ttft 1" "--slo-mode x" "--budgets 8,x" \
-	"--threads 0" "--slo-mode request --slo-ttft 1 --slo-tpot 1" "extra"; do
+	"--threads 0" "--slo-mode request --slo-ttft 1 --slo-tpot 1" "--split x" "extra"; do
 	# shellcheck disable=SC2086
 	"$bin" plan $args >/dev/null 2>"$tmp/err"; rc=$?
 	[ $rc -eq 2 ] && grep -q "^modserve plan: " "$tmp/err" || bad "usage error '$args': rc=$rc $(head -1 "$tmp/err")"
