@@ -38,11 +38,11 @@ once() {
 	echo "$(echo "$t1 - $t0" | bc -l) $cpu $(grep -c '^plan: ' "$out.steps")"
 }
 
-# the answers only: cheapest pools and highest rates (the table without timings)
-answers() { grep -E '^  (mono|pd|modserve) ' "$1" | awk '{ $NF = ""; print }' | sed 's/ *$//'; }
 # the cheapest table keeps its per-design run count last; drop it, keep pools, GPUs, tails
 cheap() { grep -E '^  (mono|pd|modserve) ' "$1" | head -3 | awk '{ $NF = ""; print }'; }
 rates() { grep -E '^  (mono|pd|modserve) ' "$1" | tail -3; }
+# the answers only: cheapest pools and highest rates (the tables without run counts)
+answers() { cheap "$1"; rates "$1"; }
 
 best_ref="" best_new=""
 for ((i = 0; i < rounds; i++)); do
