@@ -416,6 +416,7 @@ static json_t *plan_json(const struct opts *o, const char *label, const struct p
 					      p->rate_scale > 0 ? json_real(p->rate_scale)
 								: json_null(),
 					      "simulations", (json_int_t)p->evals);
+			json_object_set_new(e, "splits", json_integer((json_int_t)p->splits));
 			if (p->rate_scale > 0)
 				json_object_set_new(e, "pools", deploy_json(&p->deploy));
 			json_array_append_new(caps, e);

@@ -42,6 +42,8 @@ assert designs["modserve"]["gpus"] <= designs["mono"]["gpus"]
 caps = [c for c in j["capacity"] if c["design"] == "mono"]
 assert [c["gpus"] for c in caps] == [16, 32], caps
 assert all(c["max_rate_scale"] for c in caps) and caps[1]["max_rate_scale"] > caps[0]["max_rate_scale"], caps
+assert j["split"] == "search" and j["simulations"] >= sum(d["simulations"] for d in j["cheapest"]), j
+assert all(c["splits"] == 0 for c in caps), caps  # one pool: nothing to split
 PY
 while read -r design pools; do
 	"$bin" sim --synth 3000 --seed 5 --rate-scale 2 --pools "$pools" >/dev/null 2>"$tmp/err" ||
