@@ -32,11 +32,17 @@ static const char usage_text[] =
 	"cluster:\n"
 	"  --model M, --gpu G    [llama-3.2-11b-vision, a100-80gb]\n"
 	"  --profile CSV         measured stage profile (overrides the roofline)\n"
+	"  --engine E            engine constants (data/engines/): NAME, or\n"
+	"                        llm=NAME,enc=NAME,inline=NAME [llm=vllm,enc=hf-eager,\n"
+	"                        inline=vllm, the paper's]\n"
 	"  --design D            mono | pd | modserve | all [all]\n"
 	"  --tp LIST             LLM TP degrees to try, e.g. 4 or 2,4,8 [the model's]\n"
 	"  --max-gpus N          largest cluster considered [128]\n"
 	"  --budgets LIST        GPU budgets for the highest sustained load, e.g. 32,64,128;\n"
 	"                        'none' skips that search [32,64,128]\n"
+	"  --split S             a budget's pools at each rate: search (from the work rule's\n"
+	"                        split towards the pool the misses name) or work (the work\n"
+	"                        rule of `sim` only) [search]\n"
 	"SLOs:\n"
 	"  --slo-scale K         targets = K x an isolated request on the monolith [5]\n"
 	"  --slo-ttft S, --slo-tpot S   fixed targets in seconds for both classes\n"
@@ -58,7 +64,7 @@ static const char usage_text[] =
 enum {
 	O_TRACE = 256, O_SYNTH, O_SKIP, O_RATE, O_MAXIMG, O_MODEL, O_GPU, O_PROFILE, O_DESIGN,
 	O_TP, O_MAXGPUS, O_BUDGETS, O_SLOSCALE, O_TTFT, O_TPOT, O_SLOMODE, O_MONOTP, O_THREADS,
-	O_JSON, O_VERBOSE, O_SEED,
+	O_JSON, O_VERBOSE, O_SEED, O_SPLIT, O_ENGINE,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +89,8 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "verbose", no_argument, NULL, O_VERBOSE },
 	{ "seed", required_argument, NULL, O_SEED },
+	{ "split", required_argument, NULL, O_SPLIT },
+	{ "engine", required_argument, NULL, O_ENGINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -91,11 +99,11 @@ static const struct option long_opts[] = {
 #define MAX_BUDGETS 16
 
 struct opts {
-	const char *trace, *model, *gpu, *profile;
+	const char *trace, *model, *gpu, *profile, *engine;
 	unsigned long long synth, max_gpus, mono_tp, threads, seed;
 	double rate, slo_scale, slo_ttft, slo_tpot;
 	enum sim_deploy_kind kinds[SIM_DEPLOY__COUNT];
-	int n_kinds, tps[4], n_tps, skip_bad, json, verbose, request_mode, mode_set;
+	int n_kinds, tps[4], n_tps, skip_bad, json, verbose, request_mode, mode_set, split_work;
 	uint32_t budgets[MAX_BUDGETS];
 	int n_budgets;
 	unsigned long long max_images;
@@ -159,6 +167,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_MODEL: o->model = optarg; break;
 		case O_GPU: o->gpu = optarg; break;
 		case O_PROFILE: o->profile = optarg; break;
+		case O_ENGINE: o->engine = optarg; break;
 		case O_DESIGN:
 			if (!strcmp(optarg, "all")) {
 				o->n_kinds = SIM_DEPLOY__COUNT;
@@ -203,6 +212,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_THREADS: rc = cli_opt_u64("plan", usage_text, "--threads", optarg, 1, 64, &o->threads); break;
 		case O_JSON: o->json = 1; break;
 		case O_VERBOSE: o->verbose = 1; break;
+		case O_SPLIT:
+			if (!strcmp(optarg, "work") || !strcmp(optarg, "search"))
+				o->split_work = !strcmp(optarg, "work");
+			else
+				return cli_usage_error("plan", usage_text,
+						       "--split: expected search or work, got '%s'",
+						       optarg);
+			break;
 		case O_SEED: rc = cli_opt_u64("plan", usage_text, "--seed", optarg, 0, UINT64_MAX, &o->seed); break;
 		default:
 			return cli_usage_error("plan", usage_text, "unknown option");
@@ -239,24 +256,29 @@ static void on_step(void *arg, const char *design, const struct sim_deploy *d,
 		    const struct plan_verdict *v, double wall_s)
 {
 	struct step_ctx *s = arg;
-	char pools[128];
+	char pools[128], rate[32];
 
 	if (!s->verbose)
 		return;
 	pools_str(d, pools, sizeof(pools));
+	if (v && v->rate > 0)
+		snprintf(rate, sizeof(rate), "x%.4g", v->rate);
+	else
+		snprintf(rate, sizeof(rate), "idle");
 	if (!v) {
 		fprintf(stderr, "plan: %-8s %-22s %4u GPUs  cannot run (TP or memory)\n", design,
 			pools, sim_deploy_gpus(d));
 		return;
 	}
 	fprintf(stderr,
-		"plan: %-8s %-22s %4u GPUs  %s  TTFT misses text %llu/%llu image %llu/%llu, "
-		"TPOT misses text %llu image %llu  (%.2f s)\n",
-		design, pools, sim_deploy_gpus(d), v->met ? "meets " : "misses",
+		"plan: %-8s %-22s %4u GPUs %-8s %s  TTFT misses text %llu/%llu image %llu/%llu, "
+		"TPOT misses text %llu image %llu  (%.2f s, %s at %.0f%%)\n",
+		design, pools, sim_deploy_gpus(d), rate, v->met ? "meets " : "misses",
 		(unsigned long long)v->miss_ttft[PLAN_TEXT], (unsigned long long)v->n[PLAN_TEXT],
 		(unsigned long long)v->miss_ttft[PLAN_IMAGE], (unsigned long long)v->n[PLAN_IMAGE],
 		(unsigned long long)v->miss_tpot[PLAN_TEXT],
-		(unsigned long long)v->miss_tpot[PLAN_IMAGE], wall_s);
+		(unsigned long long)v->miss_tpot[PLAN_IMAGE], wall_s,
+		v->stopped ? "stopped" : "ran to the end", 100 * v->finished);
 }
 
 static void on_progress(void *arg, unsigned done)
@@ -284,7 +306,7 @@ static json_t *num(double x)
 
 static void print_table(const struct opts *o, const char *label, const struct perf *perf,
 			const struct plan_slo *slo, const struct plan_choice *ch,
-			const struct plan_capacity *cap, double wall)
+			const struct plan_capacity *cap, const struct plan_stats *st, double wall)
 {
 	char pools[128];
 	int k, b;
@@ -324,9 +346,13 @@ static void print_table(const struct opts *o, const char *label, const struct pe
 			break;
 		}
 	if (o->n_budgets) {
-		printf("\nhighest rate scale within the SLO (each budget split by the work rule of\n"
-		       "`sim` at each rate, not searched: a split can sustain less than the cheapest\n"
-		       "pools above):\n");
+		if (o->split_work)
+			printf("\nhighest rate scale within the SLO (each budget split by the work rule of\n"
+			       "`sim` at each rate, not searched: a split can sustain less than the cheapest\n"
+			       "pools above):\n");
+		else
+			printf("\nhighest rate scale within the SLO (at each rate the budget's split is\n"
+			       "searched from the work rule's towards the pool the misses name):\n");
 		printf("  %-9s", "design");
 		for (b = 0; b < o->n_budgets; b++)
 			printf(" %7u GPUs", o->budgets[b]);
@@ -343,12 +369,13 @@ static void print_table(const struct opts *o, const char *label, const struct pe
 			printf("\n");
 		}
 	}
-	printf("\n%.1f s\n", wall);
+	printf("\n%u candidates simulated (%u answered again from the memo) in %.1f s\n",
+	       st->simulated, st->reused, wall);
 }
 
 static json_t *plan_json(const struct opts *o, const char *label, const struct perf *perf,
 			 const struct plan_slo *slo, const struct plan_choice *ch,
-			 const struct plan_capacity *cap, double wall)
+			 const struct plan_capacity *cap, const struct plan_stats *st, double wall)
 {
 	json_t *j = json_object(), *designs = json_array(), *caps = json_array();
 	int k, b;
@@ -389,6 +416,7 @@ static json_t *plan_json(const struct opts *o, const char *label, const struct p
 					      p->rate_scale > 0 ? json_real(p->rate_scale)
 								: json_null(),
 					      "simulations", (json_int_t)p->evals);
+			json_object_set_new(e, "splits", json_integer((json_int_t)p->splits));
 			if (p->rate_scale > 0)
 				json_object_set_new(e, "pools", deploy_json(&p->deploy));
 			json_array_append_new(caps, e);
@@ -396,6 +424,9 @@ static json_t *plan_json(const struct opts *o, const char *label, const struct p
 	}
 	json_object_set_new(j, "cheapest", designs);
 	json_object_set_new(j, "capacity", caps);
+	json_object_set_new(j, "split", json_string(o->split_work ? "work" : "search"));
+	json_object_set_new(j, "simulations", json_integer((json_int_t)st->simulated));
+	json_object_set_new(j, "memo_hits", json_integer((json_int_t)st->reused));
 	json_object_set_new(j, "wall_s", json_real(wall));
 	return j;
 }
@@ -412,6 +443,7 @@ int cmd_plan(int argc, char **argv)
 	struct plan_choice ch[SIM_DEPLOY__COUNT];
 	struct plan_capacity *cap = NULL;
 	struct step_ctx sc;
+	struct plan_stats stats;
 	char label[4096];
 	double t0 = ms_wall_seconds();
 	int rc, status = CLI_EXIT_FAIL, have_perf = 0, i;
@@ -421,7 +453,7 @@ int cmd_plan(int argc, char **argv)
 		return rc == PARSE_HELP ? CLI_EXIT_OK : rc;
 	trace_set_init(&ts);
 	plan_slo_init(&slo);
-	if (perf_open(&perf, o.model, o.gpu, NULL, o.profile, &err) < 0)
+	if (perf_open(&perf, o.model, o.gpu, o.engine, o.profile, &err) < 0)
 		goto fail;
 	have_perf = 1;
 	if (cli_trace_or_synth(&ts, o.trace, o.synth, o.seed, o.skip_bad, label, sizeof(label),
@@ -461,23 +493,19 @@ int cmd_plan(int argc, char **argv)
 	po.step_arg = &sc;
 	po.progress = on_progress;
 	po.progress_arg = &sc;
-	if (plan_cheapest(&po, o.kinds, o.n_kinds, ch, &err) < 0)
+	po.split_search = !o.split_work;
+	/* the capacity search scales the rate itself, from the trace's own */
+	cap = calloc((size_t)(o.n_kinds * (o.n_budgets ? o.n_budgets : 1)), sizeof(*cap));
+	if (!cap) {
+		ms_error_set(&err, MS_ENOMEM, "plan: results");
 		goto fail;
-	if (o.n_budgets) {
-		/* the capacity search scales the rate itself, from the trace's own */
-		base.rate_scale = 1;
-		cap = calloc((size_t)(o.n_kinds * o.n_budgets), sizeof(*cap));
-		if (!cap) {
-			ms_error_set(&err, MS_ENOMEM, "plan: results");
-			goto fail;
-		}
-		if (plan_max_rate(&po, o.kinds, o.n_kinds, o.budgets, o.n_budgets, 0.05, cap,
-				  &err) < 0)
-			goto fail;
 	}
+	if (plan_run(&po, o.kinds, o.n_kinds, ch, o.budgets, o.n_budgets, 0.05, cap, &stats,
+		     &err) < 0)
+		goto fail;
 	ms_progress_done(&sc.prog);
 	if (o.json) {
-		json_t *j = plan_json(&o, label, &perf, &slo, ch, cap, ms_wall_seconds() - t0);
+		json_t *j = plan_json(&o, label, &perf, &slo, ch, cap, &stats, ms_wall_seconds() - t0);
 		if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0) {
 			json_decref(j);
 			ms_error_set(&err, MS_EIO, "plan: writing JSON failed");
@@ -486,7 +514,7 @@ int cmd_plan(int argc, char **argv)
 		fputc('\n', stdout);
 		json_decref(j);
 	} else {
-		print_table(&o, label, &perf, &slo, ch, cap, ms_wall_seconds() - t0);
+		print_table(&o, label, &perf, &slo, ch, cap, &stats, ms_wall_seconds() - t0);
 	}
 	status = CLI_EXIT_OK;
 	goto out;

@@ -78,6 +78,8 @@ struct plan_verdict {
 	uint64_t miss_ttft[PLAN__CLASSES], miss_tpot[PLAN__CLASSES];
 	double p99_ttft[PLAN__CLASSES], p99_tpot[PLAN__CLASSES]; /* for the table (NaN: empty) */
 	int stopped;                          /* the run was cut short once the answer was known */
+	double finished;                      /* share of the trace's requests finished */
+	double rate;                          /* rate scale the run was simulated at */
 };
 
 /* The TTFT and TPOT targets of trace row `row` of class `cls` (either mode). */
@@ -104,6 +106,12 @@ struct plan_opts {
 	int threads;                    /* simulations at once (>= 1) */
 	int tps[4];                     /* LLM TP degrees to try (0-terminated; empty: default TP) */
 	int n_tps;
+	/*
+	 * Highest load per budget: 0 splits the budget by the work rule of sim
+	 * (sim_deploy_by_work) at each rate; 1 also walks the split along the
+	 * budget towards the pool that the failing targets name (plan_rate.c).
+	 */
+	int split_search;
 	/* one line per simulated candidate (verbose); called from worker threads, serialised */
 	void (*step)(void *arg, const char *design, const struct sim_deploy *d,
 		     const struct plan_verdict *v, double wall_s);
@@ -141,6 +149,7 @@ struct plan_capacity {
 	struct sim_deploy deploy;  /* the budget's work-proportional split at the answer */
 	double rate_scale;         /* highest that met the SLO; 0 when even the lowest tried fails */
 	unsigned evals;
+	unsigned splits;           /* splits simulated beyond the work rule's (split_search) */
 };
 
 /*
@@ -159,6 +168,28 @@ int plan_max_rate(const struct plan_opts *o, const enum sim_deploy_kind *kinds, 
  */
 int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, int n,
 			double tol, double *rates, struct ms_error *err);
+
+/*
+ * plan_cheapest and plan_max_rate in one call, every job on one pool of
+ * o->threads workers (the longest first), with one memo: what a caller
+ * wanting both should use. Either half may be skipped (choices NULL or
+ * n_budgets 0). *stats (may be NULL): candidates simulated and memo hits.
+ */
+struct plan_stats {
+	unsigned simulated, reused;
+};
+int plan_run(const struct plan_opts *o, const enum sim_deploy_kind *kinds, int n_kinds,
+	     struct plan_choice *choices, const uint32_t *budgets, int n_budgets, double tol,
+	     struct plan_capacity *caps, struct plan_stats *stats, struct ms_error *err);
+
+/*
+ * One candidate judged as the searches judge it: d simulated at `rate` with
+ * the early stop (a class over its allowance stops the run; with pass_stop
+ * also a run that can no longer fail). The verdict (*v, no P99s) is the one
+ * the whole run gives; v->stopped says whether it was cut short.
+ */
+int plan_eval(const struct plan_opts *o, const struct sim_deploy *d, double rate, int pass_stop,
+	      struct plan_verdict *v, struct ms_error *err);
 
 /* dst = src with every target multiplied by k (dst freshly initialised; owns its copy). */
 int plan_slo_scaled(struct plan_slo *dst, const struct plan_slo *src, double k,

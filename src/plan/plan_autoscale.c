@@ -7,9 +7,10 @@
  *    --slo-tpot) by plan_pool_capacity on the first PLAN__SCALE_HISTORY rows, initial sizes from that history by
  *    the paper's formula (sim_autoscale_initial);
  *  - mono and pd: an operator's baseline, replicas from the request rate;
- *    per-instance capacity for mono its request rate at the SLO measured the
- *    same way (the paper gives the monolith a comparable profile-driven
- *    autoscaler), for pd PLAN__SCALE_UTIL of the GPU time a request needs (the
+ *    per-instance capacity for mono its request rate at the SLO measured by
+ *    the same probe rule as ModServe's pools (the paper gives the monolith a
+ *    comparable profile-driven autoscaler), for pd (which meets no SLO here:
+ *    docs/plan.md) PLAN__SCALE_UTIL of the GPU time a request needs (the
  *    work estimate); initial size the mean request rate over it.
  * Both: the same interval, startup delay, bounds, cooldown and hysteresis,
  * and a burst response on queue growth; the SLO-attainment trigger is
@@ -176,9 +177,9 @@ static int baseline_rule(const struct plan_scale_opts *so, const struct trace_se
 		if (r == SIM_ROLE_MONO) {
 			/*
 			 * The paper's monolith gets a profiled autoscaler: its capacity at
-			 * the SLO. On the Azure trace one instance misses it even at 1/64 of
-			 * the load (a 16-image encode stalls everything batched with it),
-			 * so the utilisation target stands in.
+			 * the SLO, measured as the ModServe pools' are (a probe of 16
+			 * instances; plan_capacity.h). The utilisation target stands in
+			 * only if that probe never meets.
 			 */
 			if ((rc = capacity_at_slo(so, ts, c, c->deploy.pool[p].tp, 1, &cap, err)) < 0)
 				return rc;

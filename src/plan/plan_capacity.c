@@ -44,7 +44,7 @@ int plan_pool_capacity(const struct plan_opts *o, int tp, unsigned what,
 		i_enc = n++;
 		ds[i_enc].kind = SIM_DEPLOY_MODSERVE;
 		ds[i_enc].n_pools = 2;
-		ds[i_enc].pool[0] = (struct sim_pool_spec){ SIM_ROLE_ENC, PLAN_CAP_ENC_PROBE, 1 };
+		ds[i_enc].pool[0] = (struct sim_pool_spec){ SIM_ROLE_ENC, PLAN_CAP_PROBE, 1 };
 		ds[i_enc].pool[1] = (struct sim_pool_spec){ SIM_ROLE_LLM, PLAN_CAP_LLM_SPARE, tp };
 	}
 	if (what & PLAN_CAP_LLM) {
@@ -52,28 +52,30 @@ int plan_pool_capacity(const struct plan_opts *o, int tp, unsigned what,
 		ds[i_llm].kind = SIM_DEPLOY_MODSERVE;
 		if (out->img_tokens_s > 0)
 			ds[i_llm].pool[ds[i_llm].n_pools++] =
-				(struct sim_pool_spec){ SIM_ROLE_ENC, PLAN_CAP_ENC_SPARE, 1 };
-		ds[i_llm].pool[ds[i_llm].n_pools++] = (struct sim_pool_spec){ SIM_ROLE_LLM, 1, tp };
+				(struct sim_pool_spec){ SIM_ROLE_ENC,
+							PLAN_CAP_ENC_SPARE * PLAN_CAP_PROBE, 1 };
+		ds[i_llm].pool[ds[i_llm].n_pools++] =
+			(struct sim_pool_spec){ SIM_ROLE_LLM, PLAN_CAP_PROBE, tp };
 	}
 	if (what & PLAN_CAP_MONO) {
 		i_mono = n++;
 		ds[i_mono].kind = SIM_DEPLOY_MONO;
 		ds[i_mono].n_pools = 1;
-		ds[i_mono].pool[0] = (struct sim_pool_spec){ SIM_ROLE_MONO, 1, tp };
+		ds[i_mono].pool[0] = (struct sim_pool_spec){ SIM_ROLE_MONO, PLAN_CAP_PROBE, tp };
 	}
 	if (n && (rc = plan_max_rate_fixed(o, ds, n, 0.05, rates, err)) < 0)
 		return rc;
 	if (i_enc >= 0) {
 		out->enc_scale = rates[i_enc];
-		out->enc_tokens_s = rates[i_enc] * out->img_tokens_s / PLAN_CAP_ENC_PROBE;
+		out->enc_tokens_s = rates[i_enc] * out->img_tokens_s / PLAN_CAP_PROBE;
 	}
 	if (i_llm >= 0) {
 		out->llm_scale = rates[i_llm];
-		out->llm_tokens_s = rates[i_llm] * out->prompt_tokens_s;
+		out->llm_tokens_s = rates[i_llm] * out->prompt_tokens_s / PLAN_CAP_PROBE;
 	}
 	if (i_mono >= 0) {
 		out->mono_scale = rates[i_mono];
-		out->mono_req_s = rates[i_mono] * out->req_s;
+		out->mono_req_s = rates[i_mono] * out->req_s / PLAN_CAP_PROBE;
 	}
 	return 0;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/ms_quantile.h"
-#include "plan/plan.h"
+#include "plan/plan_int.h"
 
 void plan_slo_init(struct plan_slo *s)
 {
@@ -63,15 +63,43 @@ int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, d
 	return 0;
 }
 
-int plan_slo_per_request(struct plan_slo *s, const struct sim_config *c,
-			 const struct trace_set *ts, struct ms_error *err)
+int plan__isolated_run(const struct sim_config *c, const struct trace_set *ts,
+		       struct sim_result *res, struct ms_error *err)
 {
 	struct trace_set iso;
-	struct sim_config m;
-	struct sim_result res;
 	double gap = 60;
 	size_t i;
 	int rc, tries;
+
+	for (tries = 0; tries < 40; tries++, gap *= 2) {
+		double worst = 0;
+
+		trace_set_init(&iso);
+		for (i = 0, rc = 0; i < ts->n && rc == 0; i++)
+			rc = trace_set_push(&iso, (double)i * gap, ts->images[i], ts->ctx[i],
+					    ts->gen[i], err);
+		if (rc == 0)
+			rc = sim_run(c, &iso, res, err);
+		trace_set_release(&iso);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < res->n; i++)
+			if (res->req[i].e2e > worst)
+				worst = res->req[i].e2e;
+		if (worst < gap)
+			return 0;
+		sim_result_release(res);
+	}
+	return ms_error_set(err, MS_ERANGE, "plan: a request takes longer than %.3g s alone", gap);
+}
+
+int plan_slo_per_request(struct plan_slo *s, const struct sim_config *c,
+			 const struct trace_set *ts, struct ms_error *err)
+{
+	struct sim_config m;
+	struct sim_result res;
+	size_t i;
+	int rc;
 
 	s->mode = PLAN_SLO_REQUEST;
 	plan_slo_release(s);
@@ -82,32 +110,14 @@ int plan_slo_per_request(struct plan_slo *s, const struct sim_config *c,
 	s->n = ts->n;
 	if ((rc = mono_config(&m, c, s->mono_tp, err)) < 0)
 		return rc;
-	for (tries = 0; tries < 40; tries++, gap *= 2) {
-		double worst = 0;
-
-		trace_set_init(&iso);
-		for (i = 0, rc = 0; i < ts->n && rc == 0; i++)
-			rc = trace_set_push(&iso, (double)i * gap, ts->images[i], ts->ctx[i],
-					    ts->gen[i], err);
-		if (rc == 0)
-			rc = sim_run(&m, &iso, &res, err);
-		trace_set_release(&iso);
-		if (rc < 0)
-			return rc;
-		for (i = 0; i < res.n; i++)
-			if (res.req[i].e2e > worst)
-				worst = res.req[i].e2e;
-		if (worst < gap) {
-			for (i = 0; i < res.n; i++) {
-				s->req_ttft[i] = (float)(s->scale * res.req[i].ttft);
-				s->req_tpot[i] = (float)(s->scale * res.req[i].tpot);
-			}
-			sim_result_release(&res);
-			return 0;
-		}
-		sim_result_release(&res);
+	if ((rc = plan__isolated_run(&m, ts, &res, err)) < 0)
+		return rc;
+	for (i = 0; i < res.n; i++) {
+		s->req_ttft[i] = (float)(s->scale * res.req[i].ttft);
+		s->req_tpot[i] = (float)(s->scale * res.req[i].tpot);
 	}
-	return ms_error_set(err, MS_ERANGE, "plan: a request takes longer than %.3g s alone", gap);
+	sim_result_release(&res);
+	return 0;
 }
 
 uint64_t plan_allowed_misses(uint64_t n, double q)

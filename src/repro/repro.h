@@ -21,6 +21,9 @@
 #include "perf/perf.h"
 #include "trace/trace.h"
 
+/* The serving engines of the paper's systems (perf_init_engine's per-role form). */
+#define REPRO_ENGINES "llm=vllm,enc=hf-eager,inline=vllm"
+
 struct repro_opts {
 	const char *out_dir;
 	const struct trace_set *ts;   /* the window every experiment replays */

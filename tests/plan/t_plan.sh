@@ -14,7 +14,7 @@ bad() { echo "FAIL: $*"; fail=1; }
 
 "$bin" plan --help >"$tmp/help" 2>&1 && grep -q -- '--slo-mode' "$tmp/help" || bad "--help"
 for args in "--design nope" "--tp 0" "--slo-ttft 1" "--slo-mode x" "--budgets 8,x" \
-	"--threads 0" "--slo-mode request --slo-ttft 1 --slo-tpot 1" "extra"; do
+	"--threads 0" "--slo-mode request --slo-ttft 1 --slo-tpot 1" "--split x" "extra"; do
 	# shellcheck disable=SC2086
 	"$bin" plan $args >/dev/null 2>"$tmp/err"; rc=$?
 	[ $rc -eq 2 ] && grep -q "^modserve plan: " "$tmp/err" || bad "usage error '$args': rc=$rc $(head -1 "$tmp/err")"
@@ -42,6 +42,8 @@ assert designs["modserve"]["gpus"] <= designs["mono"]["gpus"]
 caps = [c for c in j["capacity"] if c["design"] == "mono"]
 assert [c["gpus"] for c in caps] == [16, 32], caps
 assert all(c["max_rate_scale"] for c in caps) and caps[1]["max_rate_scale"] > caps[0]["max_rate_scale"], caps
+assert j["split"] == "search" and j["simulations"] >= sum(d["simulations"] for d in j["cheapest"]), j
+assert all(c["splits"] == 0 for c in caps), caps  # one pool: nothing to split
 PY
 while read -r design pools; do
 	"$bin" sim --synth 3000 --seed 5 --rate-scale 2 --pools "$pools" >/dev/null 2>"$tmp/err" ||

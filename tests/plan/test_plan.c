@@ -12,6 +12,7 @@
 
 #include "perf/perf.h"
 #include "plan/plan.h"
+#include "plan/plan_int.h"
 #include "sim/sim.h"
 #include "sim/sim_test_util.h"
 #include "trace/trace_synth.h"
@@ -244,7 +245,11 @@ static void cheapest_is_tight(void **state)
 	perf_free(p);
 }
 
-/* The highest rate a budget sustains: met at the answer, missed 10% above it. */
+/*
+ * The highest rate a budget sustains: met at the answer, more for more GPUs. With the
+ * split searched (modserve), never below the work rule's split, within the budget, and
+ * the searched pools meet at the rate reported.
+ */
 static void max_rate_brackets(void **state)
 {
 	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
@@ -252,8 +257,8 @@ static void max_rate_brackets(void **state)
 	struct trace_set ts;
 	struct plan_slo s;
 	struct plan_opts o;
-	struct plan_capacity cap[2];
-	enum sim_deploy_kind kinds[] = { SIM_DEPLOY_MONO };
+	struct plan_capacity cap[4], search[2];
+	enum sim_deploy_kind kinds[] = { SIM_DEPLOY_MONO, SIM_DEPLOY_MODSERVE };
 	uint32_t budgets[] = { 16, 32 };
 	struct ms_error err = { 0 };
 	int b;
@@ -262,15 +267,147 @@ static void max_rate_brackets(void **state)
 	sim_config_default(&c, p);
 	synth_with_slo(&c, &ts, &s, 2000, 2);
 	opts_for(&o, &c, &ts, &s, 32);
-	assert_int_equal(plan_max_rate(&o, kinds, 1, budgets, 2, 0.05, cap, &err), 0);
-	for (b = 0; b < 2; b++) {
+	assert_int_equal(plan_max_rate(&o, kinds, 2, budgets, 2, 0.05, cap, &err), 0);
+	o.split_search = 1;
+	assert_int_equal(plan_max_rate(&o, kinds + 1, 1, budgets, 2, 0.05, search, &err), 0);
+	for (b = 0; b < 4; b++) {
 		struct sim_config at = c;
-		assert_true(cap[b].rate_scale > 0);
-		at.rate_scale = cap[b].rate_scale;
-		assert_true(meets(&at, &ts, &s, &cap[b].deploy));
+		const struct plan_capacity *x = b < 2 ? &cap[b] : &search[b - 2];
+		assert_true(x->rate_scale > 0);
+		assert_true(sim_deploy_gpus(&x->deploy) <= budgets[b % 2]);
+		at.rate_scale = x->rate_scale;
+		assert_true(meets(&at, &ts, &s, &x->deploy));
+		if (b >= 2)
+			assert_true(x->rate_scale >= cap[b].rate_scale);
 	}
 	/* twice the GPUs carry more load */
 	assert_true(cap[1].rate_scale > cap[0].rate_scale);
+	assert_int_equal(cap[2].splits + cap[3].splits, 0);
+	assert_true(search[0].splits + search[1].splits > 0); /* the walk did move */
+	plan_slo_release(&s);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * The early stop decides as the whole run does: on deployments that fail
+ * (early, late) and pass, at several rates, the stopped run's verdict (with
+ * and without the pass rule) equals the verdict of the same run to the end,
+ * and both rules do stop some of them before the end.
+ */
+static void early_stop_same_verdict(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct sim_config c;
+	struct trace_set ts;
+	struct plan_slo s;
+	struct plan_opts o;
+	struct ms_error err = { 0 };
+	static const struct {
+		enum sim_deploy_kind kind;
+		const char *pools;
+		double rate;
+	} cand[] = {
+		{ SIM_DEPLOY_MONO, "mono=1x4", 1 },      { SIM_DEPLOY_MONO, "mono=3x4", 1 },
+		{ SIM_DEPLOY_MONO, "mono=6x4", 1 },      { SIM_DEPLOY_MONO, "mono=6x4", 3 },
+		{ SIM_DEPLOY_MONO, "mono=12x4", 2 },     { SIM_DEPLOY_PD, "prefill=4x4,decode=4x4", 1 },
+		{ SIM_DEPLOY_MODSERVE, "enc=4x1,llm=2x4", 1 },
+		{ SIM_DEPLOY_MODSERVE, "enc=16x1,llm=2x4", 1 },
+		{ SIM_DEPLOY_MODSERVE, "enc=16x1,llm=2x4", 2.5 },
+		{ SIM_DEPLOY_MODSERVE, "enc=24x1,llm=4x4", 1 },
+	};
+	int i, pass_stop, stopped_fail = 0, stopped_pass = 0, met = 0, missed = 0;
+
+	(void)state;
+	sim_config_default(&c, p);
+	synth_with_slo(&c, &ts, &s, 4000, 3);
+	opts_for(&o, &c, &ts, &s, 128);
+	for (i = 0; i < (int)(sizeof(cand) / sizeof(cand[0])); i++) {
+		struct sim_config full = c;
+		struct sim_result r;
+		struct plan_verdict ref, v;
+
+		full.deploy.n_pools = 0;
+		pools(&full, cand[i].kind, cand[i].pools);
+		full.rate_scale = cand[i].rate;
+		run_ok(&full, &ts, &r);
+		assert_int_equal(plan_judge(&s, &r, 0, &ref, &err), 0);
+		sim_result_release(&r);
+		met += ref.met;
+		missed += !ref.met;
+		for (pass_stop = 0; pass_stop < 2; pass_stop++) {
+			assert_int_equal(plan_eval(&o, &full.deploy, cand[i].rate, pass_stop, &v, &err),
+					 0);
+			assert_int_equal(v.met, ref.met);
+			if (v.stopped) {
+				assert_true(v.finished < 1.0);
+				stopped_fail += !v.met;
+				stopped_pass += v.met;
+			} else {
+				/* a run to the end counts exactly the full run's misses */
+				assert_int_equal(v.miss_ttft[PLAN_IMAGE], ref.miss_ttft[PLAN_IMAGE]);
+				assert_int_equal(v.miss_tpot[PLAN_TEXT], ref.miss_tpot[PLAN_TEXT]);
+			}
+			if (!pass_stop && v.met)
+				assert_false(v.stopped); /* no pass rule: a passing run goes to the end */
+		}
+	}
+	assert_true(met >= 2 && missed >= 2);
+	assert_true(stopped_fail >= 2);
+	assert_true(stopped_pass >= 1);
+	plan_slo_release(&s);
+	trace_set_release(&ts);
+	perf_free(p);
+}
+
+/*
+ * The idle floor behind "none fits" without a search: a request alone on an
+ * idle cluster of the design is never slower than under load, so a class that
+ * misses too often idle misses under any load. Checked per request on loaded
+ * runs of each design, and the search's pd verdict agrees with the floor.
+ */
+static void idle_floor_bounds_loaded(void **state)
+{
+	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct sim_config c;
+	struct trace_set ts;
+	struct plan_slo s;
+	static const struct {
+		enum sim_deploy_kind kind;
+		const char *idle, *loaded;
+		double rate;
+	} cand[] = {
+		{ SIM_DEPLOY_MONO, "mono=1x4", "mono=3x4", 1.5 },
+		{ SIM_DEPLOY_PD, "prefill=1x4,decode=1x4", "prefill=2x4,decode=2x4", 1 },
+		{ SIM_DEPLOY_MODSERVE, "enc=16x1,llm=1x4", "enc=8x1,llm=2x4", 1.5 },
+	};
+	struct ms_error err = { 0 };
+	int i;
+	size_t k, slower = 0;
+
+	(void)state;
+	sim_config_default(&c, p);
+	synth_with_slo(&c, &ts, &s, 1500, 4);
+	for (i = 0; i < 3; i++) {
+		struct sim_config ci = c, cl = c;
+		struct sim_result ri, rl;
+		ci.deploy.n_pools = cl.deploy.n_pools = 0;
+		pools(&ci, cand[i].kind, cand[i].idle);
+		pools(&cl, cand[i].kind, cand[i].loaded);
+		cl.rate_scale = cand[i].rate;
+		assert_int_equal(plan__isolated_run(&ci, &ts, &ri, &err), 0);
+		run_ok(&cl, &ts, &rl);
+		assert_int_equal(ri.n, rl.n);
+		for (k = 0; k < ri.n; k++) {
+			assert_true(rl.req[k].ttft >= ri.req[k].ttft - 1e-9);
+			if (!isnan(ri.req[k].tpot))
+				assert_true(rl.req[k].tpot >= ri.req[k].tpot - 1e-9);
+			slower += rl.req[k].ttft > ri.req[k].ttft + 1e-6;
+		}
+		sim_result_release(&ri);
+		sim_result_release(&rl);
+	}
+	assert_true(slower > 100); /* the loaded runs did wait */
 	plan_slo_release(&s);
 	trace_set_release(&ts);
 	perf_free(p);
@@ -285,6 +422,8 @@ int main(void)
 		cmocka_unit_test(per_request_targets),
 		cmocka_unit_test(cheapest_is_tight),
 		cmocka_unit_test(max_rate_brackets),
+		cmocka_unit_test(early_stop_same_verdict),
+		cmocka_unit_test(idle_floor_bounds_loaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
