@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < c.n_images; i++) {
 			const struct engine_image_item *it = &c.images[i];
 			if (it->url) {
-				if (strncmp(it->url, "http://", 7))
-					abort(); /* only http:// URLs wait for a fetch */
+				if (strncmp(it->url, "http://", 7) && strncmp(it->url, "https://", 8))
+					abort(); /* only http(s):// URLs wait for a fetch */
 				continue;
 			}
 			if (!it->key[0] || strchr(it->key, '/') || it->key[0] == '.')
