@@ -218,6 +218,11 @@ static void fit_decode(struct group *g, const struct row *r)
 	}
 	d = n * sxx - sx * sx;
 	g->b = d > 0 ? (n * sxy - sx * sy) / d : 0;
+	/* reading more KV never makes a step shorter: a falling fit (noise in measured
+	 * steps) is a flat line through the mean, not a negative slope clamped later,
+	 * which would leave the intercept of the falling line */
+	if (g->b < 0)
+		g->b = 0;
 	g->a = (sy - g->b * sx) / n;
 }
 
