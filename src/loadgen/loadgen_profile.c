@@ -208,54 +208,62 @@ static int push_rows(struct trace_set *ts, double t, uint32_t images, uint32_t t
 }
 
 /*
- * Lone prefills: the grid (<= chunk), exactly `chunk`, the held-out geometric means
- * between neighbouring grid sizes, and chunk + p for the context rows. ttft_chunk gets
- * TTFT(chunk), which sizes the occupier of the batch runs.
+ * Lone prefills: the grid (< chunk), exactly `chunk`, the held-out geometric means
+ * between neighbouring grid sizes, and L x chunk + p (L = 1, 2) for the context rows:
+ * TTFT(L chunk + p) - TTFT(L chunk) is the chunk of p tokens after L x chunk of context
+ * (and TTFT(2 chunk) - TTFT(chunk) the full chunk after one). Two context levels, so a
+ * long prompt's later chunks are interpolated, not extrapolated from one difference of
+ * two noisy TTFTs. ttft_chunk gets TTFT(chunk), which sizes the occupier of the batch runs.
  */
 static int measure_prefill(struct prof *g, double *ttft_chunk)
 {
+	enum { N = 4 * LOADGEN_PROFILE_GRID + 4 };
 	const struct loadgen_profile_config *c = g->c;
-	uint32_t sz[4 * LOADGEN_PROFILE_GRID + 1], kind[4 * LOADGEN_PROFILE_GRID + 1];
+	uint32_t sz[N], tok[N], ctx[N];
+	int base[N], held[N]; /* base: the entry whose TTFT is subtracted, -1 none */
 	struct loadgen_result res = { 0 };
 	struct trace_set ts;
-	size_t n = 0, nall, i, j;
-	uint32_t r = c->repeats, prev = 0;
+	size_t n = 0, i, j, ichunk, i2chunk;
+	uint32_t r = c->repeats, prev = 0, lv;
 	int rc = 0;
 
+#define ENTRY(s_, t_, c_, b_, h_) \
+	(sz[n] = (s_), tok[n] = (t_), ctx[n] = (c_), base[n] = (b_), held[n] = (h_), n++)
 	for (i = 0; i < c->n_prompts; i++) {
-		uint32_t p = c->prompts[i];
+		uint32_t p = c->prompts[i], m;
 		if (p >= c->chunk)
 			continue;
-		if (prev && p > prev + 1 && n < 3 * LOADGEN_PROFILE_GRID) {
-			sz[n] = (uint32_t)lround(sqrt((double)prev * p));
-			kind[n++] = 1; /* held out */
+		if (prev && p > prev + 1) {
+			m = (uint32_t)lround(sqrt((double)prev * p));
+			ENTRY(m, m, 0, -1, 1);
 		}
-		sz[n] = p;
-		kind[n++] = 0;
+		ENTRY(p, p, 0, -1, 0);
 		prev = p;
 	}
-	sz[n] = c->chunk;
-	kind[n++] = 0;
-	nall = n;
-	for (i = 0; i < c->n_prompts; i++)
-		if (c->prompts[i] <= c->chunk) {
-			sz[nall] = c->chunk + c->prompts[i];
-			kind[nall++] = 2; /* context row */
-		}
+	ichunk = n;
+	ENTRY(c->chunk, c->chunk, 0, -1, 0);
+	i2chunk = n;
+	ENTRY(2 * c->chunk, c->chunk, c->chunk, (int)ichunk, 0);
+	for (lv = 1; lv <= 2; lv++)
+		for (i = 0; i < c->n_prompts; i++)
+			if (c->prompts[i] < c->chunk)
+				ENTRY(lv * c->chunk + c->prompts[i], c->prompts[i], lv * c->chunk,
+				      (int)(lv == 1 ? ichunk : i2chunk), 0);
+#undef ENTRY
 	trace_set_init(&ts);
 	for (j = 0; j < r && !rc; j++)
-		for (i = 0; i < nall && !rc; i++)
+		for (i = 0; i < n && !rc; i++)
 			rc = push_rows(&ts, 0, 0, sz[i], 1, 1, g->err);
 	if (!rc)
 		rc = run(g, &c->lg, &ts, 1, &res);
 	if (rc)
 		goto out;
-	*ttft_chunk = med_ttft(&res, n - 1, nall, r);
-	for (i = 0; i < nall && !rc; i++)
-		rc = add_sample(g, LOADGEN_PROF_PREFILL, 1, kind[i] == 2 ? sz[i] - c->chunk : sz[i],
-				kind[i] == 2 ? c->chunk : 0,
-				med_ttft(&res, i, nall, r) - (kind[i] == 2 ? *ttft_chunk : 0),
-				kind[i] == 1);
+	*ttft_chunk = med_ttft(&res, ichunk, n, r);
+	for (i = 0; i < n && !rc; i++)
+		rc = add_sample(g, LOADGEN_PROF_PREFILL, 1, tok[i], ctx[i],
+				med_ttft(&res, i, n, r) -
+					(base[i] >= 0 ? med_ttft(&res, (size_t)base[i], n, r) : 0),
+				held[i]);
 out:
 	loadgen_result_release(&res);
 	trace_set_release(&ts);
@@ -438,7 +446,7 @@ static int collapse(struct prof *g)
 /* Requests the design sends, for the progress line. */
 static double planned(const struct loadgen_profile_config *c)
 {
-	double n = (2.0 * c->n_prompts + 2) * c->repeats;
+	double n = (4.0 * c->n_prompts + 2) * c->repeats;
 	uint32_t i, j;
 
 	for (i = 0; i < c->n_conc; i++)
