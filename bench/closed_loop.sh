@@ -14,6 +14,8 @@
 # the engine's tiles per image are the simulator's. Prints one line per metric:
 # metric, load, sim, bench, error (sim / bench - 1). Exit 0 when every error is within
 # MS_CLOSED_LOOP_TOL (default 0.10), 1 otherwise (the table says which).
+# MS_CLOSED_LOOP_EXPECT="tpot_p50:2 ..." names misses that are known and explained
+# (marked "known" in the table, not counted); one of them that meets the bound is said.
 set -u
 build=${1:-build}
 speed=${2:-2}
@@ -74,9 +76,9 @@ for l in $loads; do
 		{ echo "closed_loop: bench failed"; cat "$tmp/bench.err"; exit 1; }
 done
 
-python3 - "$tmp" "$tol" "$speed" $loads <<'PY'
+python3 - "$tmp" "$tol" "$speed" "${MS_CLOSED_LOOP_EXPECT:-}" $loads <<'PY'
 import json, sys
-d, tol, speed, loads = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4:]
+d, tol, speed, expect, loads = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4].split(), sys.argv[5:]
 bad = 0
 print("%-10s %5s %10s %10s %8s" % ("metric", "load", "sim_ms", "bench_ms", "error"))
 for l in loads:
@@ -91,9 +93,12 @@ for l in loads:
                       ("tpot_p99", ("tpot_s", "p99"), "p99_tpot_ms")):
         sv, bv = s[sk[0]][sk[1]] * 1e3, b[bk]
         err = sv / bv - 1
-        bad |= abs(err) > tol
+        known = "%s:%s" % (m, l) in expect
+        miss = abs(err) > tol
+        bad |= miss and not known
         print("%-10s %5s %10.2f %10.2f %+7.1f%%%s" % (m, l, sv, bv, err * 100,
-              "" if abs(err) <= tol else "  > %.0f%%" % (tol * 100)))
+              ("  > %.0f%%%s" % (tol * 100, " (known)" if known else "")) if miss else
+              ("  (expected to miss, met)" if known else "")))
 print("requests %d (sim) / %d (bench), engine --speed %s" % (s["requests"], b["completed"], speed))
 sys.exit(1 if bad else 0)
 PY
