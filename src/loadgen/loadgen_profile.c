@@ -14,7 +14,9 @@
  *   time from the occupier's first token to theirs (the next iteration; the send and
  *   reply overheads cancel), each gap between tokens after that one decode step of
  *   the c requests, gap i reading c x (p + i) KV tokens. A run whose first tokens do
- *   not arrive together was not batched as designed: skipped, and said;
+ *   not arrive together was not batched as designed: skipped, and said. Batches too
+ *   large for one chunk still give decode steps, read where all of them decode
+ *   (measure_batch);
  * - encode: TTFT with k images minus TTFT of the same LLM prompt without them (for a
  *   decoder-only model a text prompt as long as text + image tokens), so the row holds
  *   everything images add to the first token (preprocessing, the encoder, the cross
@@ -270,15 +272,42 @@ out:
 	return rc;
 }
 
-/* One batch run: the occupier, then `b` requests of p prompt and o output tokens. */
+/*
+ * Tokens request j had received by time t (its first token at first_j, then its gaps),
+ * with slack eps: tokens of one iteration reach the client a few microseconds apart.
+ */
+static uint32_t tokens_by(const struct loadgen_result *res, const struct loadgen_req *q,
+			  double t, double eps)
+{
+	double at = q->start + q->ttft;
+	uint32_t n = 0;
+
+	while (n <= q->itl_n && at <= t + eps) {
+		n++;
+		if (n <= q->itl_n)
+			at += res->itl[q->itl_off + n - 1];
+	}
+	return n;
+}
+
+/*
+ * One batch run: the occupier, then `b` requests of p prompt and o output tokens.
+ * Decode steps are read in the window where all b decode together: from the last of
+ * their first tokens to the first of them to finish. When b x p fits one chunk they
+ * start together (the batch's prefill is then a row too); a larger batch prefills over
+ * several iterations and starts decoding a few steps apart, which the KV count follows:
+ * at step s of the window request j has n_j + s - 1 tokens, so the step reads
+ * sum_j (p + n_j) + b (s - 1) KV tokens. This is what reaches the KV totals a loaded
+ * instance reads (16 requests of 2,048 tokens: 33k).
+ */
 static int measure_batch(struct prof *g, uint32_t b, uint32_t p, uint32_t o, double ttft_chunk)
 {
 	const struct loadgen_profile_config *c = g->c;
 	struct loadgen_result res = { 0 };
 	struct trace_set ts;
-	double occ, first[LOADGEN_PROFILE_GRID * 64], lo = INFINITY, hi = -INFINITY;
+	double occ, first[64], lo = INFINITY, hi = -INFINITY, eps, kv0 = 0;
 	double *win = NULL;
-	uint32_t j, w, nw = o > 4 ? 4 : o - 1;
+	uint32_t n0[64], j, w, nw, steps = UINT32_MAX;
 	char what[128];
 	int rc;
 
@@ -292,7 +321,8 @@ static int measure_batch(struct prof *g, uint32_t b, uint32_t p, uint32_t o, dou
 		rc = run(g, &c->lg, &ts, 0, &res);
 	if (rc)
 		goto out;
-	snprintf(what, sizeof(what), "batch %u x %u tokens not batched together", b, p);
+	snprintf(what, sizeof(what), "batch %u x %u tokens: %s", b, p,
+		 (uint64_t)b * p <= c->chunk ? "not batched together" : "never decoding together");
 	if (res.req[0].fail) {
 		note(g, what);
 		goto out;
@@ -308,36 +338,52 @@ static int measure_batch(struct prof *g, uint32_t b, uint32_t p, uint32_t o, dou
 		lo = fmin(lo, first[j]);
 		hi = fmax(hi, first[j]);
 	}
-	/* together: the batch's first tokens within a quarter of its prefill of each other */
-	if (!(lo > occ) || hi - lo > 0.25 * (lo - occ)) {
-		note(g, what);
-		goto out;
+	if ((uint64_t)b * p <= c->chunk) {
+		/* together: the batch's first tokens within a quarter of its prefill */
+		if (!(lo > occ) || hi - lo > 0.25 * (lo - occ)) {
+			note(g, what);
+			goto out;
+		}
+		if (b > 1 && (rc = add_sample(g, LOADGEN_PROF_PREFILL, b, (double)b * p, 0,
+					      median(first, b) - occ, 0)))
+			goto out;
 	}
-	if (b > 1 && (rc = add_sample(g, LOADGEN_PROF_PREFILL, b, (double)b * p, 0,
-				      median(first, b) - occ, 0)))
-		goto out;
-	if (!nw)
-		goto out;
-	win = malloc(((size_t)b + 1) * sizeof(*win));
-	if (!win) {
+	if (!(win = malloc(((size_t)b + 1) * sizeof(*win)))) {
 		rc = ms_error_set(g->err, MS_ENOMEM, "profile: out of memory");
 		goto out;
 	}
+	/* eps: a fifth of a typical gap (the batch's median first gap) */
+	for (j = 0; j < b; j++)
+		win[j] = o > 1 ? res.itl[res.req[1 + j].itl_off] : 0;
+	eps = 0.2 * median(win, b);
+	for (j = 0; j < b; j++) {
+		n0[j] = tokens_by(&res, &res.req[1 + j], hi, eps);
+		if (o - n0[j] < steps)
+			steps = o - n0[j];
+		kv0 += (double)p + n0[j];
+	}
+	nw = steps > 4 ? 4 : steps;
+	if (o > 1 && steps < 2) {
+		note(g, what);
+		goto out;
+	}
 	/*
-	 * gaps 1 .. o-1 in nw windows; gap i reads b x (p + i) KV tokens. Per request the
-	 * window's mean gap (its span over its steps), then the median over the batch: a
-	 * client that reads two events in one go sees a gap of ~0 and then a double one,
-	 * which a mean keeps right and a median of gaps does not.
+	 * steps 1 .. steps of the window in nw parts. Per request the part's mean gap (its
+	 * span over its steps), then the median over the batch: a client that reads two
+	 * events in one go sees a gap of ~0 and then a double one, which a mean keeps right
+	 * and a median of gaps does not.
 	 */
 	for (w = 0; w < nw && !rc; w++) {
-		uint32_t i0 = 1 + w * (o - 1) / nw, i1 = 1 + (w + 1) * (o - 1) / nw, i;
+		uint32_t s0 = 1 + w * steps / nw, s1 = 1 + (w + 1) * steps / nw, s;
 		for (j = 0; j < b; j++) {
+			const struct loadgen_req *q = &res.req[1 + j];
 			double sum = 0;
-			for (i = i0; i < i1; i++)
-				sum += res.itl[res.req[1 + j].itl_off + i - 1];
-			win[j] = sum / (i1 - i0);
+			/* step s ends request j's token n0 + s: its gap n0 + s - 1 (1-based) */
+			for (s = s0; s < s1; s++)
+				sum += res.itl[q->itl_off + n0[j] + s - 2];
+			win[j] = sum / (s1 - s0);
 		}
-		rc = add_sample(g, LOADGEN_PROF_DECODE, b, (double)b * (p + (i0 + i1 - 1) / 2.0), 0,
+		rc = add_sample(g, LOADGEN_PROF_DECODE, b, kv0 + b * ((s0 + s1 - 1) / 2.0 - 1), 0,
 				median(win, b), 0);
 	}
 out:
@@ -451,8 +497,7 @@ static double planned(const struct loadgen_profile_config *c)
 
 	for (i = 0; i < c->n_conc; i++)
 		for (j = 0; j < c->n_prompts; j++)
-			if ((uint64_t)c->conc[i] * c->prompts[j] <= c->chunk)
-				n += (1.0 + c->conc[i]) * c->n_outputs * c->repeats;
+			n += (1.0 + c->conc[i]) * c->n_outputs * c->repeats;
 	if (c->max_images)
 		n += (c->enc_set ? 1 : 2) * (log2(c->max_images) + 3) * c->repeats;
 	return n;
@@ -495,8 +540,7 @@ int loadgen_profile_run(const struct loadgen_profile_config *c, struct loadgen_p
 	for (i = 0; i < c->n_conc && !rc; i++)
 		for (j = 0; j < c->n_prompts && !rc; j++)
 			for (k = 0; k < c->n_outputs && !rc; k++)
-				for (r = 0; r < c->repeats && !rc &&
-					    (uint64_t)c->conc[i] * c->prompts[j] <= c->chunk; r++)
+				for (r = 0; r < c->repeats && !rc; r++)
 					rc = measure_batch(&g, c->conc[i], c->prompts[j], c->outputs[k],
 							   ttft_chunk);
 	if (!rc && c->max_images && model_has_vision(&m)) {
