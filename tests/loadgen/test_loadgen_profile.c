@@ -24,6 +24,7 @@
 #include "engine/engine.h"
 #include "loadgen/loadgen_profile.h"
 #include "perf/perf.h"
+#include "lg_test_util.h"
 
 #define SPEED 2.0
 /*
@@ -55,34 +56,7 @@ static char tmpdir[1024];
 
 static pid_t engine_child(int *port, enum engine_role role)
 {
-	int fds[2];
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct net_loop *loop;
-		struct engine *eng;
-		struct engine_config ec = { .host = "127.0.0.1", .model = "llama-3.2-11b-vision",
-					    .gpu = "a100-80gb", .speed = SPEED, .role = role,
-					    .max_body = 64 << 20 };
-		struct ms_error err;
-		int p = -1;
-
-		alarm(120); /* bounded even if the parent dies */
-		if (!net_loop_new(&loop, &err) && !engine_new(&eng, loop, &ec, &err))
-			p = engine_port(eng);
-		if (write(fds[1], &p, sizeof(p)) != sizeof(p) || p < 0)
-			_exit(1);
-		net_loop_run(loop);
-		_exit(0);
-	}
-	close(fds[1]);
-	assert_int_equal(read(fds[0], port, sizeof(*port)), sizeof(*port));
-	close(fds[0]);
-	assert_true(*port > 0);
-	return pid;
+	return engine_child_of(port, role, SPEED, 120);
 }
 
 static void print_point(const char *what, double got, double want)
