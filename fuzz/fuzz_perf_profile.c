@@ -49,7 +49,8 @@ static void times_check(const struct perf *p)
 		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 			uint32_t c = counts[i];
 			struct perf_iter it = { .prefill_tokens = c, .prefill_attn = (double)c * c / 2,
-						.decode_seqs = c % 97, .decode_kv_tokens = (uint64_t)c * 3 };
+						.decode_seqs = c % 97, .decode_kv_tokens = (uint64_t)c * 3,
+						.prefill_seqs = c % 5 };
 			double a, b;
 
 			if (!ok_time(perf_preprocess_s(p, c, tp)) || !ok_time(perf_encode_s(p, tp, c)) ||

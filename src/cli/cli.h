@@ -25,6 +25,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
 int cmd_engine(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 /* trace verbs, in cmd_trace_<verb>.c */

@@ -17,6 +17,7 @@ static const struct cli_command commands[] = {
 	{ "plan", cmd_plan, "cheapest pools that meet a P99 SLO, and the load each budget sustains" },
 	{ "engine", cmd_engine, "run an emulated OpenAI-compatible LMM server (vLLM EPD roles)" },
 	{ "bench", cmd_bench, "replay a trace with images against an OpenAI-compatible endpoint" },
+	{ "profile", cmd_profile, "measure an endpoint's stage times into a profile table for sim" },
 	{ "serve", cmd_serve, "run the ModServe gateway over vLLM EPD backends (encode/prefill/decode)" },
 };
 

@@ -41,6 +41,9 @@ struct loadgen_config {
 	const char *image_dir;     /* PNG/JPEG files to send instead of generated ones */
 	double timeout_s;          /* inactivity timeout per request [300] */
 	int progress;
+	uint32_t image_side;       /* > 0: generated images are squares of this side (px) */
+	int whole;                 /* non-streamed requests and replies (an encode endpoint):
+				    * done at the reply's end, ttft = e2e, max_tokens 1 */
 };
 
 /* Parses http://HOST:PORT[/path] (numeric host, or localhost); path default

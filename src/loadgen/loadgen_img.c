@@ -18,7 +18,7 @@ static double unif(uint64_t *s)
 	return ((double)(ms_splitmix64(s) >> 11) + 0.5) / 9007199254740992.0;
 }
 
-static int make_one(struct loadgen_img *im, uint64_t *s, struct ms_error *err)
+static int make_one(struct loadgen_img *im, uint64_t *s, uint32_t fixed, struct ms_error *err)
 {
 	/* Box-Muller for the log-normal side */
 	double z = sqrt(-2 * log(unif(s))) * cos(2 * M_PI * unif(s));
@@ -29,9 +29,13 @@ static int make_one(struct loadgen_img *im, uint64_t *s, struct ms_error *err)
 	unsigned char *px, *png;
 	static const char head[] = "data:image/png;base64,";
 
-	if (side < 32)
+	if (fixed) {
+		side = fixed;
+		ar = 1;
+	}
+	if (side < 32 && !fixed)
 		side = 32;
-	if (side > 4096)
+	if (side > 4096 && !fixed)
 		side = 4096;
 	/* the longer side is `side` */
 	w = (uint32_t)(ar >= 1 ? side : side * ar);
@@ -79,6 +83,12 @@ static int make_one(struct loadgen_img *im, uint64_t *s, struct ms_error *err)
 int loadgen_img_pool_make(struct loadgen_img_pool *p, size_t n, uint64_t seed,
 			  struct ms_error *err)
 {
+	return loadgen_img_pool_make_side(p, n, 0, seed, err);
+}
+
+int loadgen_img_pool_make_side(struct loadgen_img_pool *p, size_t n, uint32_t side,
+			       uint64_t seed, struct ms_error *err)
+{
 	uint64_t s = seed ^ 0x696d616765ULL;
 	size_t i;
 	int rc;
@@ -88,7 +98,7 @@ int loadgen_img_pool_make(struct loadgen_img_pool *p, size_t n, uint64_t seed,
 	if (!p->img)
 		return ms_error_set(err, MS_ENOMEM, "images: out of memory");
 	for (i = 0; i < n; i++) {
-		if ((rc = make_one(&p->img[i], &s, err))) {
+		if ((rc = make_one(&p->img[i], &s, side, err))) {
 			loadgen_img_pool_release(p);
 			return rc;
 		}

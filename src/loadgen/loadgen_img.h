@@ -28,6 +28,10 @@ struct loadgen_img_pool {
 
 int loadgen_img_pool_make(struct loadgen_img_pool *p, size_t n, uint64_t seed,
 			  struct ms_error *err);
+/* The same with every image a square of `side` px (0: the size distribution above), so
+ * a profile knows each image's tiles. */
+int loadgen_img_pool_make_side(struct loadgen_img_pool *p, size_t n, uint32_t side,
+			       uint64_t seed, struct ms_error *err);
 /*
  * The PNG and JPEG files of dir (found by their magic bytes; other files skipped), in
  * name order, as data: URLs; w and h stay 0 (the server reads them). -MS_ENOTFOUND when

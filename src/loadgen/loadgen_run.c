@@ -180,9 +180,12 @@ static size_t build_body(struct lg *g, struct loadgen_req *rq)
 		k += im->len;
 		k = put_lit(g->body, k, "\"}}");
 	}
-	n = snprintf(tail, sizeof(tail), "]}],\"max_tokens\":%u,\"ignore_eos\":true,"
-		"\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
-		     rq->max_tokens);
+	if (g->cfg->whole)
+		n = snprintf(tail, sizeof(tail), "]}],\"max_tokens\":1,\"stream\":false}");
+	else
+		n = snprintf(tail, sizeof(tail), "]}],\"max_tokens\":%u,\"ignore_eos\":true,"
+			"\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+			     rq->max_tokens);
 	memcpy(g->body + k, tail, (size_t)n);
 	return k + (size_t)n;
 }
@@ -292,7 +295,7 @@ static void on_body(void *arg, const char *buf, size_t len)
 {
 	struct lg_conn *c = arg;
 
-	if (c->lg->res->req[c->ri].status == 200)
+	if (c->lg->res->req[c->ri].status == 200 && !c->lg->cfg->whole)
 		net_sse_feed(&c->sse, buf, len);
 }
 
@@ -324,6 +327,8 @@ static void on_done(void *arg, int status, int err, const char *reason)
 		rq->fail = reason && !strcmp(reason, "timeout") ? LOADGEN_FAIL_TIMEOUT : LOADGEN_FAIL_CONNECT;
 	else if (status != 200)
 		rq->fail = LOADGEN_FAIL_STATUS;
+	else if (g->cfg->whole)
+		rq->ttft = rq->e2e; /* a whole reply: its end is all there is to time */
 	else if (c->stream_err || !c->got_done || !c->n_content)
 		rq->fail = LOADGEN_FAIL_STREAM;
 	if (rq->fail) {
@@ -516,7 +521,8 @@ int loadgen_run(const struct trace_set *ts, const struct loadgen_config *cfg,
 	res->image_px_median = res->image_px_p95 = NAN; /* known for generated images only */
 	if (cfg->image_dir)
 		rc = loadgen_img_pool_load_dir(&g.pool, cfg->image_dir, err);
-	else if (!(rc = loadgen_img_pool_make(&g.pool, cfg->image_pool ? cfg->image_pool : 1, cfg->seed, err)))
+	else if (!(rc = loadgen_img_pool_make_side(&g.pool, cfg->image_pool ? cfg->image_pool : 1,
+						   cfg->image_side, cfg->seed, err)))
 		pool_sizes(&g.pool, res);
 	if (rc)
 		goto out;

@@ -11,11 +11,21 @@
 int net_loop_new(struct net_loop **out, struct ms_error *err)
 {
 	struct net_loop *l = calloc(1, sizeof(*l));
+	struct event_config *cfg;
 
 	*out = NULL;
 	if (!l)
 		return ms_error_set(err, MS_ENOMEM, "event loop: out of memory");
-	l->base = event_base_new();
+	/* precise timers (timerfd under epoll): without it a wait is rounded up to the next
+	 * millisecond, which the engine's emulated iterations and bench's arrival times of
+	 * a few ms cannot afford */
+	cfg = event_config_new();
+	if (cfg && !event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER))
+		l->base = event_base_new_with_config(cfg);
+	else
+		l->base = event_base_new();
+	if (cfg)
+		event_config_free(cfg);
 	if (!l->base) {
 		free(l);
 		return ms_error_set(err, MS_ENET, "event loop: event_base_new failed");

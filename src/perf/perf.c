@@ -378,13 +378,8 @@ double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it)
 
 	if (!has_prefill)
 		return perf_decode_step_s(p, tp, it->decode_seqs, it->decode_kv_tokens);
-	if (p->table && perf__table_has(p->table, PERF__PREFILL, (int)t)) {
-		s = perf__table_lookup(p->table, PERF__PREFILL, (int)t, 1,
-				       (double)it->prefill_tokens + it->cross_tokens);
-		if (it->decode_seqs)
-			s += perf_decode_step_s(p, tp, it->decode_seqs, it->decode_kv_tokens);
-		return s;
-	}
+	if (p->table && perf__table_has(p->table, PERF__PREFILL, (int)t))
+		return perf__table_iter_s(p, (int)t, it);
 	rows = (double)it->prefill_tokens + it->decode_seqs;
 	/* logits: one row per decoding request, and (at least) one for the prefill part */
 	s = p->launch_s + linear_s(p, t, rows, it->decode_seqs + (it->prefill_tokens ? 1.0 : 0.0));

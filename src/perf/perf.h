@@ -152,6 +152,7 @@ struct perf_iter {
 	uint32_t cross_tokens;      /* image tokens entering cross-attention layers (cross arch) */
 	uint32_t decode_seqs;       /* requests taking one decode step */
 	uint64_t decode_kv_tokens;  /* KV tokens those requests read */
+	uint32_t prefill_seqs;      /* requests with a prefill chunk (profile tables' batch); 0 = 1 */
 };
 double perf_llm_iter_s(const struct perf *p, int tp, const struct perf_iter *it);
 /* Decode-only iteration of `batch` requests reading kv_tokens: a + b * kv_tokens. */

@@ -22,6 +22,7 @@
 #include "base/ms_base64.h"
 #include "engine/engine_image.h"
 #include "loadgen/loadgen.h"
+#include "lg_test_util.h"
 #include "loadgen/loadgen_img.h"
 #include "metrics/metrics.h"
 
@@ -79,36 +80,9 @@ static void test_images(void **state)
 	loadgen_img_pool_release(&p);
 }
 
-/* An engine in a child process (its own loop), its port read back through a pipe. */
 static pid_t engine_child(int *port)
 {
-	int fds[2];
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct net_loop *loop;
-		struct engine *eng;
-		struct engine_config ec = { .host = "127.0.0.1", .model = "llama-3.2-11b-vision",
-					    .gpu = "a100-80gb", .speed = 0, .max_body = 64 << 20 };
-		struct ms_error err;
-		int p = -1;
-
-		alarm(60); /* bounded even if the parent dies */
-		if (!net_loop_new(&loop, &err) && !engine_new(&eng, loop, &ec, &err))
-			p = engine_port(eng);
-		if (write(fds[1], &p, sizeof(p)) != sizeof(p) || p < 0)
-			_exit(1);
-		net_loop_run(loop);
-		_exit(0);
-	}
-	close(fds[1]);
-	assert_int_equal(read(fds[0], port, sizeof(*port)), sizeof(*port));
-	close(fds[0]);
-	assert_true(*port > 0);
-	return pid;
+	return engine_child_of(port, ENGINE_ROLE_ALL, 0, 60);
 }
 
 static void test_replay(void **state)
