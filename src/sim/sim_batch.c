@@ -292,6 +292,7 @@ static void add_chunk(struct sim_batch *b, struct perf_iter *it, uint32_t ri, st
 		c = *budget;
 	it->prefill_tokens += c;
 	it->prefill_attn += (double)c * ((double)r->prefilled + (double)c / 2.0);
+	it->prefill_seqs++; /* a profile table's batched-prefill rows are keyed by it */
 	b->chunk[b->n_chunk].req = ri;
 	b->chunk[b->n_chunk].len = c;
 	b->n_chunk++;
