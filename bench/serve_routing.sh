@@ -16,7 +16,9 @@
 #   faster, stage times K times shorter) [1]; SECONDS: trace length at speed 1 [30].
 # Env: ENC (encode engines, 4), LLM (llm engines, 2), SEED (trace seed, 1),
 #   GPU2 (a GPU spec: half of each pool runs on it, the rest on the default a100-80gb:
-#   a mixed pool), OUT (a directory to keep both bench JSONs and the trace in).
+#   a mixed pool), OUT (a directory to keep, per route, bench's JSON (ROUTE.json), the
+#   gateway's /metrics at the end (ROUTE.metrics), the calls per backend (ROUTE.calls:
+#   "POOL N N ..." in the pools file's order), and the trace).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../build}/modserve
@@ -55,11 +57,19 @@ run() { # run ROUTE: fresh engines + gateway, the trace through bench; leaves $t
 	timeout $((secs * 3 + 120)) "$bin" bench --endpoint "http://127.0.0.1:$port_gw" \
 		--trace "$tmp/trace.csv" --rate-scale "$speed" --seed "$seed" --out "$tmp/$route.json" \
 		>"$tmp/$route.bench" 2>&1 || { cat "$tmp/$route.bench" >&2; exit 1; }
+	curl -s --max-time 5 "http://127.0.0.1:$port_gw/metrics" >"$tmp/$route.metrics"
+	# calls per backend, in the pools file's order: "pool calls calls ..."
+	for pool in encode prefill_decode; do
+		echo "$pool $(grep "^modserve_serve_backend_calls_total{pool=\"$pool\"" "$tmp/$route.metrics" | awk '{ printf "%s ", $NF }')"
+	done >"$tmp/$route.calls"
 	stop_all
 }
 run least
 run rr
-[ -n "${OUT:-}" ] && mkdir -p "$OUT" && cp "$tmp"/least.json "$tmp"/rr.json "$tmp"/trace.csv "$OUT"/
+[ -n "${OUT:-}" ] && mkdir -p "$OUT" && cp "$tmp"/least.* "$tmp"/rr.* "$tmp"/trace.csv "$OUT"/
+for route in least rr; do
+	echo "$route: calls per backend (pools file order${GPU2:+, $GPU2 last}): $(tr '\n' ';' <"$tmp/$route.calls")"
+done
 
 python3 - "$tmp/least.json" "$tmp/rr.json" <<'PY'
 import json, sys
