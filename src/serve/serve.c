@@ -177,31 +177,6 @@ static int call_post_raw(struct serve__call *c, const char *txt, size_t len, con
 	return 0;
 }
 
-/* json serialised into the gateway's one reusable buffer (a request's body is copied
- * into the connection before the next one is dumped): no string allocated per call. */
-static int dump(struct serve *s, const json_t *body, const char **txt, size_t *len)
-{
-	size_t n = json_dumpb(body, s->dump.p, s->dump.cap, JSON_COMPACT);
-
-	if (!n)
-		return -1;
-	if (n > s->dump.cap) {
-		size_t cap = s->dump.cap ? s->dump.cap : 4096;
-		char *p;
-		while (cap < n)
-			cap *= 2;
-		if (!(p = realloc(s->dump.p, cap)))
-			return -1;
-		s->dump.p = p;
-		s->dump.cap = cap;
-		if (json_dumpb(body, s->dump.p, s->dump.cap, JSON_COMPACT) != n)
-			return -1;
-	}
-	*txt = s->dump.p;
-	*len = n;
-	return 0;
-}
-
 /* Posts json to the backend; 0, or -1 when it could not be sent. */
 static int call_post(struct serve__call *c, json_t *body, const char *rid,
 		     const struct net_call_ops *ops)
@@ -209,7 +184,7 @@ static int call_post(struct serve__call *c, json_t *body, const char *rid,
 	const char *txt;
 	size_t len;
 
-	if (dump(c->q->s, body, &txt, &len) < 0)
+	if (serve__split_dump(&c->q->s->dump, body, &txt, &len) < 0)
 		return -1;
 	return call_post_raw(c, txt, len, rid, ops);
 }
@@ -500,182 +475,13 @@ static void prefill_done(void *arg, int status, int err, const char *reason)
 
 static const struct net_call_ops prefill_ops = { call_head, call_body, prefill_done };
 
-/* A change of one top-level key of the client's request for one stage's body: val NULL
- * deletes it. Applied in place, dumped, then undone (old values kept), so no stage
- * deep-copies the request. */
-struct patch {
-	const char *key;
-	json_t *val;   /* owned by the patch */
-	json_t *old;   /* the request's own value while patched (a reference) */
-};
-
-static void patch_apply(json_t *req, struct patch *p, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		p[i].old = json_incref(json_object_get(req, p[i].key));
-		if (p[i].val)
-			json_object_set(req, p[i].key, p[i].val);
-		else
-			json_object_del(req, p[i].key);
-	}
-}
-
-static void patch_undo(json_t *req, struct patch *p, int n)
-{
-	int i;
-
-	for (i = n - 1; i >= 0; i--) {
-		if (p[i].old)
-			json_object_set_new(req, p[i].key, p[i].old);
-		else
-			json_object_del(req, p[i].key);
-		json_decref(p[i].val);
-	}
-}
-
-/* The image part's URL (image_url as a string or as {"url": ...}); *obj: the latter. */
-static const char *image_url_of(json_t *part, int *obj)
-{
-	json_t *u = json_object_get(part, "image_url");
-
-	*obj = json_is_object(u);
-	return json_string_value(*obj ? json_object_get(u, "url") : u);
-}
-
-/* The first n bytes equal to s in [p, end) (memmem is a GNU extension). */
-static const char *find(const char *p, const char *end, const char *s, size_t n)
-{
-	while ((size_t)(end - p) >= n && (p = memchr(p, s[0], (size_t)(end - p) - n + 1))) {
-		if (!memcmp(p, s, n))
-			return p;
-		p++;
-	}
-	return NULL;
-}
-
-/* Whether the string value opening at quote q (raw from lo) is the value of key:
- * `"key" : "` with any whitespace around the colon. */
-static int value_of(const char *lo, const char *q, const char *key)
-{
-	size_t n = strlen(key);
-
-	while (q > lo && (q[-1] == ' ' || q[-1] == '\n' || q[-1] == '\t' || q[-1] == '\r'))
-		q--;
-	if (q == lo || *--q != ':')
-		return 0;
-	while (q > lo && (q[-1] == ' ' || q[-1] == '\n' || q[-1] == '\t' || q[-1] == '\r'))
-		q--;
-	return (size_t)(q - lo) >= n + 2 && q[-1] == '"' && !memcmp(q - 1 - n, key, n) &&
-	       q[-2 - (long)n] == '"';
-}
-
-static int put(struct serve__buf *o, const char *p, size_t n)
-{
-	return serve__buf_add(o, p, n);
-}
-
-/*
- * The final stage's body spliced from the client's bytes, never re-serialising the
- * images: one top-level key added after the opening brace (`key`: val, NULL: none) and
- * `"uuid"` added to each image part right after its image_url. Only where that is sure:
- * the request did not have the key itself, each URL appears in the bytes as is (no
- * escapes) in order, an object-form image_url ends right after its url. -1: not sure,
- * the caller serialises instead.
- */
-static int splice(struct serve__rq *q, const char *key, json_t *val, const char **txt,
-		  size_t *len)
-{
-	struct serve__buf *o = &q->s->dump;
-	const char *raw = q->raw, *end = raw + q->raw_len, *at, *p;
-	uint32_t i;
-
-	o->len = 0;
-	for (p = raw; p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'); p++)
-		;
-	if (p == end || *p != '{' || put(o, raw, (size_t)(p + 1 - raw)) < 0)
-		return -1;
-	at = p + 1;
-	if (val) {
-		char *v;
-		int rc;
-		if (json_object_get(q->req, key) || !(v = json_dumps(val, JSON_COMPACT)))
-			return -1;
-		rc = put(o, "\"", 1) < 0 || put(o, key, strlen(key)) < 0 || put(o, "\":", 2) < 0 ||
-		     put(o, v, strlen(v)) < 0 || put(o, ",", 1) < 0;
-		free(v);
-		if (rc)
-			return -1;
-	}
-	for (i = 0; i < q->n_img; i++) {
-		int obj;
-		const char *url = image_url_of(q->img[i], &obj), *hit;
-		const char *uuid = json_string_value(json_object_get(q->img[i], "uuid"));
-		size_t n = url ? strlen(url) : 0;
-		if (!n || !uuid || !(hit = find(at, end, url, n)) || hit == raw ||
-		    hit[-1] != '"' || hit + n >= end || hit[n] != '"' ||
-		    !value_of(raw, hit - 1, obj ? "url" : "image_url"))
-			return -1; /* e.g. the same text in a text part first: serialise instead */
-		p = hit + n + 1;
-		if (obj) {
-			while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
-				p++;
-			if (p == end || *p != '}')
-				return -1; /* more keys after url: not sure where the part goes on */
-			p++;
-		}
-		if (put(o, at, (size_t)(p - at)) < 0 || put(o, ",\"uuid\":\"", 9) < 0 ||
-		    put(o, uuid, strlen(uuid)) < 0 || put(o, "\"", 1) < 0)
-			return -1;
-		at = p;
-	}
-	if (put(o, at, (size_t)(end - at)) < 0)
-		return -1;
-	*txt = o->p;
-	*len = o->len;
-	return 0;
-}
-
-/* The stage's body into the dump buffer: the client's bytes as they came when the
- * stage changes nothing (a text request to prefill_decode, or to decode without
- * kv_transfer_params), spliced when the final stage only adds (see splice), else the
- * request with the stage's patches. */
+/* The stage's body into the gateway's dump buffer (serve__split_stage_body). */
 static int stage_body(struct serve__rq *q, enum serve_kind kind, const char **txt, size_t *len)
 {
-	struct patch p[6];
-	json_t *ec;
-	int n = 0, rc;
+	json_t *ec = kind == SERVE_DECODE ? NULL : ec_merged(q); /* never prefill's handles to decode */
 
-	ec = kind == SERVE_DECODE ? NULL : ec_merged(q); /* never prefill's handles to decode */
-	if (ec)
-		p[n++] = (struct patch){ "ec_transfer_params", ec, NULL };
-	if (kind == SERVE_PREFILL) {
-		p[n++] = (struct patch){ "stream", json_false(), NULL };
-		p[n++] = (struct patch){ "stream_options", NULL, NULL };
-		p[n++] = (struct patch){ "max_completion_tokens", NULL, NULL };
-		p[n++] = (struct patch){ "max_tokens", json_integer(1), NULL };
-		p[n++] = (struct patch){ "kv_transfer_params",
-					 json_pack("{s:b, s:b}", "do_remote_decode", 1,
-						   "do_remote_prefill", 0), NULL };
-	} else if (kind == SERVE_DECODE && q->kv) {
-		p[n++] = (struct patch){ "kv_transfer_params", json_incref(q->kv), NULL };
-	}
-	if (!n && q->r && q->raw && !q->n_img) {
-		*txt = q->raw;
-		*len = q->raw_len;
-		return 0;
-	}
-	if (kind != SERVE_PREFILL && n <= 1 && q->r && q->raw &&
-	    splice(q, n ? p[0].key : NULL, n ? p[0].val : NULL, txt, len) == 0) {
-		if (n)
-			json_decref(p[0].val);
-		return 0;
-	}
-	patch_apply(q->req, p, n);
-	rc = dump(q->s, q->req, txt, len);
-	patch_undo(q->req, p, n);
-	return rc;
+	return serve__split_stage_body(&q->s->dump, q->req, q->img, q->n_img,
+				       q->r ? q->raw : NULL, q->raw_len, kind, ec, q->kv, txt, len);
 }
 
 static void start_llm(struct serve__rq *q)

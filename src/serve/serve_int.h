@@ -167,6 +167,19 @@ void serve__split_release(struct serve__split *sp);
 /* The encode request of one image part: text removed, stream false, max_tokens 1, the
  * request's model (else `model`). New reference, NULL when out of memory. */
 json_t *serve__split_encode_body(json_t *req, json_t *part, const char *model);
+/* json into o (reused: a body is copied into its connection before the next one is
+ * dumped, so no string is allocated per call); *txt points into o. 0 or -1 (memory). */
+int serve__split_dump(struct serve__buf *o, const json_t *body, const char **txt, size_t *len);
+/* The body of an LLM stage's call to a backend of kind (prefill, decode,
+ * prefill_decode) into o, or the client's bytes raw (NULL: none, always serialise):
+ * prefill gets stream false, max_tokens 1, no stream_options or max_completion_tokens,
+ * kv_transfer_params {do_remote_decode: true, do_remote_prefill: false}; decode gets kv
+ * (prefill's kv_transfer_params, borrowed; NULL: none) verbatim; prefill and
+ * prefill_decode get ec (merged ec_transfer_params; a new reference taken, NULL: none).
+ * req is patched in place and restored before the call returns. 0 or -1 (memory). */
+int serve__split_stage_body(struct serve__buf *o, json_t *req, json_t *const *img,
+			    uint32_t n_img, const char *raw, size_t raw_len, enum serve_kind kind,
+			    json_t *ec, json_t *kv, const char **txt, size_t *len);
 
 /* serve_limit.c and the front end's guards (serve_front.c) */
 enum { SERVE__LIMIT_REQUESTS = 1, SERVE__LIMIT_TOKENS = 2 };
