@@ -168,14 +168,9 @@ static int meets(const struct sim_config *base, const struct trace_set *ts,
 static void synth_with_slo(struct sim_config *c, struct trace_set *ts, struct plan_slo *s,
 			   size_t n, uint64_t seed)
 {
-	struct trace_synth_opts so;
 	struct ms_error err = { 0 };
 
-	trace_set_init(ts);
-	trace_synth_opts_default(&so);
-	so.requests = n;
-	so.seed = seed;
-	assert_int_equal(trace_synth(ts, &so, &err), 0);
+	synth(ts, n, seed);
 	plan_slo_init(s);
 	s->mono_tp = 4;
 	s->scale = 5;

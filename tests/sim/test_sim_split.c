@@ -139,19 +139,6 @@ static void test_split_by_work(void **state)
 	perf_free(p);
 }
 
-/* The first n requests' worth of the synthetic week (seed 1) into a fresh *ts. */
-static void synth_n(struct trace_set *ts, size_t n)
-{
-	struct trace_synth_opts so;
-	struct ms_error err = { 0 };
-
-	trace_synth_opts_default(&so);
-	so.requests = n;
-	trace_set_init(ts);
-	if (trace_synth(ts, &so, &err) < 0)
-		fail_msg("synth: %s", err.msg);
-}
-
 /*
  * The split's estimate against the simulation (issue 10): on the default split of a few
  * configurations, every pool's estimated GPU-seconds (sim_work_pools, decode at the batch
@@ -176,7 +163,7 @@ static void test_work_matches_busy(void **state)
 	int kind, i;
 
 	(void)state;
-	synth_n(&ts, 20000);
+	synth(&ts, 20000, 1);
 	for (k = 0; k < sizeof(cfg) / sizeof(cfg[0]); k++) {
 		struct sim_config c;
 		sim_config_default(&c, p);
@@ -226,7 +213,7 @@ static void test_decode_at_arrival_rate(void **state)
 	uint32_t n;
 
 	(void)state;
-	synth_n(&ts, 20000);
+	synth(&ts, 20000, 1);
 	sim_config_default(&c, p);
 	assert_int_equal(sim_work_estimate(&c, &ts, 4, &w1, &err), 0);
 	c.rate_scale = 3;
