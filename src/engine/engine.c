@@ -229,7 +229,7 @@ static void submit(struct engine__rq *q)
 		net_req_on_close(q->r, NULL, NULL);
 		engine__error(q->r, 429, NULL, "the engine's queue is full (%u waiting); retry "
 			"later",
-			      e->sched.n_wait);
+			      engine_sched_n_wait(&e->sched));
 		rq_put(q);
 		return;
 	}
@@ -519,8 +519,8 @@ static void h_metrics(struct net_req *r, void *arg)
 {
 	struct engine *e = arg;
 	struct engine_gauges g = { e->perf.model.name, e->engine_id, engine_role_name(e->cfg.role),
-				   e->sched.n_run, e->sched.n_wait,
-				   e->sched.cfg.kv_tokens ? (double)e->sched.kv_used / (double)e->sched.cfg.kv_tokens : 0,
+				   engine_sched_n_run(&e->sched), engine_sched_n_wait(&e->sched),
+				   e->sched.cfg.kv_tokens ? (double)engine_sched_kv_used(&e->sched) / (double)e->sched.cfg.kv_tokens : 0,
 				   e->sched.cfg.kv_tokens, KV_BLOCK };
 	size_t n = engine_metrics_render(&e->met, &g, NULL, 0);
 	char *b = malloc(n + 1);

@@ -114,14 +114,6 @@ static struct sim_batch_env env_of(struct engine_sched *s)
 				       &s->qseq, &s->lseq };
 }
 
-/* The counts engine.c's metrics read. */
-static void sync(struct engine_sched *s)
-{
-	s->n_wait = s->b.w_len;
-	s->n_run = s->b.n_pf + s->b.n_run;
-	s->kv_used = (s->b.blocks_total - s->b.blocks_free) * s->cfg.kv_block;
-}
-
 int engine_sched_init(struct engine_sched *s, const struct engine_sched_cfg *cfg,
 		      struct ms_error *err)
 {
@@ -242,7 +234,6 @@ int engine_sched_submit(struct engine_sched *s, struct engine_job *j, double now
 	j->emitted = 0;
 	e = env_of(s);
 	sim_batch_enqueue(&s->b, &e, i, policy_queue_key(&s->pol, &sl->tk, now));
-	sync(s);
 	return 0;
 }
 
@@ -255,7 +246,6 @@ void engine_sched_abort(struct engine_sched *s, struct engine_job *j)
 	(void)sim_batch_remove(&s->b, &e, j->slot); /* no callback gives back KV blocks */
 	slot_put(s, j->slot);
 	j->state = ENGINE_JOB_DONE;
-	sync(s);
 }
 
 double engine_sched_begin(struct engine_sched *s, double now)
@@ -265,12 +255,10 @@ double engine_sched_begin(struct engine_sched *s, double now)
 
 	s->now = now;
 	if (sim_batch_form(&s->b, &e, &d) <= 0) {
-		sync(s);
-		return -1;
+			return -1;
 	}
 	s->iter_open = 1;
 	s->iter_s = d;
-	sync(s);
 	return d;
 }
 
@@ -286,5 +274,4 @@ void engine_sched_end(struct engine_sched *s, engine_emit_fn fn, void *ctx)
 	s->fn_ctx = ctx;
 	/* every callback of the engine returns 0: the batch cannot fail here */
 	(void)sim_batch_end(&s->b, &e);
-	sync(s);
 }

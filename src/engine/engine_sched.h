@@ -74,9 +74,6 @@ struct engine_sched {
 	struct engine_sched_slot *slot; /* by job->slot; free ones linked through b.next */
 	uint32_t cap, free_slot;
 	uint64_t qseq, lseq;
-	/* read by engine.c's metrics */
-	uint32_t n_wait, n_run;         /* waiting; admitted (prefilling or decoding) */
-	uint64_t kv_used;               /* KV tokens in the blocks held */
 	uint64_t preemptions;
 	int iter_open;
 	double iter_s, now;
@@ -102,5 +99,21 @@ void engine_sched_end(struct engine_sched *s, engine_emit_fn fn, void *ctx);
 uint64_t engine_sched_job_kv(const struct engine_job *j);
 /* CPU preprocessing of the job's images to encode, before it is submitted. */
 double engine_sched_prep_s(const struct engine_sched *s, const struct engine_job *j);
+
+/* What engine.c's metrics read, straight from the batch (no copy to keep in step). */
+static inline uint32_t engine_sched_n_wait(const struct engine_sched *s)
+{
+	return s->b.w_len;
+}
+/* admitted: prefilling or decoding */
+static inline uint32_t engine_sched_n_run(const struct engine_sched *s)
+{
+	return s->b.n_pf + s->b.n_run;
+}
+/* KV tokens in the blocks held */
+static inline uint64_t engine_sched_kv_used(const struct engine_sched *s)
+{
+	return (uint64_t)(s->b.blocks_total - s->b.blocks_free) * s->cfg.kv_block;
+}
 
 #endif

@@ -191,7 +191,7 @@ static void test_sched_single(void **state)
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 1);
 	/* the prompt's blocks of 16: ceil(1000 / 16) = 63 */
-	assert_int_equal(s.kv_used, 63 * 16);
+	assert_int_equal(engine_sched_kv_used(&s), 63 * 16);
 	/* then decode steps reading the 1000 prompt tokens in the cache, then 1001 */
 	d = engine_sched_begin(&s, 0);
 	assert_true(fabs(d - perf_decode_step_s(&p, 1, 1, 1000)) < 1e-9 * d);
@@ -201,7 +201,7 @@ static void test_sched_single(void **state)
 	engine_sched_end(&s, count, NULL);
 	assert_int_equal(n_tok, 3);
 	assert_int_equal(n_done, 1);
-	assert_int_equal(s.kv_used, 0);
+	assert_int_equal(engine_sched_kv_used(&s), 0);
 	assert_true(engine_sched_begin(&s, 0) < 0);
 	engine_sched_release(&s);
 	perf_release(&p);
@@ -234,10 +234,10 @@ static void test_sched_queue_and_abort(void **state)
 	assert_int_equal(n_tok, 0); /* prefill not finished: no token */
 	/* aborting the running job frees its slot and KV at once; b runs next */
 	engine_sched_abort(&s, &a);
-	assert_int_equal(s.kv_used, 0);
-	assert_int_equal(s.n_run, 0);
+	assert_int_equal(engine_sched_kv_used(&s), 0);
+	assert_int_equal(engine_sched_n_run(&s), 0);
 	assert_true(engine_sched_begin(&s, 0) > 0);
-	assert_int_equal(s.n_run, 1);
+	assert_int_equal(engine_sched_n_run(&s), 1);
 	assert_int_equal(b.state, ENGINE_JOB_RUNNING);
 	/* an abort in the middle of an iteration: the job gets no event */
 	engine_sched_abort(&s, &b);
@@ -274,7 +274,7 @@ static void test_sched_kv_per_chunk(void **state)
 	n_tok = n_done = 0;
 	for (i = 0; i < 4; i++) {
 		assert_true(engine_sched_begin(&s, 0) > 0);
-		assert_int_equal(s.kv_used, want[i]);
+		assert_int_equal(engine_sched_kv_used(&s), want[i]);
 		engine_sched_end(&s, count, NULL);
 	}
 	assert_int_equal(n_tok, 1);
@@ -315,7 +315,7 @@ static void test_sched_preempt(void **state)
 	assert_int_equal(n_tok, 9);
 	assert_int_equal(s.preemptions, 1);
 	assert_int_equal(i, 10); /* ten iterations, as derived */
-	assert_int_equal(s.kv_used, 0);
+	assert_int_equal(engine_sched_kv_used(&s), 0);
 	engine_sched_release(&s);
 	perf_release(&p);
 }
