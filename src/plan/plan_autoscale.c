@@ -2,19 +2,22 @@
  * Which autoscaler a design gets and with what numbers (plan_autoscale.h;
  * docs/sim.md, "Autoscaling").
  *  - enc + llm pools (decoup, sched, modserve): ModServe's stage-aware rule,
- *    image tokens/s per encoder and prompt tokens/s per LLM instance, the
- *    capacities measured at the SLO (plan's per-request mode, or --slo-ttft /
- *    --slo-tpot) by plan_pool_capacity on the first PLAN__SCALE_HISTORY rows, initial sizes from that history by
- *    the paper's formula (sim_autoscale_initial);
+ *    image tokens/s for encoders and prompt tokens/s for LLM instances, what
+ *    pools of each size carry at the SLO (plan's per-request mode, or
+ *    --slo-ttft / --slo-tpot) measured by plan_pool_capacity on the first
+ *    PLAN__SCALE_HISTORY rows (a curve over PLAN_CAP_SIZES), initial sizes
+ *    from that history by the paper's formula (sim_autoscale_initial);
  *  - mono and pd: an operator's baseline, replicas from the request rate;
- *    per-instance capacity for mono its request rate at the SLO measured by
- *    the same probe rule as ModServe's pools (the paper gives the monolith a
- *    comparable profile-driven autoscaler), for pd (which meets no SLO here:
- *    docs/plan.md) PLAN__SCALE_UTIL of the GPU time a request needs (the
- *    work estimate); initial size the mean request rate over it.
- * Both: the same interval, startup delay, bounds, cooldown and hysteresis,
- * and a burst response on queue growth; the SLO-attainment trigger is
- * ModServe's.
+ *    for mono what its pools carry at the SLO by the same probes as
+ *    ModServe's pools (the paper gives the monolith a comparable
+ *    profile-driven autoscaler), for pd (which meets no SLO here:
+ *    docs/plan.md) PLAN__SCALE_UTIL of the GPU time a request needs per
+ *    instance (the work estimate); initial size the mean request rate over it.
+ * Both: the same interval, startup delay, cooldown and hysteresis, the same
+ * GPU budget (the deployment's GPUs, shared by the pools unless --max bounds
+ * each), and the same burst response (the queue above PLAN__BURST_QUEUE per
+ * ready instance: the recent arrival rate plus the backlog drained over the
+ * startup delay); the SLO-attainment trigger is ModServe's (the paper's).
  */
 #include <math.h>
 #include <string.h>
@@ -25,6 +28,9 @@
 
 #define PLAN__SCALE_HISTORY 20000
 #define PLAN__SCALE_UTIL 0.7
+/* queued per ready instance that is a burst: encoders count image items, the rest requests */
+#define PLAN__BURST_QUEUE_ENC 1
+#define PLAN__BURST_QUEUE 16
 
 static uint32_t clamp_n(double v, uint32_t lo, uint32_t hi)
 {
@@ -105,12 +111,36 @@ static int capacity_at_slo(const struct plan_scale_opts *so, const struct trace_
 	return rc;
 }
 
+/* The rule's numbers from a measured curve: per instance beyond it, its points. */
+static void set_curve(struct policy_scale_pool *sp, const struct plan_cap_curve *cv)
+{
+	int j;
+
+	sp->capacity = cv->per_inst;
+	sp->n_curve = PLAN_CAP_N_SIZES;
+	for (j = 0; j < PLAN_CAP_N_SIZES; j++) {
+		sp->curve_n[j] = cv->n[j];
+		sp->curve_load[j] = cv->load[j];
+	}
+}
+
+/* What the rule asks for sp at `load`, unbounded (policy_scale_need on sp alone). */
+static uint32_t rule_need(const struct policy_scale_pool *sp, double load)
+{
+	struct policy_scale one;
+
+	memset(&one, 0, sizeof(one));
+	one.conf.n = 1;
+	one.conf.p[0] = *sp;
+	return (uint32_t)policy_scale_need(&one, 0, load);
+}
+
 static int modserve_rule(const struct plan_scale_opts *so, const struct trace_set *ts,
 			 struct sim_config *c, struct policy_scale_conf *pc, const char **rule,
 			 struct ms_error *err)
 {
 	struct plan_pool_capacity cap;
-	uint32_t n_img, n_txt;
+	uint32_t n_img, n_txt, need;
 	int p, rc, tp = 0;
 
 	for (p = 0; p < c->deploy.n_pools; p++)
@@ -122,14 +152,14 @@ static int modserve_rule(const struct plan_scale_opts *so, const struct trace_se
 				    "E-P-D)");
 	if ((rc = capacity_at_slo(so, ts, c, tp, 0, &cap, err)) < 0)
 		return rc;
-	if (!(cap.llm_tokens_s > 0) || (c->deploy.pool[0].role == SIM_ROLE_ENC &&
-					 !(cap.enc_tokens_s > 0)))
+	if (!(cap.llm.per_inst > 0) || (c->deploy.pool[0].role == SIM_ROLE_ENC &&
+					  !(cap.enc.per_inst > 0)))
 		return ms_error_set(err, MS_EINVAL,
 				    "autoscale: a pool never meets the SLO on the trace's first %zu "
-				    "rows (capacity per instance: encoders %.4g image tokens/s, LLM "
-				    "%.4g prompt tokens/s): relax --slo-scale",
+				    "rows (capacity per instance at %u: encoders %.4g image tokens/s, "
+				    "LLM %.4g prompt tokens/s): relax --slo-scale",
 				    ts->n < PLAN__SCALE_HISTORY ? ts->n : (size_t)PLAN__SCALE_HISTORY,
-				    cap.enc_tokens_s, cap.llm_tokens_s);
+				    cap.enc.n[PLAN_CAP_N_SIZES - 1], cap.enc.per_inst, cap.llm.per_inst);
 	sim_autoscale_initial(c->perf, ts, c, &n_img, &n_txt);
 	for (p = 0; p < c->deploy.n_pools; p++) {
 		struct policy_scale_pool *sp = &pc->p[pc->n++];
@@ -137,9 +167,17 @@ static int modserve_rule(const struct plan_scale_opts *so, const struct trace_se
 		sp->pool = p;
 		sp->rate_pool = -1;
 		sp->load = enc ? POLICY_ARR_IMG_TOKENS : POLICY_ARR_PROMPT;
-		sp->capacity = enc ? cap.enc_tokens_s : cap.llm_tokens_s;
-		sp->burst_queue = enc ? 4 : 16;
+		set_curve(sp, enc ? &cap.enc : &cap.llm);
+		sp->burst_queue = enc ? PLAN__BURST_QUEUE_ENC : PLAN__BURST_QUEUE;
+		/*
+		 * The paper's formula counts busy instances (Little's law), not the
+		 * headroom the SLO needs: at least what the rule itself asks for the
+		 * history's mean load, so the run does not start behind its own rule.
+		 */
+		need = rule_need(sp, (enc ? cap.img_tokens_s : cap.prompt_tokens_s) * c->rate_scale);
 		c->deploy.pool[p].count = enc ? n_img : n_txt;
+		if (need > c->deploy.pool[p].count)
+			c->deploy.pool[p].count = need;
 	}
 	*rule = "modserve";
 	return 0;
@@ -176,18 +214,20 @@ static int baseline_rule(const struct plan_scale_opts *so, const struct trace_se
 		sp->capacity = inst_s > 0 ? PLAN__SCALE_UTIL / inst_s : 1e9;
 		if (r == SIM_ROLE_MONO) {
 			/*
-			 * The paper's monolith gets a profiled autoscaler: its capacity at
-			 * the SLO, measured as the ModServe pools' are (a probe of 16
-			 * instances; plan_capacity.h). The utilisation target stands in
-			 * only if that probe never meets.
+			 * The paper's monolith gets a profiled autoscaler: what its pools
+			 * carry at the SLO, measured as the ModServe pools' are (probes of
+			 * PLAN_CAP_SIZES instances; plan_capacity.h). The utilisation
+			 * target stands in only if no probe meets.
 			 */
 			if ((rc = capacity_at_slo(so, ts, c, c->deploy.pool[p].tp, 1, &cap, err)) < 0)
 				return rc;
-			if (cap.mono_req_s > 0)
-				sp->capacity = cap.mono_req_s;
+			if (cap.mono.per_inst > 0)
+				set_curve(sp, &cap.mono);
 		}
-		sp->burst_queue = 16;
+		sp->burst_queue = PLAN__BURST_QUEUE;
 		c->deploy.pool[p].count = (uint32_t)ceil(req_s / sp->capacity);
+		if (sp->n_curve)
+			c->deploy.pool[p].count = rule_need(sp, req_s);
 	}
 	pc->attain_min_n = UINT64_MAX; /* no SLO trigger: an operator's rule reads rates */
 	*rule = "baseline";
@@ -199,14 +239,26 @@ int plan_autoscale_setup(const struct plan_scale_opts *so, const struct trace_se
 			struct ms_error *err)
 {
 	struct policy_scale_conf pc;
-	uint32_t max[SIM_MAX_POOLS];
+	uint32_t max[SIM_MAX_POOLS], split[SIM_MAX_POOLS], budget = 0;
 	const char *rule = "";
 	int p, rc;
 
 	memset(&pc, 0, sizeof(pc));
 	pc.interval_s = so->interval_s;
+	pc.drain_s = so->startup_s;
+	/*
+	 * Without --max the deployment's GPUs are a budget the pools share (up to
+	 * 16 servers, not the static split's mix: an image burst wants encoders
+	 * the split gave the LLM pool); with it, each pool is bounded alone.
+	 */
+	for (p = 0; p < c->deploy.n_pools; p++) {
+		split[p] = c->deploy.pool[p].count;
+		budget += split[p] * (uint32_t)c->deploy.pool[p].tp;
+	}
 	for (p = 0; p < c->deploy.n_pools; p++)
-		max[p] = so->max ? so->max : c->deploy.pool[p].count; /* the static split's size */
+		max[p] = so->max ? (uint32_t)so->max : budget / (uint32_t)c->deploy.pool[p].tp;
+	if (!so->max)
+		pc.max_gpus = budget;
 	rc = c->deploy.kind == SIM_DEPLOY_MODSERVE ? modserve_rule(so, ts, c, &pc, &rule, err)
 						   : baseline_rule(so, ts, c, w, &pc, &rule, err);
 	if (rc < 0)
@@ -215,8 +267,13 @@ int plan_autoscale_setup(const struct plan_scale_opts *so, const struct trace_se
 		struct policy_scale_pool *sp = &pc.p[p];
 		sp->min = so->min ? so->min : 1;
 		sp->max = max[p] > sp->min ? max[p] : sp->min;
-		/* without history the paper over-provisions; with it, the formula within bounds */
-		c->deploy.pool[p].count = so->no_history ? sp->max
+		sp->gpus = (uint32_t)c->deploy.pool[p].tp;
+		/*
+		 * without history the paper over-provisions (each pool at its bound, or
+		 * the static split of a shared budget); with it, the formula within bounds
+		 */
+		c->deploy.pool[p].count =
+			so->no_history ? (so->max ? sp->max : clamp_n(split[p], sp->min, sp->max))
 				       : clamp_n(c->deploy.pool[p].count, sp->min, sp->max);
 	}
 	/* rates over two minutes: a one-minute window of a bursty image load is mostly noise */

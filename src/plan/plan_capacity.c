@@ -28,54 +28,64 @@ static void trace_loads(const struct plan_opts *o, struct plan_pool_capacity *ou
 	out->req_s = (double)ts->n / span;
 }
 
+static void deploy_size(struct sim_deploy *d, unsigned kind, uint32_t n, int tp, int images)
+{
+	memset(d, 0, sizeof(*d));
+	if (kind == PLAN_CAP_MONO) {
+		d->kind = SIM_DEPLOY_MONO;
+		d->n_pools = 1;
+		d->pool[0] = (struct sim_pool_spec){ SIM_ROLE_MONO, n, tp };
+		return;
+	}
+	d->kind = SIM_DEPLOY_MODSERVE;
+	if (kind == PLAN_CAP_ENC) {
+		uint32_t spare = n / 2 > PLAN_CAP_LLM_SPARE ? n / 2 : PLAN_CAP_LLM_SPARE;
+		d->n_pools = 2;
+		d->pool[0] = (struct sim_pool_spec){ SIM_ROLE_ENC, n, 1 };
+		d->pool[1] = (struct sim_pool_spec){ SIM_ROLE_LLM, spare, tp };
+		return;
+	}
+	if (images)
+		d->pool[d->n_pools++] = (struct sim_pool_spec){ SIM_ROLE_ENC, PLAN_CAP_ENC_SPARE * n, 1 };
+	d->pool[d->n_pools++] = (struct sim_pool_spec){ SIM_ROLE_LLM, n, tp };
+}
+
 int plan_pool_capacity(const struct plan_opts *o, int tp, unsigned what,
 		       struct plan_pool_capacity *out, struct ms_error *err)
 {
-	struct sim_deploy ds[3];
-	double rates[3] = { 0, 0, 0 };
-	int n = 0, i_enc = -1, i_llm = -1, i_mono = -1, rc;
+	static const uint32_t sizes[PLAN_CAP_N_SIZES] = PLAN_CAP_SIZES;
+	static const unsigned kinds[3] = { PLAN_CAP_ENC, PLAN_CAP_LLM, PLAN_CAP_MONO };
+	struct sim_deploy ds[3 * PLAN_CAP_N_SIZES];
+	double rates[3 * PLAN_CAP_N_SIZES];
+	int n = 0, k, j, first[3] = { -1, -1, -1 }, rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!o->ts->n)
 		return ms_error_set(err, MS_EINVAL, "plan: capacity needs a non-empty trace");
 	trace_loads(o, out);
-	memset(ds, 0, sizeof(ds));
-	if ((what & PLAN_CAP_ENC) && out->img_tokens_s > 0) {
-		i_enc = n++;
-		ds[i_enc].kind = SIM_DEPLOY_MODSERVE;
-		ds[i_enc].n_pools = 2;
-		ds[i_enc].pool[0] = (struct sim_pool_spec){ SIM_ROLE_ENC, PLAN_CAP_PROBE, 1 };
-		ds[i_enc].pool[1] = (struct sim_pool_spec){ SIM_ROLE_LLM, PLAN_CAP_LLM_SPARE, tp };
-	}
-	if (what & PLAN_CAP_LLM) {
-		i_llm = n++;
-		ds[i_llm].kind = SIM_DEPLOY_MODSERVE;
-		if (out->img_tokens_s > 0)
-			ds[i_llm].pool[ds[i_llm].n_pools++] =
-				(struct sim_pool_spec){ SIM_ROLE_ENC,
-							PLAN_CAP_ENC_SPARE * PLAN_CAP_PROBE, 1 };
-		ds[i_llm].pool[ds[i_llm].n_pools++] =
-			(struct sim_pool_spec){ SIM_ROLE_LLM, PLAN_CAP_PROBE, tp };
-	}
-	if (what & PLAN_CAP_MONO) {
-		i_mono = n++;
-		ds[i_mono].kind = SIM_DEPLOY_MONO;
-		ds[i_mono].n_pools = 1;
-		ds[i_mono].pool[0] = (struct sim_pool_spec){ SIM_ROLE_MONO, PLAN_CAP_PROBE, tp };
+	for (k = 0; k < 3; k++) {
+		if (!(what & kinds[k]) || (kinds[k] == PLAN_CAP_ENC && !(out->img_tokens_s > 0)))
+			continue;
+		first[k] = n;
+		for (j = 0; j < PLAN_CAP_N_SIZES; j++)
+			deploy_size(&ds[n++], kinds[k], sizes[j], tp, out->img_tokens_s > 0);
 	}
 	if (n && (rc = plan_max_rate_fixed(o, ds, n, 0.05, rates, err)) < 0)
 		return rc;
-	if (i_enc >= 0) {
-		out->enc_scale = rates[i_enc];
-		out->enc_tokens_s = rates[i_enc] * out->img_tokens_s / PLAN_CAP_PROBE;
-	}
-	if (i_llm >= 0) {
-		out->llm_scale = rates[i_llm];
-		out->llm_tokens_s = rates[i_llm] * out->prompt_tokens_s / PLAN_CAP_PROBE;
-	}
-	if (i_mono >= 0) {
-		out->mono_scale = rates[i_mono];
-		out->mono_req_s = rates[i_mono] * out->req_s / PLAN_CAP_PROBE;
+	for (k = 0; k < 3; k++) {
+		struct plan_cap_curve *cv = k == 0 ? &out->enc : k == 1 ? &out->llm : &out->mono;
+		double unit = k == 0 ? out->img_tokens_s : k == 1 ? out->prompt_tokens_s : out->req_s;
+		if (first[k] < 0)
+			continue;
+		double mx = 0;
+		for (j = 0; j < PLAN_CAP_N_SIZES; j++) {
+			cv->n[j] = sizes[j];
+			cv->load[j] = rates[first[k] + j] * unit;
+			if (cv->load[j] > mx)
+				mx = cv->load[j];
+		}
+		/* a larger pool carries at least what a smaller one does, per added instance */
+		cv->per_inst = mx / sizes[PLAN_CAP_N_SIZES - 1];
 	}
 	return 0;
 }

@@ -1,38 +1,49 @@
 /*
- * plan_capacity: what one instance of each ModServe pool carries within the
- * SLO, the capacity the stage-aware autoscaler divides its load by
+ * plan_capacity: what the instances of each ModServe pool carry within the
+ * SLO, the capacity the stage-aware autoscaler sizes its pools by
  * (policy_scale.h). Found offline by simulation, not by the work estimate,
- * by one rule for every pool: plan_max_rate_fixed on a probe of
- * PLAN_CAP_PROBE instances of the measured pool, with the other pool so large
- * that it cannot be the bottleneck, the answer converted from a rate scale of
- * the trace to the pool's load unit and divided by PLAN_CAP_PROBE. One
- * instance alone is no probe: a request's many images stall it (a monolith
- * instance misses the per-request SLO at any load; a lone encoder misses a
- * 16-image request's target idle), while in a pool of 16 they spread or stay
- * within the 1% allowance, as in the pools being sized.
- *  - encoders: 16 TP-1 encoders with PLAN_CAP_LLM_SPARE LLM instances;
- *    capacity in image tokens/s per encoder;
- *  - LLM: 16 TP-tp instances with PLAN_CAP_ENC_SPARE encoders per LLM
- *    instance; capacity in prompt tokens/s (the prompt as the LLM sees it:
- *    text + image tokens for decoder-only models, text for cross-attention);
- *  - monolith (for the baseline autoscaler): 16 TP-tp instances; requests/s.
- * A pool whose probe never meets the SLO gets capacity 0 and the caller says
- * so.
+ * by one rule for every pool: plan_max_rate_fixed on probes of the measured
+ * pool at each size of PLAN_CAP_SIZES, the other pool so large that it cannot
+ * be the bottleneck, each answer converted from a rate scale of the trace to
+ * the pool's load unit: a curve of what n instances carry. Per-instance
+ * capacity is no constant: a request's many images stall a small pool (a lone
+ * encoder misses a 16-image request's target idle; 16 encoders carry a
+ * seventh of what 48 do per encoder on Llama's trace, since one such request
+ * fills all 16), while a large pool spreads them within the 1% allowance. So
+ * the rule reads the curve at the size it is choosing, and beyond the largest
+ * probe adds that probe's per-instance capacity (a lower bound there).
+ *  - encoders: n TP-1 encoders with max(PLAN_CAP_LLM_SPARE, n / 2) LLM
+ *    instances; image tokens/s;
+ *  - LLM: n TP-tp instances with PLAN_CAP_ENC_SPARE encoders per LLM instance;
+ *    prompt tokens/s (the prompt as the LLM sees it: text + image tokens for
+ *    decoder-only models, text for cross-attention);
+ *  - monolith (for the baseline autoscaler, by the same probes): n TP-tp
+ *    instances; requests/s.
+ * A size whose probe never meets the SLO carries 0; a pool that meets at no
+ * size gets capacity 0 and the caller says so.
  */
 #ifndef PLAN_CAPACITY_H
 #define PLAN_CAPACITY_H
 
 #include "plan/plan.h"
 
-#define PLAN_CAP_PROBE 16      /* instances of the measured pool */
-#define PLAN_CAP_LLM_SPARE 4   /* LLM instances beside the 16 encoders */
+#define PLAN_CAP_N_SIZES 5
+#define PLAN_CAP_SIZES { 4, 8, 16, 32, 64 } /* pool sizes probed */
+#define PLAN_CAP_PROBE 16      /* the size whose per-instance figure a report names */
+#define PLAN_CAP_LLM_SPARE 4   /* LLM instances beside the encoders, at least */
 #define PLAN_CAP_ENC_SPARE 32  /* encoders per LLM instance measured */
 
+/* What pools of PLAN_CAP_SIZES instances carry, and per instance at the largest. */
+struct plan_cap_curve {
+	uint32_t n[PLAN_CAP_N_SIZES];
+	double load[PLAN_CAP_N_SIZES];   /* per second, the pool's load unit */
+	double per_inst;                 /* load[last] / n[last]: beyond the curve (0: none meets) */
+};
+
 struct plan_pool_capacity {
-	double enc_tokens_s;     /* image tokens/s per TP-1 encoder (0: no images, or none meets) */
-	double llm_tokens_s;     /* prompt tokens/s per TP-tp LLM instance */
-	double mono_req_s;       /* requests/s per TP-tp monolith instance (when asked) */
-	double enc_scale, llm_scale, mono_scale; /* the searches' rate scales */
+	struct plan_cap_curve enc;       /* image tokens/s (empty: no images, or none meets) */
+	struct plan_cap_curve llm;       /* prompt tokens/s, TP-tp instances */
+	struct plan_cap_curve mono;      /* requests/s, TP-tp instances (when asked) */
 	double img_tokens_s, prompt_tokens_s, req_s; /* of the trace at rate scale 1 */
 };
 

@@ -36,6 +36,7 @@
 #define POLICY_MAX_POOLS 4
 #define POLICY_NONE UINT32_MAX
 #define POLICY_WINDOW_BUCKETS 32
+#define POLICY_RECENT_BUCKETS 8 /* rate_recent: the newest quarter of the window */
 
 enum policy_route {
 	POLICY_ROUTE_LEAST = 0, /* least pending work (ModServe's rule) */
@@ -133,6 +134,8 @@ enum policy_arr { POLICY_ARR_REQ = 0, POLICY_ARR_IMAGES, POLICY_ARR_IMG_TOKENS, 
 /* What an autoscaler reads of a pool (policy_pool_stats fills it; O(1)). */
 struct policy_pool_stats {
 	double rate[4];            /* per second over the window, by enum policy_arr */
+	double rate_recent[4];     /* the same over the newest POLICY_RECENT_BUCKETS buckets
+				      (a quarter of the window: an autoscaler's fast signal) */
 	uint64_t queued;           /* requests (or items) waiting at its instances */
 	uint64_t pending;          /* pending work over its members */
 	uint32_t starting, ready, draining;

@@ -111,6 +111,32 @@ double policy_victim_key(const struct policy *pol, const struct policy_ticket *t
 	return prefilling ? (double)joined : (double)joined - 9007199254740992.0;
 }
 
+/*
+ * Per second over the newest POLICY_RECENT_BUCKETS buckets, the newest counted
+ * for the part of it that has passed (so a burst shows at once, not diluted by a
+ * whole bucket). O(POLICY_RECENT_BUCKETS).
+ */
+static void recent_rate(const struct policy_window *w, double now, double *out)
+{
+	double span = (POLICY_RECENT_BUCKETS - 1) * w->dt + (now - (w->t_next - w->dt));
+	uint32_t j;
+	int k;
+
+	for (k = 0; k < 4; k++)
+		out[k] = 0;
+	if (w->epoch == INT64_MIN)
+		return;
+	for (j = 0; j < POLICY_RECENT_BUCKETS; j++) {
+		const double *b = w->b[(w->head + POLICY_WINDOW_BUCKETS - j) % POLICY_WINDOW_BUCKETS];
+		for (k = 0; k < 4; k++)
+			out[k] += b[k];
+	}
+	if (span < w->dt)
+		span = w->dt; /* a just-started bucket is not a rate of its own */
+	for (k = 0; k < 4; k++)
+		out[k] /= span;
+}
+
 void policy_pool_stats(struct policy *pol, int pool, double now, struct policy_pool_stats *out)
 {
 	struct policy_pool *p = &pol->pool[pool];
@@ -121,6 +147,7 @@ void policy_pool_stats(struct policy *pol, int pool, double now, struct policy_p
 	window_advance(&p->slo, now);
 	for (k = 0; k < 4; k++)
 		out->rate[k] = p->arr.epoch == INT64_MIN ? 0 : p->arr.sum[k] / pol->conf.window_s;
+	recent_rate(&p->arr, now, out->rate_recent);
 	out->queued = p->queued;
 	out->pending = p->pending;
 	out->starting = p->starting;
