@@ -29,7 +29,7 @@
 #define PLAN__SCALE_HISTORY 20000
 #define PLAN__SCALE_UTIL 0.7
 /* queued per ready instance that is a burst: encoders count image items, the rest requests */
-#define PLAN__BURST_QUEUE_ENC 1
+#define PLAN__BURST_QUEUE_ENC 4
 #define PLAN__BURST_QUEUE 16
 
 static uint32_t clamp_n(double v, uint32_t lo, uint32_t hi)
