@@ -132,7 +132,7 @@ static uint32_t rule_need(const struct policy_scale_pool *sp, double load)
 	memset(&one, 0, sizeof(one));
 	one.conf.n = 1;
 	one.conf.p[0] = *sp;
-	return (uint32_t)policy_scale_need(&one, 0, load);
+	return clamp_n(policy_scale_need(&one, 0, load), 1, UINT32_MAX);
 }
 
 static int modserve_rule(const struct plan_scale_opts *so, const struct trace_set *ts,
