@@ -86,6 +86,8 @@ int plan__isolated_run(const struct sim_config *c, const struct trace_set *ts,
  */
 int plan__hopeless(struct plan__job *j, int *hopeless);
 
+/* The rate lattice of tolerance tol: rates 2^(k / one), kmin <= k <= kmax (plan_rate.c). */
+void plan__lattice(double tol, int *one, long *kmin, long *kmax);
 /* The rate search of one job (plan_rate.c). */
 int plan__search_rate(struct plan__job *j);
 
