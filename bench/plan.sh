@@ -73,3 +73,5 @@ if [ "$same_rates" = no ]; then
 	echo "highest rates, new (--split work):"; rates "$tmp/new.out"
 fi
 echo "default (split search):"; answers "$tmp/search.out"
+# what the search established (binaries that count it): configurations simulated and implied
+grep -h '^verdicts on' "$tmp/new.out" "$tmp/search.out" 2>/dev/null | sed 's/^/reach: /' || true

@@ -263,6 +263,16 @@ int plan__hopeless(struct plan__job *j, int *hopeless)
 	*hopeless = 0;
 	if (j->fixed)
 		return 0;
+	/*
+	 * Judged against its own isolated run (the per-request targets are this very
+	 * replay on one TP-mono_tp monolith, times the scale, stored as floats: a scale
+	 * above 1 + 1e-6 keeps every target above the latency it came from), the
+	 * reference monolith's floor meets: no need to replay it. The floor only
+	 * prunes, so this cannot change an answer.
+	 */
+	if (j->kind == SIM_DEPLOY_MONO && o->slo->mode == PLAN_SLO_REQUEST &&
+	    j->tp == o->slo->mono_tp && o->slo->scale > 1 + 1e-6)
+		return 0;
 	memset(&d, 0, sizeof(d));
 	d.kind = j->kind;
 	switch (j->kind) {
