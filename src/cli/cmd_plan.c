@@ -336,7 +336,7 @@ static void print_reach(const struct plan_reach *r)
 		printf("; %s implied both ways, not counted (the simulator is not monotone there)",
 		       grouped(r->conflicts, a, sizeof(a)));
 	if (!r->counted)
-		printf(" (partial: a design's space is too large to count)");
+		printf(" (not counted in full: the space is too large to count here)");
 	printf("\n");
 }
 

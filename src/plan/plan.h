@@ -67,7 +67,8 @@ int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, d
 /*
  * PLAN_SLO_REQUEST: also every row's isolated TTFT and TPOT on that monolith
  * (the trace replayed with its requests spread far apart on one instance, so
- * none waits for another; the spacing doubles until no two overlap), x scale.
+ * none waits for another; rows that still overlapped are replayed again on
+ * their own, twice as far apart, until none does), x scale.
  */
 int plan_slo_per_request(struct plan_slo *s, const struct sim_config *c,
 			 const struct trace_set *ts, struct ms_error *err);

@@ -74,7 +74,8 @@ int plan__fail(struct plan__shared *sh, int rc, const struct ms_error *err);
 
 /*
  * Runs the trace on c's deployment with its requests spread far apart (the
- * spacing doubles until no two overlap), so each runs alone: its latencies
+ * rows that still overlapped are replayed again on their own, twice as far
+ * apart, until none does), so each runs alone: its latencies
  * are the floor of what any load gives it (plan_slo.c).
  */
 int plan__isolated_run(const struct sim_config *c, const struct trace_set *ts,

@@ -648,6 +648,11 @@ static int reach_of(struct plan__shared *sh, const enum sim_deploy_kind *kinds, 
 		sp.cap = budgets[i] > sp.cap ? budgets[i] : sp.cap;
 	if (n_budgets > 0)
 		plan__lattice(tol, &one, &kmin, &kmax);
+	if (kmax - kmin > 1L << 16) {
+		/* a lattice this fine (tol far below plan's 5%) is not worth counting rate by rate */
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
 	rates = malloc((size_t)(kmax - kmin + 2) * sizeof(*rates));
 	pts = malloc((sh->n_memo ? sh->n_memo : 1) * sizeof(*pts));
 	if (!rates || !pts) {
