@@ -305,6 +305,41 @@ static json_t *num(double x)
 	return isfinite(x) ? json_real(x) : json_null();
 }
 
+/* 1234567 as "1,234,567" */
+static const char *grouped(uint64_t x, char *buf, size_t n)
+{
+	char raw[32];
+	size_t len, i, o = 0;
+
+	snprintf(raw, sizeof(raw), "%llu", (unsigned long long)x);
+	len = strlen(raw);
+	for (i = 0; i < len && o + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = raw[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+/* The search's reach: how much of the space plan decides over has a verdict (plan.h). */
+static void print_reach(const struct plan_reach *r)
+{
+	char a[32], b[32], c[32], d[32];
+
+	printf("verdicts on %s of %s configurations (designs x TPs x %d rate%s x pools within "
+	       "%u GPUs): %s simulated, %s implied by monotonicity",
+	       grouped(r->simulated + r->implied, a, sizeof(a)), grouped(r->space, b, sizeof(b)),
+	       r->n_rates, r->n_rates == 1 ? "" : "s", r->cap, grouped(r->simulated, c, sizeof(c)),
+	       grouped(r->implied, d, sizeof(d)));
+	if (r->conflicts)
+		printf("; %s implied both ways, not counted (the simulator is not monotone there)",
+		       grouped(r->conflicts, a, sizeof(a)));
+	if (!r->counted)
+		printf(" (not counted in full: the space is too large to count here)");
+	printf("\n");
+}
+
 static void print_table(const struct opts *o, const char *label, const struct perf *perf,
 			const struct plan_slo *slo, const struct plan_choice *ch,
 			const struct plan_capacity *cap, const struct plan_stats *st, double wall)
@@ -372,6 +407,7 @@ static void print_table(const struct opts *o, const char *label, const struct pe
 	}
 	printf("\n%u candidates simulated (%u answered again from the memo) in %.1f s\n",
 	       st->simulated, st->reused, wall);
+	print_reach(&st->reach);
 }
 
 static json_t *plan_json(const struct opts *o, const char *label, const struct perf *perf,
@@ -428,6 +464,16 @@ static json_t *plan_json(const struct opts *o, const char *label, const struct p
 	json_object_set_new(j, "split", json_string(o->split_work ? "work" : "search"));
 	json_object_set_new(j, "simulations", json_integer((json_int_t)st->simulated));
 	json_object_set_new(j, "memo_hits", json_integer((json_int_t)st->reused));
+	json_object_set_new(j, "reach", json_pack("{s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b}", "space",
+						  (json_int_t)st->reach.space, "established",
+						  (json_int_t)(st->reach.simulated +
+							       st->reach.implied),
+						  "simulated", (json_int_t)st->reach.simulated,
+						  "implied", (json_int_t)st->reach.implied,
+						  "conflicts", (json_int_t)st->reach.conflicts,
+						  "rates", st->reach.n_rates, "gpu_cap",
+						  (json_int_t)st->reach.cap, "counted",
+						  st->reach.counted));
 	json_object_set_new(j, "wall_s", json_real(wall));
 	return j;
 }

@@ -67,7 +67,8 @@ int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, d
 /*
  * PLAN_SLO_REQUEST: also every row's isolated TTFT and TPOT on that monolith
  * (the trace replayed with its requests spread far apart on one instance, so
- * none waits for another; the spacing doubles until no two overlap), x scale.
+ * none waits for another; rows that still overlapped are replayed again on
+ * their own, twice as far apart, until none does), x scale.
  */
 int plan_slo_per_request(struct plan_slo *s, const struct sim_config *c,
 			 const struct trace_set *ts, struct ms_error *err);
@@ -170,6 +171,45 @@ int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, 
 			double tol, double *rates, struct ms_error *err);
 
 /*
+ * The search's reach (plan_space.c). The configuration space plan decides
+ * over: each design of the call at each LLM TP tried, each rate of `rates`
+ * (the rate lattice of the highest-load search, and the planned rate), and
+ * every pool tuple (count per pool, at least one; roles and TPs fixed by the
+ * design) within `cap` GPUs. A configuration's verdict is established when it
+ * was simulated, or implied by monotonicity from a simulated one: a tuple
+ * that dominates (every pool >=) a passing one passes at the same or a lower
+ * rate; one dominated by a failing one fails at the same or a higher rate.
+ * Points outside the space (over the cap, other rates) imply into it too.
+ */
+struct plan_space {
+	const enum sim_deploy_kind *kinds;
+	int n_kinds;
+	const int *tps;   /* LLM TPs */
+	int n_tps;
+	int enc;          /* modserve has an encoder pool (the trace has images) */
+	int epd;          /* modserve's LLM side is prefill + decode pools */
+	uint32_t cap;     /* GPUs */
+	const double *rates;
+	int n_rates;
+};
+struct plan_point {   /* one simulated verdict */
+	struct sim_deploy d;
+	double rate;
+	int met;          /* 1 met, 0 missed, -1 cannot run */
+};
+struct plan_reach {
+	uint64_t space;      /* configurations in the space */
+	uint64_t simulated;  /* of them, simulated (each once, whatever the runs) */
+	uint64_t implied;    /* not simulated, implied by monotonicity */
+	uint64_t conflicts;  /* implied both to pass and to fail (the simulator not monotone) */
+	int counted;         /* 0: a layout's space was too large to count (counts partial) */
+	int n_rates;         /* the space's rates and GPU cap, for the summary */
+	uint32_t cap;
+};
+int plan_reach(const struct plan_space *sp, const struct plan_point *pts, size_t n,
+	       struct plan_reach *out, struct ms_error *err);
+
+/*
  * plan_cheapest and plan_max_rate in one call, every job on one pool of
  * o->threads workers (the longest first), with one memo: what a caller
  * wanting both should use. Either half may be skipped (choices NULL or
@@ -177,6 +217,7 @@ int plan_max_rate_fixed(const struct plan_opts *o, const struct sim_deploy *ds, 
  */
 struct plan_stats {
 	unsigned simulated, reused;
+	struct plan_reach reach; /* the verdicts the call established */
 };
 int plan_run(const struct plan_opts *o, const enum sim_deploy_kind *kinds, int n_kinds,
 	     struct plan_choice *choices, const uint32_t *budgets, int n_budgets, double tol,

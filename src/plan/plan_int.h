@@ -74,7 +74,8 @@ int plan__fail(struct plan__shared *sh, int rc, const struct ms_error *err);
 
 /*
  * Runs the trace on c's deployment with its requests spread far apart (the
- * spacing doubles until no two overlap), so each runs alone: its latencies
+ * rows that still overlapped are replayed again on their own, twice as far
+ * apart, until none does), so each runs alone: its latencies
  * are the floor of what any load gives it (plan_slo.c).
  */
 int plan__isolated_run(const struct sim_config *c, const struct trace_set *ts,
@@ -86,6 +87,8 @@ int plan__isolated_run(const struct sim_config *c, const struct trace_set *ts,
  */
 int plan__hopeless(struct plan__job *j, int *hopeless);
 
+/* The rate lattice of tolerance tol: rates 2^(k / one), kmin <= k <= kmax (plan_rate.c). */
+void plan__lattice(double tol, int *one, long *kmin, long *kmax);
 /* The rate search of one job (plan_rate.c). */
 int plan__search_rate(struct plan__job *j);
 

@@ -189,11 +189,20 @@ static int lattice_halvings(double tol)
  * next to the answer. Rates are monotone (a faster trace never helps), so
  * both find the same point.
  */
+void plan__lattice(double tol, int *one, long *kmin, long *kmax)
+{
+	*one = 1 << lattice_halvings(tol);
+	*kmin = -6L * *one;
+	*kmax = 12L * *one;
+}
+
 int plan__search_rate(struct plan__job *j)
 {
-	int h = lattice_halvings(j->tol), one = 1 << h, met, rc;
-	long kmin = -6L * one, kmax = 12L * one, k0 = 0, lo, hi, s, s0 = one;
-	int hopeless;
+	int one, met, rc, hopeless;
+	long kmin, kmax, k0 = 0, lo, hi, s, s0;
+
+	plan__lattice(j->tol, &one, &kmin, &kmax);
+	s0 = one;
 
 	if ((rc = plan__hopeless(j, &hopeless)) < 0 || hopeless)
 		return rc;

@@ -263,6 +263,16 @@ int plan__hopeless(struct plan__job *j, int *hopeless)
 	*hopeless = 0;
 	if (j->fixed)
 		return 0;
+	/*
+	 * Judged against its own isolated run (the per-request targets are this very
+	 * replay on one TP-mono_tp monolith, times the scale, stored as floats: a scale
+	 * above 1 + 1e-6 keeps every target above the latency it came from), the
+	 * reference monolith's floor meets: no need to replay it. The floor only
+	 * prunes, so this cannot change an answer.
+	 */
+	if (j->kind == SIM_DEPLOY_MONO && o->slo->mode == PLAN_SLO_REQUEST &&
+	    j->tp == o->slo->mono_tp && o->slo->scale > 1 + 1e-6)
+		return 0;
 	memset(&d, 0, sizeof(d));
 	d.kind = j->kind;
 	switch (j->kind) {
@@ -608,6 +618,73 @@ static int cheapest_results(struct plan__shared *sh, struct plan__job *jobs, int
 	return rc;
 }
 
+/*
+ * The reach of the call (plan.h): its space (the designs, every TP tried, the
+ * rate lattice when budgets are searched and the planned rate when the
+ * cheapest pools are, tuples within the larger of the GPU cap and the
+ * largest budget) and the memo's simulated verdicts (not the idle floors:
+ * their spread-out replay is no rate of the space).
+ */
+static int reach_of(struct plan__shared *sh, const enum sim_deploy_kind *kinds, int n_kinds,
+		    const int *tps, int n_tps, int cheapest, const uint32_t *budgets,
+		    int n_budgets, double tol, struct plan_reach *out, struct ms_error *err)
+{
+	const struct plan_opts *o = sh->o;
+	struct plan_space sp;
+	struct plan_point *pts;
+	double *rates, r0 = o->base->rate_scale;
+	long kmin = 0, kmax = -1, k;
+	int one = 1, n_r = 0, rc, i, has_r0 = 0;
+	size_t n = 0, m;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.kinds = kinds;
+	sp.n_kinds = n_kinds;
+	sp.tps = tps;
+	sp.n_tps = n_tps;
+	sp.enc = o->base->max_images > 0 && has_images(o->ts);
+	sp.cap = o->max_gpus;
+	for (i = 0; i < n_budgets; i++)
+		sp.cap = budgets[i] > sp.cap ? budgets[i] : sp.cap;
+	if (n_budgets > 0)
+		plan__lattice(tol, &one, &kmin, &kmax);
+	if (kmax - kmin > 1L << 16) {
+		/* a lattice this fine (tol far below plan's 5%) is not worth counting rate by rate */
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	rates = malloc((size_t)(kmax - kmin + 2) * sizeof(*rates));
+	pts = malloc((sh->n_memo ? sh->n_memo : 1) * sizeof(*pts));
+	if (!rates || !pts) {
+		free(rates), free(pts);
+		return ms_error_set(err, MS_ENOMEM, "plan: reach");
+	}
+	/* ascending, as plan_rate.c computes them (the same doubles), the planned rate in place */
+	for (k = kmin; k <= kmax; k++) {
+		double r = exp2((double)k / one);
+		if (cheapest && !has_r0 && r0 <= r) {
+			if (r0 < r)
+				rates[n_r++] = r0;
+			has_r0 = 1;
+		}
+		rates[n_r++] = r;
+	}
+	if (cheapest && !has_r0)
+		rates[n_r++] = r0;
+	sp.rates = rates;
+	sp.n_rates = n_r;
+	for (m = 0; m < sh->n_memo; m++)
+		if (sh->memo[m].rate > 0) {
+			pts[n].d = sh->memo[m].d;
+			pts[n].rate = sh->memo[m].rate;
+			pts[n].met = sh->memo[m].met;
+			n++;
+		}
+	rc = plan_reach(&sp, pts, n, out, err);
+	free(rates), free(pts);
+	return rc;
+}
+
 int plan_run(const struct plan_opts *o, const enum sim_deploy_kind *kinds, int n_kinds,
 	     struct plan_choice *choices, const uint32_t *budgets, int n_budgets, double tol,
 	     struct plan_capacity *caps, struct plan_stats *stats, struct ms_error *err)
@@ -662,6 +739,9 @@ int plan_run(const struct plan_opts *o, const enum sim_deploy_kind *kinds, int n
 	if (stats) {
 		stats->simulated = sh.done;
 		stats->reused = sh.reused;
+		if (rc == 0)
+			rc = reach_of(&sh, kinds, n_kinds, tps, n_tps, choices != NULL, budgets,
+				      n_budgets, tol, &stats->reach, err);
 	}
 	free(jobs);
 	shared_release(&sh);

@@ -63,34 +63,91 @@ int plan_slo_reference(struct plan_slo *s, const struct sim_config *c, int tp, d
 	return 0;
 }
 
+/*
+ * The rows of res that shared the cluster with another request: one that
+ * arrived before every earlier row had finished, or had not finished itself
+ * when the next row arrived (finish times of this run: if anything, later than
+ * alone, so no row that overlapped is missed). Their number; rows into dirty[].
+ */
+static size_t overlapped(const struct sim_result *res, size_t *dirty)
+{
+	double busy = -INFINITY; /* the latest finish of the rows so far */
+	size_t i, n = 0;
+
+	for (i = 0; i < res->n; i++) {
+		const struct metrics_req *r = &res->req[i];
+		double fin = r->done ? r->arrive + r->e2e : INFINITY;
+		int d = !r->done || busy >= r->arrive;
+		if (i + 1 < res->n)
+			d |= fin >= res->req[i + 1].arrive;
+		if (fin > busy)
+			busy = fin;
+		if (d)
+			dirty[n++] = i;
+	}
+	return n;
+}
+
+/*
+ * Requests `gap` seconds apart; where some overlapped, only those are replayed
+ * again (their own trace, the gap doubled, recursively) and put back in their
+ * rows: each row's latencies are then those of a run with it alone, and a
+ * long request costs a replay of the few rows near it, not of the whole trace.
+ */
+static int isolated_at(const struct sim_config *c, const struct trace_set *ts, double gap,
+		       int depth, struct sim_result *res, struct ms_error *err)
+{
+	struct trace_set iso, sub;
+	struct sim_result sr;
+	size_t i, n_dirty, *dirty = NULL;
+	int rc;
+
+	if (depth >= 40)
+		return ms_error_set(err, MS_ERANGE, "plan: a request takes longer than %.3g s alone",
+				    gap / 2);
+	trace_set_init(&iso);
+	for (i = 0, rc = 0; i < ts->n && rc == 0; i++)
+		rc = trace_set_push(&iso, (double)i * gap, ts->images[i], ts->ctx[i], ts->gen[i],
+				    err);
+	if (rc == 0)
+		rc = sim_run(c, &iso, res, err);
+	trace_set_release(&iso);
+	if (rc < 0)
+		return rc;
+	if (!(dirty = malloc((res->n ? res->n : 1) * sizeof(*dirty)))) {
+		sim_result_release(res);
+		return ms_error_set(err, MS_ENOMEM, "plan: isolated run of %zu requests", ts->n);
+	}
+	n_dirty = overlapped(res, dirty);
+	if (n_dirty == 0) {
+		free(dirty);
+		return 0;
+	}
+	trace_set_init(&sub);
+	for (i = 0, rc = 0; i < n_dirty && rc == 0; i++)
+		rc = trace_set_push(&sub, 0, ts->images[dirty[i]], ts->ctx[dirty[i]],
+				    ts->gen[dirty[i]], err);
+	if (rc == 0)
+		rc = isolated_at(c, &sub, 2 * gap, depth + 1, &sr, err);
+	trace_set_release(&sub);
+	if (rc == 0) {
+		for (i = 0; i < n_dirty; i++) {
+			double arrive = res->req[dirty[i]].arrive;
+			res->req[dirty[i]] = sr.req[i];
+			res->req[dirty[i]].arrive = arrive; /* the row's place in this replay */
+		}
+		sim_result_release(&sr);
+	} else {
+		sim_result_release(res);
+	}
+	free(dirty);
+	return rc;
+}
+
 int plan__isolated_run(const struct sim_config *c, const struct trace_set *ts,
 		       struct sim_result *res, struct ms_error *err)
 {
-	struct trace_set iso;
-	double gap = 60;
-	size_t i;
-	int rc, tries;
-
-	for (tries = 0; tries < 40; tries++, gap *= 2) {
-		double worst = 0;
-
-		trace_set_init(&iso);
-		for (i = 0, rc = 0; i < ts->n && rc == 0; i++)
-			rc = trace_set_push(&iso, (double)i * gap, ts->images[i], ts->ctx[i],
-					    ts->gen[i], err);
-		if (rc == 0)
-			rc = sim_run(c, &iso, res, err);
-		trace_set_release(&iso);
-		if (rc < 0)
-			return rc;
-		for (i = 0; i < res->n; i++)
-			if (res->req[i].e2e > worst)
-				worst = res->req[i].e2e;
-		if (worst < gap)
-			return 0;
-		sim_result_release(res);
-	}
-	return ms_error_set(err, MS_ERANGE, "plan: a request takes longer than %.3g s alone", gap);
+	return isolated_at(c, ts, 60, 0, res, err);
 }
 
 int plan_slo_per_request(struct plan_slo *s, const struct sim_config *c,

@@ -44,6 +44,12 @@ assert [c["gpus"] for c in caps] == [16, 32], caps
 assert all(c["max_rate_scale"] for c in caps) and caps[1]["max_rate_scale"] > caps[0]["max_rate_scale"], caps
 assert j["split"] == "search" and j["simulations"] >= sum(d["simulations"] for d in j["cheapest"]), j
 assert all(c["splits"] == 0 for c in caps), caps  # one pool: nothing to split
+# the reach: 289 lattice rates (the planned rate 2 is one), within the 96-GPU cap;
+# every configuration simulated is one of the runs (the others: idle floors, over the cap)
+r = j["reach"]
+assert r["rates"] == 289 and r["gpu_cap"] == 96 and r["counted"] and r["conflicts"] == 0, r
+assert r["established"] == r["simulated"] + r["implied"] <= r["space"], r
+assert 0 < r["simulated"] <= j["simulations"] and r["implied"] > r["simulated"], r
 PY
 while read -r design pools; do
 	"$bin" sim --synth 3000 --seed 5 --rate-scale 2 --pools "$pools" >/dev/null 2>"$tmp/err" ||
@@ -57,6 +63,11 @@ grep -q "^  modserve  enc=" "$tmp/t" || bad "table: $(cat "$tmp/t")"
 # a target nothing meets within the GPU cap: said, not an error
 "$bin" plan --synth 2000 --rate-scale 50 --max-gpus 8 --design mono --budgets none >"$tmp/t" 2>"$tmp/err"; rc=$?
 [ $rc -eq 0 ] && grep -q "^  mono  *none fits" "$tmp/t" || bad "unreachable target: rc=$rc $(cat "$tmp/t")"
+# the reach on a space small enough to count by hand: mono=1..4 x TP-4 at the one planned
+# rate; 1, 2 and 4 instances run and miss, so 3 is implied to miss (dominated by 4)
+"$bin" plan --synth 2000 --rate-scale 50 --max-gpus 16 --design mono --budgets none >"$tmp/t" 2>"$tmp/err"
+grep -q "^verdicts on 4 of 4 configurations (designs x TPs x 1 rate x pools within 16 GPUs): 3 simulated, 1 implied by monotonicity$" "$tmp/t" ||
+	bad "reach by hand: $(tail -2 "$tmp/t")"
 # the default SLO is per request; the paper's class targets are one option away
 "$bin" plan --synth 2000 --design mono --budgets none --json >"$tmp/d.json" 2>/dev/null &&
 	"$bin" plan --synth 2000 --design mono --budgets none --slo-mode class --json >"$tmp/c.json" 2>/dev/null ||

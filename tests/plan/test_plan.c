@@ -119,21 +119,29 @@ static void per_request_targets(void **state)
 	(void)state;
 	sim_config_default(&c, p);
 	trace_set_init(&ts);
-	/* three requests at the same instant: alone, none waits for another */
+	/*
+	 * Requests at the same instant: alone, none waits for another. The second runs for
+	 * minutes, past the first replay's spacing (60 s): the rows it overlapped there are
+	 * replayed again apart, and must still come out as if alone.
+	 */
 	assert_int_equal(trace_set_push(&ts, 0, 0, 3000, 50, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0, 0, 100, 30000, &err), 0);
 	assert_int_equal(trace_set_push(&ts, 0, 4, 900, 20, &err), 0);
 	assert_int_equal(trace_set_push(&ts, 0, 16, 200, 1, &err), 0);
+	assert_int_equal(trace_set_push(&ts, 0, 1, 700, 30, &err), 0);
 	plan_slo_init(&s);
 	s.mono_tp = 4;
 	s.scale = 3;
 	assert_int_equal(plan_slo_per_request(&s, &c, &ts, &err), 0);
-	assert_int_equal(s.n, 3);
+	assert_int_equal(s.n, 5);
 	c.deploy.n_pools = 0;
 	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
 	for (i = 0; i < ts.n; i++) {
 		trace_set_init(&one);
 		assert_int_equal(trace_set_push(&one, 0, ts.images[i], ts.ctx[i], ts.gen[i], &err), 0);
 		run_ok(&c, &one, &r);
+		if (i == 1) /* it overlaps the next two rows, 60 s apart */
+			assert_true(r.req[0].e2e > 120 && !r.req[0].truncated);
 		assert_true(fabs(s.req_ttft[i] - (float)(3 * r.req[0].ttft)) <= 1e-6 * s.req_ttft[i]);
 		if (isnan(r.req[0].tpot))
 			assert_true(isnan(s.req_tpot[i]));
