@@ -35,6 +35,16 @@ static double first_token(const struct sim_result *r, size_t i)
 	return r->req[i].arrive + r->req[i].ttft;
 }
 
+/* The default config on these pools, with TTFT deadlines for text and image requests. */
+static void slo_config(struct sim_config *c, const struct perf *p, enum sim_deploy_kind k,
+		       const char *spec, double text_s, double image_s)
+{
+	sim_config_default(c, p);
+	pools(c, k, spec);
+	c->deadline_ttft_s[0] = text_s;
+	c->deadline_ttft_s[1] = image_s;
+}
+
 /* The E2E latency of one request (images, text tokens, output tokens) alone under c. */
 static double alone_e2e(const struct sim_config *c, uint32_t images, uint32_t text, uint32_t gen)
 {
@@ -70,11 +80,8 @@ static void test_llm_waiting_list_order(void **state)
 		push(&ts, 0.001 * (double)i, 2, 500, 4);
 	for (i = 6; i < 11; i++)
 		push(&ts, 0.001 * (double)i, 0, 500, 4);
-	sim_config_default(&c, p);
-	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	slo_config(&c, p, SIM_DEPLOY_MONO, "mono=1x4", 0.5, 5.0);
 	c.max_seqs = 1;
-	c.deadline_ttft_s[0] = 0.5;
-	c.deadline_ttft_s[1] = 5.0;
 	run_fcfs_slo(&c, &ts, &fc, &so);
 	for (i = 1; i < 11; i++)
 		assert_true(first_token(&fc, i - 1) < first_token(&fc, i));
@@ -108,11 +115,8 @@ static void test_encoder_queue_order(void **state)
 	for (i = 0; i < 4; i++)
 		push(&ts, 0.01 + 0.001 * (double)i, 8, 100, 2);
 	push(&ts, 0.02, 1, 100, 2);
-	sim_config_default(&c, p);
-	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=1x4");
+	slo_config(&c, p, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=1x4", 0.3, 1.0);
 	c.enc_max_images = 8;
-	c.deadline_ttft_s[0] = 0.3;
-	c.deadline_ttft_s[1] = 1.0;
 	run_fcfs_slo(&c, &ts, &fc, &so);
 	small_fc = fc.req[5].arrive + fc.req[5].queued[METRICS_ENC];
 	small_so = so.req[5].arrive + so.req[5].queued[METRICS_ENC];
@@ -142,11 +146,8 @@ static void test_sim_no_starvation(void **state)
 	double s_text, s_long, bound, gap;
 	double t;
 
-	sim_config_default(&c, p);
-	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	slo_config(&c, p, SIM_DEPLOY_MONO, "mono=1x4", 0.3, 0.5);
 	c.max_seqs = 1;
-	c.deadline_ttft_s[0] = 0.3;
-	c.deadline_ttft_s[1] = 0.5;
 	/* service times alone: a text request, and the long one */
 	s_text = alone_e2e(&c, 0, 200, 1);
 	s_long = alone_e2e(&c, 16, 1000, 1);
