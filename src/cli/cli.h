@@ -37,24 +37,80 @@ int cmd_trace_synth(int argc, char **argv);
 int cmd_trace_fetch(int argc, char **argv);
 int cmd_trace_export(int argc, char **argv);
 
+/*
+ * A command's options as one table, parsed by cli_opts_parse: each row names a long
+ * option and where its value goes, so that the range checks and their messages, -h and
+ * --help, an unknown option and an unexpected argument are handled alike everywhere.
+ * The rows point into the command's locals, so the table is an automatic array:
+ *
+ *	struct cli_opt opts[] = { CLI_STR("host", &cfg.host), CLI_INT("port", &port, 0, 65535) };
+ *	if ((rc = cli_opts_parse(cmd, usage_text, opts, CLI_NOPTS(opts), argc, argv)) != CLI_GO)
+ *		return rc;
+ */
+enum cli_opt_kind {
+	CLI_OPT_STR,    /* const char *: the value as given */
+	CLI_OPT_FLAG,   /* int set to 1; the option takes no value */
+	/* an integer from lo to hi into an int, unsigned, unsigned long or unsigned long
+	 * long (CLI_INT picks the kind by the pointer's type) */
+	CLI_OPT_INT, CLI_OPT_UINT, CLI_OPT_ULONG, CLI_OPT_ULLONG,
+	CLI_OPT_POS,    /* double > 0 and <= dhi */
+	CLI_OPT_RANGE,  /* double from dlo to dhi */
+	CLI_OPT_PARSE,  /* parse(value, dest) != 0: `--name: expected <expect>, got 'V'` */
+	CLI_OPT_FN,     /* fn(cmd, usage, "--name", value, dest): 0 or the exit status */
+};
+typedef int (*cli_opt_fn)(const char *cmd, const char *usage, const char *name, const char *v,
+			  void *dest);
+struct cli_opt {
+	const char *name; /* without the leading "--" */
+	enum cli_opt_kind kind;
+	void *dest;
+	unsigned long long lo, hi; /* integer kinds; hi must fit the destination */
+	double dlo, dhi;           /* CLI_OPT_POS (dhi), CLI_OPT_RANGE */
+	int (*parse)(const char *v, void *dest);
+	const char *expect;
+	cli_opt_fn fn;
+};
+/* _Generic: a destination of the wrong type does not compile. */
+#define CLI_STR(n, d) \
+	{ .name = (n), .kind = CLI_OPT_STR, .dest = _Generic((d), const char **: (d)) }
+#define CLI_FLAG(n, d) { .name = (n), .kind = CLI_OPT_FLAG, .dest = _Generic((d), int *: (d)) }
+#define CLI_INT(n, d, l, h)                                                                   \
+	{ .name = (n), .dest = (d), .lo = (l), .hi = (h),                                     \
+	  .kind = _Generic((d), int *: CLI_OPT_INT, unsigned *: CLI_OPT_UINT,                 \
+			   unsigned long *: CLI_OPT_ULONG, unsigned long long *: CLI_OPT_ULLONG) }
+#define CLI_POS(n, d, h) \
+	{ .name = (n), .kind = CLI_OPT_POS, .dest = _Generic((d), double *: (d)), .dhi = (h) }
+#define CLI_RANGE(n, d, l, h)                                                                 \
+	{ .name = (n), .kind = CLI_OPT_RANGE, .dest = _Generic((d), double *: (d)), .dlo = (l), \
+	  .dhi = (h) }
+#define CLI_PARSE(n, p, d, e)                                                             \
+	{ .name = (n), .kind = CLI_OPT_PARSE, .parse = (p), .dest = (d), .expect = (e) }
+#define CLI_FN(n, f, d) { .name = (n), .kind = CLI_OPT_FN, .fn = (f), .dest = (d) }
+#define CLI_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+#define CLI_OPTS_MAX 64
+/* cli_opts_parse's "go on": every option taken and no argument left over. */
+#define CLI_GO (-1)
+/*
+ * Parses argv (argv[0] the command) by the table, values stored as they come; no
+ * positional arguments. Returns CLI_GO, or the exit status to return at once: 0 after
+ * -h/--help (usage on stdout), CLI_EXIT_USAGE after an error (said on stderr), or what
+ * a CLI_OPT_FN row returned.
+ */
+int cli_opts_parse(const char *cmd, const char *usage, const struct cli_opt *opts, size_t n,
+		   int argc, char **argv);
+
 /* The front-end guards of the server commands (serve, engine): net_server_limits. */
 #define CLI_NET_LIMITS_USAGE                                                              \
 	"  --header-timeout S   a request's head must arrive within S of its first byte [10]\n" \
 	"  --body-timeout S     its body within S after the head [60]\n"                     \
 	"  --idle-timeout S     keep-alive connections idle this long are closed [120]\n"     \
 	"  --max-conns N        open client connections; more are closed at once [1024]\n"
-enum { CLI_O_HDR_TO = 768, CLI_O_BODY_TO, CLI_O_IDLE_TO, CLI_O_MAXCONN };
-#define CLI_NET_LIMITS_OPTS                                                \
-	{ "header-timeout", required_argument, NULL, CLI_O_HDR_TO },      \
-	{ "body-timeout", required_argument, NULL, CLI_O_BODY_TO },       \
-	{ "idle-timeout", required_argument, NULL, CLI_O_IDLE_TO },       \
-	{ "max-conns", required_argument, NULL, CLI_O_MAXCONN }
-#define CLI_NET_LIMITS_CASES case CLI_O_HDR_TO: case CLI_O_BODY_TO: case CLI_O_IDLE_TO: \
-	case CLI_O_MAXCONN
-struct net_server_limits;
-/* One of those options (opt, its value) into l; 0, or CLI_EXIT_USAGE once said. */
-int cli_net_limits_opt(const char *cmd, const char *usage, int opt, const char *v,
-		       struct net_server_limits *l);
+/* Their rows, into the struct net_server_limits at l. */
+#define CLI_NET_LIMITS_OPTS(l)                                      \
+	CLI_POS("header-timeout", &(l)->header_timeout_s, 86400),   \
+	CLI_POS("body-timeout", &(l)->body_timeout_s, 86400),       \
+	CLI_POS("idle-timeout", &(l)->idle_timeout_s, 86400),       \
+	CLI_INT("max-conns", &(l)->max_conns, 1, 1000000)
 
 /* Prints `modserve: <msg>` to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const struct ms_error *err);
@@ -94,6 +150,9 @@ int cli_opt_u64(const char *cmd, const char *usage, const char *name, const char
 		unsigned long long lo, unsigned long long hi, unsigned long long *out);
 int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char *v, double hi,
 		double *out);
+/* A double from lo to hi: `NAME: expected a number from LO to HI, got 'V'`. */
+int cli_opt_range(const char *cmd, const char *usage, const char *name, const char *v, double lo,
+		  double hi, double *out);
 /* cli_opt_u64 into a uint32_t field (hi must fit). */
 int cli_opt_u32(const char *cmd, const char *usage, const char *name, const char *v,
 		uint32_t lo, uint32_t hi, uint32_t *out);

@@ -1,12 +1,13 @@
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "net/net.h"
 #include "trace/trace_synth.h"
 
 int cli_fail(const struct ms_error *err)
@@ -87,19 +88,106 @@ int cli_opt_pos(const char *cmd, const char *usage, const char *name, const char
 	return 0;
 }
 
-int cli_net_limits_opt(const char *cmd, const char *usage, int opt, const char *v,
-		       struct net_server_limits *l)
+int cli_opt_range(const char *cmd, const char *usage, const char *name, const char *v, double lo,
+		  double hi, double *out)
 {
-	switch (opt) {
-	case CLI_O_HDR_TO:
-		return cli_opt_pos(cmd, usage, "--header-timeout", v, 86400, &l->header_timeout_s);
-	case CLI_O_BODY_TO:
-		return cli_opt_pos(cmd, usage, "--body-timeout", v, 86400, &l->body_timeout_s);
-	case CLI_O_IDLE_TO:
-		return cli_opt_pos(cmd, usage, "--idle-timeout", v, 86400, &l->idle_timeout_s);
-	default:
-		return cli_opt_u32(cmd, usage, "--max-conns", v, 1, 1000000, &l->max_conns);
+	/* written so that NaN fails both tests */
+	if (cli_parse_double(v, out) < 0 || !(*out >= lo) || !(*out <= hi))
+		return cli_usage_error(cmd, usage, "%s: expected a number from %g to %g, got '%s'",
+				       name, lo, hi, v);
+	return 0;
+}
+
+/* The largest value of an integer row's destination. */
+static unsigned long long int_max(enum cli_opt_kind k)
+{
+	switch (k) {
+	case CLI_OPT_INT: return INT_MAX;
+	case CLI_OPT_UINT: return UINT_MAX;
+	case CLI_OPT_ULONG: return ULONG_MAX;
+	default: return ULLONG_MAX;
 	}
+}
+
+/* One row's value (v NULL for a flag): 0 or an exit status, said. */
+static int opt_take(const char *cmd, const char *usage, const struct cli_opt *o, const char *v)
+{
+	char name[80];
+	unsigned long long u;
+
+	snprintf(name, sizeof(name), "--%s", o->name);
+	switch (o->kind) {
+	case CLI_OPT_STR:
+		*(const char **)o->dest = v;
+		return 0;
+	case CLI_OPT_FLAG:
+		*(int *)o->dest = 1;
+		return 0;
+	case CLI_OPT_POS:
+		return cli_opt_pos(cmd, usage, name, v, o->dhi, o->dest);
+	case CLI_OPT_RANGE:
+		return cli_opt_range(cmd, usage, name, v, o->dlo, o->dhi, o->dest);
+	case CLI_OPT_PARSE:
+		if (o->parse(v, o->dest))
+			return cli_usage_error(cmd, usage, "%s: expected %s, got '%s'", name, o->expect, v);
+		return 0;
+	case CLI_OPT_FN:
+		return o->fn(cmd, usage, name, v, o->dest);
+	case CLI_OPT_INT:
+	case CLI_OPT_UINT:
+	case CLI_OPT_ULONG:
+	case CLI_OPT_ULLONG:
+		break;
+	}
+	if (o->hi > int_max(o->kind)) { /* a wrong table, not the user's error */
+		fprintf(stderr, "modserve %s: %s: bound %llu does not fit its variable\n", cmd, name,
+			o->hi);
+		return CLI_EXIT_FAIL;
+	}
+	if (cli_opt_u64(cmd, usage, name, v, o->lo, o->hi, &u))
+		return CLI_EXIT_USAGE;
+	switch (o->kind) {
+	case CLI_OPT_INT: *(int *)o->dest = (int)u; break;
+	case CLI_OPT_UINT: *(unsigned *)o->dest = (unsigned)u; break;
+	case CLI_OPT_ULONG: *(unsigned long *)o->dest = (unsigned long)u; break;
+	default: *(unsigned long long *)o->dest = u; break;
+	}
+	return 0;
+}
+
+int cli_opts_parse(const char *cmd, const char *usage, const struct cli_opt *opts, size_t n,
+		   int argc, char **argv)
+{
+	/* getopt's ids: row i is 256 + i, clear of 'h' and of every character */
+	struct option lo[CLI_OPTS_MAX + 2];
+	size_t i;
+	int c, rc;
+
+	if (n > CLI_OPTS_MAX) {
+		fprintf(stderr, "modserve %s: %zu options, more than CLI_OPTS_MAX\n", cmd, n);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		lo[i] = (struct option){ opts[i].name,
+					 opts[i].kind == CLI_OPT_FLAG ? no_argument : required_argument,
+					 NULL, 256 + (int)i };
+	lo[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n + 1] = (struct option){ NULL, 0, NULL, 0 };
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return CLI_EXIT_OK;
+		}
+		if (c < 256 || (size_t)(c - 256) >= n) { /* getopt said what was wrong */
+			fputs(usage, stderr);
+			return CLI_EXIT_USAGE;
+		}
+		if ((rc = opt_take(cmd, usage, &opts[c - 256], optarg)))
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, usage, "unexpected argument '%s'", argv[optind]);
+	return CLI_GO;
 }
 
 int cli_trace_load(struct trace_set *ts, const char *path, int skip_bad, struct ms_error *err)

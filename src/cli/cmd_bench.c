@@ -2,7 +2,6 @@
  * `modserve bench`: replay a trace with images against an OpenAI-compatible endpoint
  * (loadgen/), print the summary as `vllm bench serve` does, save its JSON.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,32 +37,6 @@ static const char usage_text[] =
 	"  --out FILE             results as JSON (vllm bench serve keys; '-' = stdout)\n"
 	"  --per-request FILE     per-request CSV\n"
 	"  -h, --help\n";
-
-enum { O_EP = 256, O_TRACE, O_SKIP, O_MODEL, O_RS, O_RATE, O_MC, O_NR, O_DUR, O_SEED, O_IT, O_MI,
-       O_POOL, O_TO, O_OUT, O_PR, O_IDIR, O_WARM };
-
-static const struct option long_opts[] = {
-	{ "endpoint", required_argument, NULL, O_EP },
-	{ "trace", required_argument, NULL, O_TRACE },
-	{ "skip-bad", no_argument, NULL, O_SKIP },
-	{ "model", required_argument, NULL, O_MODEL },
-	{ "rate-scale", required_argument, NULL, O_RS },
-	{ "rate", required_argument, NULL, O_RATE },
-	{ "max-concurrency", required_argument, NULL, O_MC },
-	{ "num-requests", required_argument, NULL, O_NR },
-	{ "duration", required_argument, NULL, O_DUR },
-	{ "seed", required_argument, NULL, O_SEED },
-	{ "image-tokens", required_argument, NULL, O_IT },
-	{ "max-images", required_argument, NULL, O_MI },
-	{ "image-pool", required_argument, NULL, O_POOL },
-	{ "image-dir", required_argument, NULL, O_IDIR },
-	{ "warmup", required_argument, NULL, O_WARM },
-	{ "timeout", required_argument, NULL, O_TO },
-	{ "out", required_argument, NULL, O_OUT },
-	{ "per-request", required_argument, NULL, O_PR },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 /* The first n rows' shapes, all due at once, results discarded: warms the endpoint's
  * connections and caches before anything is measured. */
@@ -103,86 +76,46 @@ int cmd_bench(int argc, char **argv)
 	struct ms_error err;
 	const char *endpoint = NULL, *trace = "synth", *out = NULL, *per = NULL;
 	char model[256];
-	unsigned long long v, warmup = 0;
-	int c, skip = 0, have_rate = 0, have_scale = 0, rc = CLI_EXIT_FAIL;
+	unsigned long long warmup = 0;
+	double scale = 0; /* --rate-scale: > 0 once given */
+	int skip = 0, rc = CLI_EXIT_FAIL;
 
 	loadgen_config_default(&cfg);
 	cfg.progress = 1;
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case O_EP: endpoint = optarg; break;
-		case O_TRACE: trace = optarg; break;
-		case O_SKIP: skip = 1; break;
-		case O_MODEL: cfg.model = optarg; break;
-		case O_RS:
-			if (cli_opt_pos(cmd, usage_text, "--rate-scale", optarg, 1e9, &cfg.rate_scale))
-				return CLI_EXIT_USAGE;
-			have_scale = 1;
-			break;
-		case O_RATE:
-			if (cli_opt_pos(cmd, usage_text, "--rate", optarg, 1e9, &cfg.rate))
-				return CLI_EXIT_USAGE;
-			have_rate = 1;
-			break;
-		case O_MC:
-			if (cli_opt_u32(cmd, usage_text, "--max-concurrency", optarg, 0, 1000000, &cfg.max_concurrency))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_NR:
-			if (cli_opt_u64(cmd, usage_text, "--num-requests", optarg, 1, 100000000, &v))
-				return CLI_EXIT_USAGE;
-			cfg.num_requests = v;
-			break;
-		case O_DUR:
-			if (cli_opt_pos(cmd, usage_text, "--duration", optarg, 1e9, &cfg.duration_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_SEED:
-			if (cli_opt_u64(cmd, usage_text, "--seed", optarg, 0, ~0ULL, &v))
-				return CLI_EXIT_USAGE;
-			cfg.seed = v;
-			break;
-		case O_IT:
-			if (cli_opt_u32(cmd, usage_text, "--image-tokens", optarg, 0, 100000, &cfg.image_tokens_in_trace))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_MI:
-			if (cli_opt_u32(cmd, usage_text, "--max-images", optarg, 0, 64, &cfg.max_images))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_POOL:
-			if (cli_opt_u32(cmd, usage_text, "--image-pool", optarg, 1, 100000, &cfg.image_pool))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_TO:
-			if (cli_opt_pos(cmd, usage_text, "--timeout", optarg, 1e6, &cfg.timeout_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_IDIR: cfg.image_dir = optarg; break;
-		case O_WARM:
-			if (cli_opt_u64(cmd, usage_text, "--warmup", optarg, 0, 100000, &warmup))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_OUT: out = optarg; break;
-		case O_PR: per = optarg; break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, usage_text, "unexpected argument '%s'", argv[optind]);
+	struct cli_opt opts[] = {
+		CLI_STR("endpoint", &endpoint),
+		CLI_STR("trace", &trace),
+		CLI_FLAG("skip-bad", &skip),
+		CLI_STR("model", &cfg.model),
+		CLI_POS("rate-scale", &scale, 1e9),
+		CLI_POS("rate", &cfg.rate, 1e9),
+		CLI_INT("max-concurrency", &cfg.max_concurrency, 0, 1000000),
+		CLI_INT("num-requests", &cfg.num_requests, 1, 100000000),
+		CLI_POS("duration", &cfg.duration_s, 1e9),
+		CLI_INT("seed", &cfg.seed, 0, ~0ULL),
+		CLI_INT("image-tokens", &cfg.image_tokens_in_trace, 0, 100000),
+		CLI_INT("max-images", &cfg.max_images, 0, 64),
+		CLI_INT("image-pool", &cfg.image_pool, 1, 100000),
+		CLI_STR("image-dir", &cfg.image_dir),
+		CLI_INT("warmup", &warmup, 0, 100000),
+		CLI_POS("timeout", &cfg.timeout_s, 1e6),
+		CLI_STR("out", &out),
+		CLI_STR("per-request", &per),
+	};
+	int parsed = cli_opts_parse(cmd, usage_text, opts, CLI_NOPTS(opts), argc, argv);
+
+	if (parsed != CLI_GO)
+		return parsed;
 	if (!endpoint)
 		return cli_usage_error(cmd, usage_text, "--endpoint is required");
-	if (have_rate && have_scale)
+	if (cfg.rate > 0 && scale > 0) /* both were given: each is > 0 once given */
 		return cli_usage_error(cmd, usage_text, "--rate and --rate-scale exclude each "
 			"other");
 	if (out && per && !strcmp(out, "-") && !strcmp(per, "-"))
 		return cli_usage_error(cmd, usage_text, "--out and --per-request cannot both be "
 			"'-'");
+	if (scale > 0)
+		cfg.rate_scale = scale;
 	if (loadgen_endpoint_parse(&cfg, endpoint, &err))
 		return cli_usage_error(cmd, usage_text, "%s", err.msg);
 	signal(SIGPIPE, SIG_IGN);

@@ -2,7 +2,6 @@
  * `modserve engine`: run the emulated OpenAI-compatible LMM server (engine/) until
  * SIGINT or SIGTERM.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,31 +36,6 @@ static const char usage_text[] =
 	CLI_NET_LIMITS_USAGE
 	"  -h, --help\n";
 
-enum { O_HOST = 256, O_PORT, O_MODEL, O_GPU, O_TP, O_PROFILE, O_SPEED, O_ROLE, O_QUEUE, O_EC,
-       O_SEQS, O_BUDGET, O_KV, O_BODY, O_CA, O_INSECURE };
-
-static const struct option long_opts[] = {
-	{ "host", required_argument, NULL, O_HOST },
-	{ "port", required_argument, NULL, O_PORT },
-	{ "model", required_argument, NULL, O_MODEL },
-	{ "gpu", required_argument, NULL, O_GPU },
-	{ "tp", required_argument, NULL, O_TP },
-	{ "profile", required_argument, NULL, O_PROFILE },
-	{ "speed", required_argument, NULL, O_SPEED },
-	{ "role", required_argument, NULL, O_ROLE },
-	{ "max-queue", required_argument, NULL, O_QUEUE },
-	{ "ec-storage", required_argument, NULL, O_EC },
-	{ "max-seqs", required_argument, NULL, O_SEQS },
-	{ "token-budget", required_argument, NULL, O_BUDGET },
-	{ "kv-tokens", required_argument, NULL, O_KV },
-	{ "max-body", required_argument, NULL, O_BODY },
-	{ "ca-file", required_argument, NULL, O_CA },
-	{ "insecure-tls", no_argument, NULL, O_INSECURE },
-	CLI_NET_LIMITS_OPTS,
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 static struct net_loop *g_loop;
 
 static void on_signal(int sig)
@@ -82,6 +56,11 @@ static void stop_loop(void *arg)
 	net_loop_stop(arg);
 }
 
+static int role_opt(const char *v, void *dest)
+{
+	return engine_role_parse(v, dest);
+}
+
 int cmd_engine(int argc, char **argv)
 {
 	struct engine_config cfg = { .host = "127.0.0.1", .port = -1, .model = "llama-3.2-11b-vision",
@@ -90,77 +69,32 @@ int cmd_engine(int argc, char **argv)
 	static const char cmd[] = "engine";
 	struct engine *e = NULL;
 	struct ms_error err;
-	unsigned long long v;
-	double d;
-	int c, rc = CLI_EXIT_FAIL;
+	int rc = CLI_EXIT_FAIL;
 
 	net_server_limits_default(&cfg.limits);
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case O_HOST: cfg.host = optarg; break;
-		case O_PORT:
-			if (cli_opt_u64(cmd, usage_text, "--port", optarg, 0, 65535, &v))
-				return CLI_EXIT_USAGE;
-			cfg.port = (int)v;
-			break;
-		case O_MODEL: cfg.model = optarg; break;
-		case O_GPU: cfg.gpu = optarg; break;
-		case O_TP:
-			if (cli_opt_u64(cmd, usage_text, "--tp", optarg, 1, 64, &v))
-				return CLI_EXIT_USAGE;
-			cfg.tp = (int)v;
-			break;
-		case O_PROFILE: cfg.profile = optarg; break;
-		case O_SPEED:
-			if (cli_parse_double(optarg, &d) || d < 0 || d > 1e9)
-				return cli_usage_error(cmd, usage_text, "--speed: expected a "
-					"number from 0 to 1e9, got '%s'", optarg);
-			cfg.speed = d;
-			break;
-		case O_ROLE:
-			if (engine_role_parse(optarg, &cfg.role))
-				return cli_usage_error(cmd, usage_text, "--role: expected all, llm,"
-					" encode, prefill or decode, got '%s'", optarg);
-			break;
-		case O_QUEUE:
-			if (cli_opt_u32(cmd, usage_text, "--max-queue", optarg, 0, 10000000, &cfg.max_queue))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_EC: cfg.ec_dir = optarg; break;
-		case O_CA: cfg.ca_file = optarg; break;
-		case O_INSECURE: cfg.tls_insecure = 1; break;
-		case O_SEQS:
-			if (cli_opt_u32(cmd, usage_text, "--max-seqs", optarg, 1, 1000000, &cfg.max_seqs))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_BUDGET:
-			if (cli_opt_u32(cmd, usage_text, "--token-budget", optarg, 1, 10000000, &cfg.token_budget))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_KV:
-			if (cli_opt_u64(cmd, usage_text, "--kv-tokens", optarg, 64, 1ULL << 40, &v))
-				return CLI_EXIT_USAGE;
-			cfg.kv_tokens = v;
-			break;
-		case O_BODY:
-			if (cli_opt_u64(cmd, usage_text, "--max-body", optarg, 1024, 1ULL << 32, &v))
-				return CLI_EXIT_USAGE;
-			cfg.max_body = (size_t)v;
-			break;
-		CLI_NET_LIMITS_CASES:
-			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, usage_text, "unexpected argument '%s'", argv[optind]);
+	struct cli_opt opts[] = {
+		CLI_STR("host", &cfg.host),
+		CLI_INT("port", &cfg.port, 0, 65535),
+		CLI_STR("model", &cfg.model),
+		CLI_STR("gpu", &cfg.gpu),
+		CLI_INT("tp", &cfg.tp, 1, 64),
+		CLI_STR("profile", &cfg.profile),
+		CLI_RANGE("speed", &cfg.speed, 0, 1e9),
+		CLI_PARSE("role", role_opt, &cfg.role, "all, llm, encode, prefill or decode"),
+		CLI_INT("max-queue", &cfg.max_queue, 0, 10000000),
+		CLI_STR("ec-storage", &cfg.ec_dir),
+		CLI_INT("max-seqs", &cfg.max_seqs, 1, 1000000),
+		CLI_INT("token-budget", &cfg.token_budget, 1, 10000000),
+		CLI_INT("kv-tokens", &cfg.kv_tokens, 64, 1ULL << 40),
+		CLI_INT("max-body", &cfg.max_body, 1024, 1ULL << 32),
+		CLI_STR("ca-file", &cfg.ca_file),
+		CLI_FLAG("insecure-tls", &cfg.tls_insecure),
+		CLI_NET_LIMITS_OPTS(&cfg.limits),
+	};
+	int parsed = cli_opts_parse(cmd, usage_text, opts, CLI_NOPTS(opts), argc, argv);
+
+	if (parsed != CLI_GO)
+		return parsed;
 	if (cfg.port < 0)
 		return cli_usage_error(cmd, usage_text, "--port is required");
 	if (net_loop_new(&g_loop, &err))

@@ -3,7 +3,6 @@
  * (loadgen/loadgen_profile.c) and write the profile table src/perf reads, then print
  * the fit report (each point measured vs what the written table gives back).
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,38 +36,19 @@ static const char usage_text[] =
 	"  --timeout S            inactivity timeout per request [300]\n"
 	"  -h, --help\n";
 
-enum { O_EP = 256, O_OUT, O_MODEL, O_GPU, O_TP, O_SERVED, O_PROMPTS, O_OUTPUTS, O_CONC, O_MI,
-       O_PX, O_CHUNK, O_REP, O_ENC, O_SEED, O_TO };
-
-static const struct option long_opts[] = {
-	{ "endpoint", required_argument, NULL, O_EP },
-	{ "out", required_argument, NULL, O_OUT },
-	{ "model", required_argument, NULL, O_MODEL },
-	{ "gpu", required_argument, NULL, O_GPU },
-	{ "tp", required_argument, NULL, O_TP },
-	{ "served-model", required_argument, NULL, O_SERVED },
-	{ "prompts", required_argument, NULL, O_PROMPTS },
-	{ "outputs", required_argument, NULL, O_OUTPUTS },
-	{ "concurrency", required_argument, NULL, O_CONC },
-	{ "max-images", required_argument, NULL, O_MI },
-	{ "image-px", required_argument, NULL, O_PX },
-	{ "chunk", required_argument, NULL, O_CHUNK },
-	{ "repeats", required_argument, NULL, O_REP },
-	{ "role-encode", required_argument, NULL, O_ENC },
-	{ "seed", required_argument, NULL, O_SEED },
-	{ "timeout", required_argument, NULL, O_TO },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+/* A list option's bounds and where it goes (a CLI_FN row's dest). */
+struct list_opt {
+	uint32_t lo, hi, *out, *n;
 };
 
-static int list_opt(const char *name, const char *v, uint32_t lo, uint32_t hi, uint32_t *out,
-		    uint32_t *n)
+static int list_opt(const char *cmd, const char *usage, const char *name, const char *v, void *dest)
 {
+	const struct list_opt *l = dest;
 	struct ms_error err;
 
-	if (!loadgen_profile_list(v, lo, hi, out, n, &err))
+	if (!loadgen_profile_list(v, l->lo, l->hi, l->out, l->n, &err))
 		return 0;
-	return cli_usage_error("profile", usage_text, "%s: %s", name, err.msg);
+	return cli_usage_error(cmd, usage, "%s: %s", name, err.msg);
 }
 
 int cmd_profile(int argc, char **argv)
@@ -80,72 +60,35 @@ int cmd_profile(int argc, char **argv)
 	struct ms_error err;
 	const char *endpoint = NULL, *enc = NULL, *out = NULL;
 	char served[256];
-	unsigned long long v;
-	uint32_t tp = 0;
 	double to = 300;
-	int ch;
+	int tp = 0, rc;
 
 	loadgen_profile_config_default(&c);
 	c.progress = 1;
-	while ((ch = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		switch (ch) {
-		case O_EP: endpoint = optarg; break;
-		case O_OUT: out = optarg; break;
-		case O_MODEL: c.model = optarg; break;
-		case O_GPU: c.gpu = optarg; break;
-		case O_TP:
-			if (cli_opt_u32(cmd, usage_text, "--tp", optarg, 1, 1024, &tp))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_SERVED: c.lg.model = optarg; break;
-		case O_PROMPTS:
-			if (list_opt("--prompts", optarg, 1, 1000000, c.prompts, &c.n_prompts))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_OUTPUTS:
-			if (list_opt("--outputs", optarg, 1, 100000, c.outputs, &c.n_outputs))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_CONC:
-			if (list_opt("--concurrency", optarg, 1, 64, c.conc, &c.n_conc))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_MI:
-			if (cli_opt_u32(cmd, usage_text, "--max-images", optarg, 0, 64, &c.max_images))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_PX:
-			if (cli_opt_u32(cmd, usage_text, "--image-px", optarg, 16, 8192, &c.image_side))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_CHUNK:
-			if (cli_opt_u32(cmd, usage_text, "--chunk", optarg, 1, 1000000, &c.chunk))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_REP:
-			if (cli_opt_u32(cmd, usage_text, "--repeats", optarg, 1, 64, &c.repeats))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_ENC: enc = optarg; break;
-		case O_SEED:
-			if (cli_opt_u64(cmd, usage_text, "--seed", optarg, 0, ~0ULL, &v))
-				return CLI_EXIT_USAGE;
-			c.lg.seed = v;
-			break;
-		case O_TO:
-			if (cli_opt_pos(cmd, usage_text, "--timeout", optarg, 1e6, &to))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, usage_text, "unexpected argument '%s'", argv[optind]);
+	struct list_opt prompts = { 1, 1000000, c.prompts, &c.n_prompts },
+			outputs = { 1, 100000, c.outputs, &c.n_outputs },
+			conc = { 1, 64, c.conc, &c.n_conc };
+	struct cli_opt opts[] = {
+		CLI_STR("endpoint", &endpoint),
+		CLI_STR("out", &out),
+		CLI_STR("model", &c.model),
+		CLI_STR("gpu", &c.gpu),
+		CLI_INT("tp", &tp, 1, 1024),
+		CLI_STR("served-model", &c.lg.model),
+		CLI_FN("prompts", list_opt, &prompts),
+		CLI_FN("outputs", list_opt, &outputs),
+		CLI_FN("concurrency", list_opt, &conc),
+		CLI_INT("max-images", &c.max_images, 0, 64),
+		CLI_INT("image-px", &c.image_side, 16, 8192),
+		CLI_INT("chunk", &c.chunk, 1, 1000000),
+		CLI_INT("repeats", &c.repeats, 1, 64),
+		CLI_STR("role-encode", &enc),
+		CLI_INT("seed", &c.lg.seed, 0, ~0ULL),
+		CLI_POS("timeout", &to, 1e6),
+	};
+	rc = cli_opts_parse(cmd, usage_text, opts, CLI_NOPTS(opts), argc, argv);
+	if (rc != CLI_GO)
+		return rc;
 	if (!endpoint || !out)
 		return cli_usage_error(cmd, usage_text, "--endpoint and --out are required");
 	if (loadgen_endpoint_parse(&c.lg, endpoint, &err))
@@ -159,7 +102,7 @@ int cmd_profile(int argc, char **argv)
 	c.enc.whole = 1;
 	if (model_spec_load(&m, c.model, &err))
 		return cli_fail(&err);
-	c.tp = tp ? (int)tp : m.default_tp;
+	c.tp = tp ? tp : m.default_tp;
 	signal(SIGPIPE, SIG_IGN);
 	if (!c.lg.model) {
 		if (loadgen_fetch_model(&c.lg, served, sizeof(served), &err))

@@ -2,7 +2,6 @@
  * `modserve serve`: run the ModServe gateway (serve/) in front of the backends of a
  * pools file until SIGINT or SIGTERM; the access log and backend events go to stderr.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,47 +57,6 @@ static const char usage_text[] =
 	"  --scale-window S     the rate window the rule reads, seconds [60]\n"
 	"  --decision-log FILE  one line per routing pick: pool instance modality images url\n"
 	"  -h, --help\n";
-
-/* front end (the net guards' ids are CLI_O_*, from 768) */
-enum { O_CERT = 800, O_TLSKEY, O_ALOG };
-
-enum { O_CONF = 256, O_HOST, O_PORT, O_MODEL, O_ROUTE, O_IMGTOK, O_PROBE, O_BTO, O_TARGET,
-       O_BODY, O_QUIET, O_KEYS,
-       /* backends: registration, scraping, autoscaling */
-       O_ADMIN = 512, O_SCRAPE, O_AUTOSCALE, O_SPAWN, O_SCALE_CMD, O_SCALE_IVL, O_SCALE_COOL,
-       O_SCALE_WIN, O_DLOG };
-
-static const struct option long_opts[] = {
-	{ "config", required_argument, NULL, O_CONF },
-	{ "host", required_argument, NULL, O_HOST },
-	{ "port", required_argument, NULL, O_PORT },
-	{ "model", required_argument, NULL, O_MODEL },
-	{ "route", required_argument, NULL, O_ROUTE },
-	{ "image-tokens", required_argument, NULL, O_IMGTOK },
-	{ "probe", required_argument, NULL, O_PROBE },
-	{ "backend-timeout", required_argument, NULL, O_BTO },
-	{ "target-inflight", required_argument, NULL, O_TARGET },
-	{ "max-body", required_argument, NULL, O_BODY },
-	/* front end */
-	CLI_NET_LIMITS_OPTS,
-	{ "tls-cert", required_argument, NULL, O_CERT },
-	{ "tls-key", required_argument, NULL, O_TLSKEY },
-	{ "access-log", required_argument, NULL, O_ALOG },
-	{ "quiet", no_argument, NULL, O_QUIET },
-	{ "api-keys", required_argument, NULL, O_KEYS },
-	/* backends: registration, scraping, autoscaling */
-	{ "admin-key-file", required_argument, NULL, O_ADMIN },
-	{ "scrape", required_argument, NULL, O_SCRAPE },
-	{ "autoscale", required_argument, NULL, O_AUTOSCALE },
-	{ "spawn", required_argument, NULL, O_SPAWN },
-	{ "scale-cmd", required_argument, NULL, O_SCALE_CMD },
-	{ "scale-interval", required_argument, NULL, O_SCALE_IVL },
-	{ "scale-cooldown", required_argument, NULL, O_SCALE_COOL },
-	{ "scale-window", required_argument, NULL, O_SCALE_WIN },
-	{ "decision-log", required_argument, NULL, O_DLOG },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
 
 static struct net_loop *g_loop;
 static volatile sig_atomic_t g_hup;
@@ -177,14 +135,6 @@ static void log_line(void *arg, const char *line)
 	fprintf(stderr, "modserve serve: %s\n", line);
 }
 
-static int opt_seconds(const char *name, const char *v, double *out)
-{
-	if (cli_parse_double(v, out) || *out <= 0 || *out > 86400)
-		return cli_usage_error("serve", usage_text, "%s: expected a number > 0 and <= "
-				       "86400, got '%s'", name, v);
-	return 0;
-}
-
 /* Index of the pool named by the n bytes at name, or -1. */
 static int pool_index(const char *name, size_t n)
 {
@@ -197,9 +147,10 @@ static int pool_index(const char *name, size_t n)
 	return -1;
 }
 
-/* POOL=MIN:MAX:CAPACITY[,...] into cfg->scale; 0 or -1. */
-static int parse_autoscale(const char *arg, struct serve_config *cfg)
+/* POOL=MIN:MAX:CAPACITY[,...] into the serve_config's scale; 0 or -1. */
+static int autoscale_opt(const char *arg, void *dest)
 {
+	struct serve_config *cfg = dest;
 	char buf[512], *tok, *save = NULL;
 
 	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
@@ -243,6 +194,58 @@ static int read_admin_key(const char *path, char *key, size_t cap, struct ms_err
 	return 0;
 }
 
+/* The options parsed by a function (CLI_PARSE, CLI_FN rows); dest is the serve_config. */
+static int route_opt(const char *v, void *dest)
+{
+	struct serve_config *cfg = dest;
+	struct ms_error err;
+
+	return policy_route_parse(v, &cfg->route, &err);
+}
+
+static int spawn_opt(const char *v, void *dest)
+{
+	struct serve_config *cfg = dest;
+	const char *eq = strchr(v, '=');
+	int k = eq ? pool_index(v, (size_t)(eq - v)) : -1;
+
+	if (k < 0 || !eq[1])
+		return -1;
+	cfg->scale[k].spawn = eq + 1;
+	return 0;
+}
+
+static int admin_opt(const char *cmd, const char *usage, const char *name, const char *v,
+		     void *dest)
+{
+	static char admin_key[128];
+	struct serve_config *cfg = dest;
+	struct ms_error err;
+
+	(void)cmd, (void)usage, (void)name;
+	if (read_admin_key(v, admin_key, sizeof(admin_key), &err))
+		return cli_fail(&err);
+	cfg->admin_key = admin_key;
+	return 0;
+}
+
+static int dlog_opt(const char *cmd, const char *usage, const char *name, const char *v,
+		    void *dest)
+{
+	struct serve_config *cfg = dest;
+	struct ms_error err;
+
+	(void)cmd, (void)usage, (void)name;
+	if (g_dlog)
+		fclose(g_dlog);
+	if (!(g_dlog = fopen(v, "w"))) {
+		ms_error_set(&err, MS_EIO, "%s: cannot write the decision log", v);
+		return cli_fail(&err);
+	}
+	cfg->decision_log = dlog_line;
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_config cfg = { .host = "127.0.0.1", .port = -1,
@@ -256,118 +259,45 @@ int cmd_serve(int argc, char **argv)
 	const char *conf = NULL;
 	struct serve *s = NULL;
 	struct ms_error err;
-	unsigned long long v;
-	int c, rc = CLI_EXIT_FAIL;
-	static char admin_key[128];
+	int quiet = 0, rc = CLI_EXIT_FAIL;
 
 	net_server_limits_default(&cfg.limits); /* front end: the options replace these */
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case O_CONF: conf = optarg; break;
-		case O_HOST: cfg.host = optarg; break;
-		case O_PORT:
-			if (cli_opt_u64(cmd, usage_text, "--port", optarg, 0, 65535, &v))
-				return CLI_EXIT_USAGE;
-			cfg.port = (int)v;
-			break;
-		case O_MODEL: cfg.model = optarg; break;
-		case O_ROUTE:
-			if (policy_route_parse(optarg, &cfg.route, &err))
-				return cli_usage_error(cmd, usage_text, "--route: expected least, rr "
-						       "or random, got '%s'", optarg);
-			break;
-		case O_IMGTOK:
-			if (cli_opt_u32(cmd, usage_text, "--image-tokens", optarg, 1, 1000000,
-					&cfg.image_tokens))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_PROBE:
-			if (opt_seconds("--probe", optarg, &cfg.probe_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_BTO:
-			if (opt_seconds("--backend-timeout", optarg, &cfg.backend_timeout_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_TARGET:
-			if (cli_opt_u32(cmd, usage_text, "--target-inflight", optarg, 1, 1000000,
-					&cfg.target_inflight))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_BODY:
-			if (cli_opt_u64(cmd, usage_text, "--max-body", optarg, 1024, 1ULL << 32, &v))
-				return CLI_EXIT_USAGE;
-			cfg.max_body = (size_t)v;
-			break;
+	struct cli_opt opts[] = {
+		CLI_STR("config", &conf),
+		CLI_STR("host", &cfg.host),
+		CLI_INT("port", &cfg.port, 0, 65535),
+		CLI_STR("model", &cfg.model),
+		CLI_PARSE("route", route_opt, &cfg, "least, rr or random"),
+		CLI_INT("image-tokens", &cfg.image_tokens, 1, 1000000),
+		CLI_POS("probe", &cfg.probe_s, 86400),
+		CLI_POS("backend-timeout", &cfg.backend_timeout_s, 86400),
+		CLI_INT("target-inflight", &cfg.target_inflight, 1, 1000000),
+		CLI_INT("max-body", &cfg.max_body, 1024, 1ULL << 32),
 		/* front end */
-		CLI_NET_LIMITS_CASES:
-			if (cli_net_limits_opt(cmd, usage_text, c, optarg, &cfg.limits))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_CERT: cfg.tls_cert = optarg; break;
-		case O_TLSKEY: cfg.tls_key = optarg; break;
-		case O_ALOG: g_alog_path = optarg; break;
-		case O_QUIET: cfg.log = NULL; break;
-		case O_KEYS: g_keys = optarg; break;
+		CLI_NET_LIMITS_OPTS(&cfg.limits),
+		CLI_STR("tls-cert", &cfg.tls_cert),
+		CLI_STR("tls-key", &cfg.tls_key),
+		CLI_STR("access-log", &g_alog_path),
+		CLI_FLAG("quiet", &quiet),
+		CLI_STR("api-keys", &g_keys),
 		/* backends: registration, scraping, autoscaling */
-		case O_ADMIN:
-			if (read_admin_key(optarg, admin_key, sizeof(admin_key), &err))
-				return cli_fail(&err);
-			cfg.admin_key = admin_key;
-			break;
-		case O_AUTOSCALE:
-			if (parse_autoscale(optarg, &cfg))
-				return cli_usage_error(cmd, usage_text, "--autoscale: expected POOL="
-						       "MIN:MAX:CAPACITY[,...] (1 <= MIN <= MAX, CAPACITY"
-						       " > 0), got '%s'", optarg);
-			break;
-		case O_SPAWN: {
-			const char *eq = strchr(optarg, '=');
-			int k = eq ? pool_index(optarg, (size_t)(eq - optarg)) : -1;
-			if (k < 0 || !eq[1])
-				return cli_usage_error(cmd, usage_text, "--spawn: expected POOL=CMD "
-						       "with a pool name, got '%s'", optarg);
-			cfg.scale[k].spawn = eq + 1;
-			break;
-		}
-		case O_SCALE_CMD: cfg.scale_cmd = optarg; break;
-		case O_SCALE_IVL:
-			if (opt_seconds("--scale-interval", optarg, &cfg.scale_interval_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_SCALE_COOL:
-			if (opt_seconds("--scale-cooldown", optarg, &cfg.scale_cooldown_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_SCALE_WIN:
-			if (opt_seconds("--scale-window", optarg, &cfg.window_s))
-				return CLI_EXIT_USAGE;
-			break;
-		case O_DLOG:
-			if (g_dlog)
-				fclose(g_dlog);
-			if (!(g_dlog = fopen(optarg, "w"))) {
-				ms_error_set(&err, MS_EIO, "%s: cannot write the decision log", optarg);
-				return cli_fail(&err);
-			}
-			cfg.decision_log = dlog_line;
-			break;
-		case O_SCRAPE:
-			if (cli_parse_double(optarg, &cfg.scrape_s) || cfg.scrape_s < 0 ||
-			    cfg.scrape_s > 86400)
-				return cli_usage_error(cmd, usage_text, "--scrape: expected seconds "
-						       "(0 to 86400), got '%s'", optarg);
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, usage_text, "unexpected argument '%s'", argv[optind]);
+		CLI_FN("admin-key-file", admin_opt, &cfg),
+		CLI_RANGE("scrape", &cfg.scrape_s, 0, 86400),
+		CLI_PARSE("autoscale", autoscale_opt, &cfg,
+			  "POOL=MIN:MAX:CAPACITY[,...] (1 <= MIN <= MAX, CAPACITY > 0)"),
+		CLI_PARSE("spawn", spawn_opt, &cfg, "POOL=CMD with a pool name"),
+		CLI_STR("scale-cmd", &cfg.scale_cmd),
+		CLI_POS("scale-interval", &cfg.scale_interval_s, 86400),
+		CLI_POS("scale-cooldown", &cfg.scale_cooldown_s, 86400),
+		CLI_POS("scale-window", &cfg.window_s, 86400),
+		CLI_FN("decision-log", dlog_opt, &cfg),
+	};
+	int parsed = cli_opts_parse(cmd, usage_text, opts, CLI_NOPTS(opts), argc, argv);
+
+	if (parsed != CLI_GO)
+		return parsed;
+	if (quiet)
+		cfg.log = NULL;
 	if (!cfg.admin_key && getenv("ADMIN_API_KEY") && *getenv("ADMIN_API_KEY"))
 		cfg.admin_key = getenv("ADMIN_API_KEY"); /* vLLM's proxy reads the same name */
 	if (!conf)

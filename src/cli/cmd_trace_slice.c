@@ -66,10 +66,9 @@ int cmd_trace_slice(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			break;
 		case 'p':
-			if (cli_parse_double(optarg, &so.sample_p) || !(so.sample_p >= 0) ||
-			    so.sample_p > 1)
-				return cli_usage_error("trace slice", slice_usage,
-						       "--sample: expected a number from 0 to 1, got '%s'", optarg);
+			if (cli_opt_range("trace slice", slice_usage, "--sample", optarg, 0, 1,
+					  &so.sample_p))
+				return CLI_EXIT_USAGE;
 			has_sample = 1;
 			break;
 		case 's':

@@ -6,13 +6,8 @@
 # --insecure-tls, a certificate for another address refused, a bad --ca-file stopping the
 # start. Every process is bounded by `timeout`; nothing needs the internet.
 set -u
-bin=${MS_BIN:?}
-tmp=${MS_TMP:-/tmp}/t_https.$$
-mkdir -p "$tmp"
-fail=0
-pids=
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
+# $tmp, $fail, $pids (killed at exit), start: the loopback helpers
+. "$(dirname "$0")/../serve/serve_lib.sh"
 bad() { echo "FAIL: $*"; fail=1; }
 
 cert() { # cert NAME IP: a self-signed certificate and key for that address
@@ -58,7 +53,7 @@ open(f"{tmp}/{name}.port.tmp", "w").write(str(srv.server_address[1]))
 import os; os.rename(f"{tmp}/{name}.port.tmp", f"{tmp}/{name}.port")
 srv.serve_forever()
 PY
-	pids="$pids $!"
+	pids+=($!)
 	for _ in $(seq 200); do [ -s "$tmp/$1.port" ] && return; sleep 0.05; done
 	echo "FAIL: https server $1 did not start"; exit 1
 }
@@ -66,15 +61,8 @@ serve good
 serve other
 
 engine() { # engine NAME ARGS...: an engine; its port in $eport
-	timeout 120 "$bin" engine --port 0 --speed 0 --model internvl-2.5-26b "${@:2}" 2>"$tmp/$1.err" &
-	pids="$pids $!"
-	eport=
-	for _ in $(seq 200); do
-		eport=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/$1.err")
-		[ -n "$eport" ] && return
-		sleep 0.05
-	done
-	echo "FAIL: engine $1 did not start: $(head -1 "$tmp/$1.err")"; exit 1
+	start "$1" engine --speed 0 --model internvl-2.5-26b "${@:2}"
+	eval "eport=\$port_$1"
 }
 
 ask() { # ask ENGINE_PORT URL: status in $status, body in $tmp/r.json

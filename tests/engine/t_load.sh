@@ -5,24 +5,12 @@
 # status (429 from the queue limit), no connection or stream errors, the queue drained
 # at the end, memory flat between the 1x and the 2x run. Bounded by counts and timeouts.
 set -u
-bin=${MS_BIN:?}
-tmp=${MS_TMP:-/tmp}/t_load.$$
-mkdir -p "$tmp"
-fail=0
-cleanup() { kill "$epid" 2>/dev/null; wait "$epid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+# $tmp, $fail, start (an engine on a port it picks, killed at exit): the loopback helpers
+. "$(dirname "$0")/../serve/serve_lib.sh"
 
 # 8 running, 32 waiting; speed 20: a batch iteration of the 11B model takes well under 1 ms
-timeout 300 "$bin" engine --port 0 --speed 20 --max-seqs 8 --max-queue 32 2>"$tmp/e.err" &
-epid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/e.err")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: engine did not start"; cat "$tmp/e.err"; exit 1; }
-ep=http://127.0.0.1:$port
+start e engine --speed 20 --max-seqs 8 --max-queue 32
+ep=http://127.0.0.1:$port_e
 awk 'BEGIN { print "TIMESTAMP,NumImages,ContextTokens,GeneratedTokens";
 	for (i = 0; i < 400; i++) print "2024-10-15T12:00:00.000Z," (i % 4 == 0 ? 1 : 0) "," 100 + i % 7 ",16" }' >"$tmp/t.csv"
 
@@ -41,7 +29,7 @@ print("t_load: %s: %d completed, %d refused (429), %.0f req/s" % (name, r["compl
 PY
 }
 # the engine is the child of its `timeout` wrapper
-rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(pgrep -P "$epid" | head -1)/status"; }
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$(pgrep -P "$pid_e" | head -1)/status"; }
 
 run closed --max-concurrency 40
 cap=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['request_throughput'])" "$tmp/closed.json")
@@ -49,7 +37,7 @@ run at1x --rate "$cap" --seed 2
 rss1=$(rss)
 run at2x --rate "$(python3 -c "print(2 * $cap)")" --seed 3
 rss2=$(rss)
-kill -0 "$epid" 2>/dev/null || { echo "FAIL: the engine died"; fail=1; }
+kill -0 "$pid_e" 2>/dev/null || { echo "FAIL: the engine died"; fail=1; }
 # memory flat: the 2x run holds no more than the 1x run plus a margin for allocator slack
 [ "$rss2" -le $((rss1 * 3 / 2 + 8192)) ] || { echo "FAIL: engine RSS grew from $rss1 kB to $rss2 kB"; fail=1; }
 after=$(timeout 10 "$bin" bench --endpoint "$ep" --num-requests 1 --trace "$tmp/t.csv" 2>/dev/null | grep -c "Successful requests: *1")

@@ -4,23 +4,11 @@
 # `sim --profile` reading it and refusing it for another model, usage errors, a dead
 # endpoint. Bounded: every command runs under timeout, a small design (~10 s).
 set -u
-bin=${MS_BIN:?}
-tmp=${MS_TMP:-/tmp}/t_profile.$$
-mkdir -p "$tmp"
-fail=0
-epid=
-cleanup() { [ -n "$epid" ] && kill "$epid" 2>/dev/null && wait "$epid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+# $tmp, $fail, start (an engine on a port it picks, killed at exit): the loopback helpers
+. "$(dirname "$0")/../serve/serve_lib.sh"
 
-timeout 120 "$bin" engine --port 0 --speed 4 2>"$tmp/engine.err" &
-epid=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/engine.err")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: engine did not start"; cat "$tmp/engine.err"; exit 1; }
+start engine engine --speed 4
+port=$port_engine
 
 timeout 90 "$bin" profile --endpoint "http://127.0.0.1:$port" --out "$tmp/p.csv" --prompts 64,256 \
 	--outputs 16 --concurrency 1,2 --max-images 2 --repeats 3 >"$tmp/out" 2>"$tmp/err" ||
@@ -60,7 +48,7 @@ expect_usage "unexpected argument" --endpoint http://127.0.0.1:1 --out x extra
 timeout 10 "$bin" profile --help | grep -q "^usage: modserve profile" || { echo "FAIL: --help"; fail=1; }
 
 # nothing listening: exit 1 with the endpoint named (the model must be given then)
-kill "$epid"; wait "$epid" 2>/dev/null; epid=
+kill "$pid_engine"; wait "$pid_engine" 2>/dev/null; pids=()
 timeout 60 "$bin" profile --endpoint "http://127.0.0.1:$port" --served-model m --out "$tmp/q.csv" \
 	--timeout 5 >/dev/null 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "no 4096-token request succeeded" "$tmp/err" && [ ! -e "$tmp/q.csv" ] ||

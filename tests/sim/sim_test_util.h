@@ -65,4 +65,40 @@ static inline void synth(struct trace_set *ts, uint64_t n, uint64_t seed)
 		fail_msg("synth: %s", err.msg);
 }
 
+/*
+ * cmocka group fixtures: *state is the perf of llama-3.2-11b-vision on an a100-80gb,
+ * the pair most tests use (perf is read-only to sim, so the tests can share it):
+ * cmocka_run_group_tests(tests, perf_group_setup, perf_group_teardown).
+ */
+static inline int perf_group_setup(void **state)
+{
+	*state = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	return 0;
+}
+
+static inline int perf_group_teardown(void **state)
+{
+	perf_free(*state);
+	return 0;
+}
+
+/* c and ts run as they are (FCFS unless set) into fc, then under the SLO order into so;
+ * c->order is left POLICY_ORDER_SLO. */
+static inline void run_fcfs_slo(struct sim_config *c, const struct trace_set *ts,
+				struct sim_result *fc, struct sim_result *so)
+{
+	run_ok(c, ts, fc);
+	c->order = POLICY_ORDER_SLO;
+	run_ok(c, ts, so);
+}
+
+/* Releases what run_fcfs_slo made, and the trace. */
+static inline void release_fcfs_slo(struct sim_result *fc, struct sim_result *so,
+				    struct trace_set *ts)
+{
+	sim_result_release(fc);
+	sim_result_release(so);
+	trace_set_release(ts);
+}
+
 #endif

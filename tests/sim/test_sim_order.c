@@ -35,6 +35,32 @@ static double first_token(const struct sim_result *r, size_t i)
 	return r->req[i].arrive + r->req[i].ttft;
 }
 
+/* The default config on these pools, with TTFT deadlines for text and image requests. */
+static void slo_config(struct sim_config *c, const struct perf *p, enum sim_deploy_kind k,
+		       const char *spec, double text_s, double image_s)
+{
+	sim_config_default(c, p);
+	pools(c, k, spec);
+	c->deadline_ttft_s[0] = text_s;
+	c->deadline_ttft_s[1] = image_s;
+}
+
+/* The E2E latency of one request (images, text tokens, output tokens) alone under c. */
+static double alone_e2e(const struct sim_config *c, uint32_t images, uint32_t text, uint32_t gen)
+{
+	struct trace_set one;
+	struct sim_result r;
+	double e2e;
+
+	trace_set_init(&one);
+	push(&one, 0, images, text, gen);
+	run_ok(c, &one, &r);
+	e2e = r.req[0].e2e;
+	sim_result_release(&r);
+	trace_set_release(&one);
+	return e2e;
+}
+
 /*
  * One monolith instance admitting one request at a time (a strict queue):
  * six image requests then five text requests join within 10 ms. FCFS serves
@@ -43,26 +69,20 @@ static double first_token(const struct sim_result *r, size_t i)
  */
 static void test_llm_waiting_list_order(void **state)
 {
-	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct perf *p = *state;
 	struct trace_set ts;
 	struct sim_config c;
 	struct sim_result fc, so;
 	size_t i, j;
 
-	(void)state;
 	trace_set_init(&ts);
 	for (i = 0; i < 6; i++)
 		push(&ts, 0.001 * (double)i, 2, 500, 4);
 	for (i = 6; i < 11; i++)
 		push(&ts, 0.001 * (double)i, 0, 500, 4);
-	sim_config_default(&c, p);
-	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	slo_config(&c, p, SIM_DEPLOY_MONO, "mono=1x4", 0.5, 5.0);
 	c.max_seqs = 1;
-	c.deadline_ttft_s[0] = 0.5;
-	c.deadline_ttft_s[1] = 5.0;
-	run_ok(&c, &ts, &fc);
-	c.order = POLICY_ORDER_SLO;
-	run_ok(&c, &ts, &so);
+	run_fcfs_slo(&c, &ts, &fc, &so);
 	for (i = 1; i < 11; i++)
 		assert_true(first_token(&fc, i - 1) < first_token(&fc, i));
 	for (i = 6; i < 11; i++)
@@ -71,10 +91,7 @@ static void test_llm_waiting_list_order(void **state)
 	/* the texts among themselves stay in arrival order (equal slack: the earlier key) */
 	for (i = 7; i < 11; i++)
 		assert_true(first_token(&so, i - 1) < first_token(&so, i));
-	sim_result_release(&fc);
-	sim_result_release(&so);
-	trace_set_release(&ts);
-	perf_free(p);
+	release_fcfs_slo(&fc, &so, &ts);
 }
 
 /*
@@ -86,27 +103,21 @@ static void test_llm_waiting_list_order(void **state)
  */
 static void test_encoder_queue_order(void **state)
 {
-	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct perf *p = *state;
 	struct trace_set ts;
 	struct sim_config c;
 	struct sim_result fc, so;
 	size_t i;
 	double small_fc, small_so;
 
-	(void)state;
 	trace_set_init(&ts);
 	push(&ts, 0, 16, 100, 2);
 	for (i = 0; i < 4; i++)
 		push(&ts, 0.01 + 0.001 * (double)i, 8, 100, 2);
 	push(&ts, 0.02, 1, 100, 2);
-	sim_config_default(&c, p);
-	pools(&c, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=1x4");
+	slo_config(&c, p, SIM_DEPLOY_MODSERVE, "enc=1x1,llm=1x4", 0.3, 1.0);
 	c.enc_max_images = 8;
-	c.deadline_ttft_s[0] = 0.3;
-	c.deadline_ttft_s[1] = 1.0;
-	run_ok(&c, &ts, &fc);
-	c.order = POLICY_ORDER_SLO;
-	run_ok(&c, &ts, &so);
+	run_fcfs_slo(&c, &ts, &fc, &so);
 	small_fc = fc.req[5].arrive + fc.req[5].queued[METRICS_ENC];
 	small_so = so.req[5].arrive + so.req[5].queued[METRICS_ENC];
 	for (i = 1; i < 5; i++) {
@@ -115,10 +126,7 @@ static void test_encoder_queue_order(void **state)
 		assert_true(small_fc > start_fc);
 		assert_true(small_so < start_so);
 	}
-	sim_result_release(&fc);
-	sim_result_release(&so);
-	trace_set_release(&ts);
-	perf_free(p);
+	release_fcfs_slo(&fc, &so, &ts);
 }
 
 /*
@@ -131,32 +139,18 @@ static void test_encoder_queue_order(void **state)
 static void test_sim_no_starvation(void **state)
 {
 	const double t_end = 60, age = 3;
-	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
-	struct trace_set ts, one;
+	struct perf *p = *state;
+	struct trace_set ts;
 	struct sim_config c;
-	struct sim_result r, iso, capped, uncapped;
+	struct sim_result r, capped, uncapped;
 	double s_text, s_long, bound, gap;
 	double t;
 
-	(void)state;
-	sim_config_default(&c, p);
-	pools(&c, SIM_DEPLOY_MONO, "mono=1x4");
+	slo_config(&c, p, SIM_DEPLOY_MONO, "mono=1x4", 0.3, 0.5);
 	c.max_seqs = 1;
-	c.deadline_ttft_s[0] = 0.3;
-	c.deadline_ttft_s[1] = 0.5;
 	/* service times alone: a text request, and the long one */
-	trace_set_init(&one);
-	push(&one, 0, 0, 200, 1);
-	run_ok(&c, &one, &iso);
-	s_text = iso.req[0].e2e;
-	sim_result_release(&iso);
-	trace_set_release(&one);
-	trace_set_init(&one);
-	push(&one, 0, 16, 1000, 1);
-	run_ok(&c, &one, &iso);
-	s_long = iso.req[0].e2e;
-	sim_result_release(&iso);
-	trace_set_release(&one);
+	s_text = alone_e2e(&c, 0, 200, 1);
+	s_long = alone_e2e(&c, 16, 1000, 1);
 	gap = 0.6 * s_text; /* overload: the queue of texts only grows */
 
 	trace_set_init(&ts);
@@ -181,7 +175,6 @@ static void test_sim_no_starvation(void **state)
 	sim_result_release(&capped);
 	sim_result_release(&uncapped);
 	trace_set_release(&ts);
-	perf_free(p);
 }
 
 /* Text-only requests never touch an encoder, under every routing rule. */
@@ -189,13 +182,12 @@ static void test_text_skips_encoders(void **state)
 {
 	static const enum policy_route routes[] = { POLICY_ROUTE_LEAST, POLICY_ROUTE_RR,
 						    POLICY_ROUTE_RANDOM };
-	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct perf *p = *state;
 	struct trace_set ts, text;
 	struct sim_config c;
 	struct sim_result r;
 	size_t i, k, n_text = 0;
 
-	(void)state;
 	synth(&ts, 3000, 4);
 	trace_set_init(&text);
 	for (i = 0; i < ts.n; i++)
@@ -228,7 +220,6 @@ static void test_text_skips_encoders(void **state)
 	}
 	trace_set_release(&ts);
 	trace_set_release(&text);
-	perf_free(p);
 }
 
 /*
@@ -238,12 +229,11 @@ static void test_text_skips_encoders(void **state)
  */
 static void test_images_in_parallel(void **state)
 {
-	struct perf *p = perf_new("llama-3.2-11b-vision", "a100-80gb");
+	struct perf *p = *state;
 	struct sim_config c;
 	uint32_t k, tiles = perf_image_tiles(p);
 	int cores = p->gpu.cpu_cores_per_gpu;
 
-	(void)state;
 	for (k = 2; k <= 8; k *= 2) {
 		struct trace_set ts;
 		struct sim_result r;
@@ -267,7 +257,6 @@ static void test_images_in_parallel(void **state)
 			trace_set_release(&ts);
 		}
 	}
-	perf_free(p);
 }
 
 static void test_systems_table(void **state)
@@ -328,5 +317,5 @@ int main(void)
 		cmocka_unit_test(test_images_in_parallel),
 		cmocka_unit_test(test_systems_table),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, perf_group_setup, perf_group_teardown);
 }
