@@ -182,6 +182,14 @@ static int write_readme(const struct repro_opts *o, const struct repro_table *t,
 		   "with no per-figure constant, and the paper's engines (%s). Each figure has "
 		   "its data as CSV and a PNG+SVG drawing in this directory.\n\n",
 		   o->trace_label, o->ts->n, o->gpu, o->slo_scale, REPRO_ENGINES);
+	if (o->figures) {
+		int n;
+		fprintf(f, "Only figures");
+		for (n = 1; n <= 7; n++)
+			if (repro_wants(o, n))
+				fprintf(f, " %d", n);
+		fprintf(f, " were run (`--figures`).\n\n");
+	}
 	fprintf(f, "| fig | model | what | paper | modserve | ratio | on the difference |\n"
 		   "| --- | --- | --- | --- | --- | --- | --- |\n");
 	for (i = 0; i < t->n; i++) {
@@ -233,6 +241,30 @@ static void explain_encoder(const struct repro__model *m, struct repro_table *t,
 	}
 }
 
+int repro_figures_parse(const char *s, unsigned *mask, struct ms_error *err)
+{
+	const char *p = s;
+
+	*mask = 0;
+	if (!strcmp(s, "all"))
+		return 0;
+	for (;;) {
+		/* one digit 1-7, then a comma or the end: "2,4" */
+		if (p[0] < '1' || p[0] > '7' || (p[1] != ',' && p[1] != 0))
+			return ms_error_set(err, MS_EINVAL,
+					    "figures '%s': want 'all' or numbers 1-7 like 2,4", s);
+		*mask |= 1u << (p[0] - '0');
+		if (!p[1])
+			return 0;
+		p += 2;
+	}
+}
+
+int repro_wants(const struct repro_opts *o, int n)
+{
+	return !o->figures || (o->figures >> n & 1u);
+}
+
 int repro_run(const struct repro_opts *o, struct repro_table *t, struct ms_error *err)
 {
 	int i, rc = 0;
@@ -244,18 +276,22 @@ int repro_run(const struct repro_opts *o, struct repro_table *t, struct ms_error
 		size_t first = t->n;
 		if ((rc = model_setup(&m, o, o->models[i], err)) < 0)
 			return rc;
-		rc = repro__max_load(&m, t, err);
-		if (rc == 0)
+		/* fig. 2 first: figs. 1, 3 and 7 run at the loads it finds */
+		if (repro_wants(o, 2))
+			rc = repro__max_load(&m, t, err);
+		else if (repro_wants(o, 1) || repro_wants(o, 3) || (repro_wants(o, 7) && !m.cross))
+			rc = repro__loads(&m, err);
+		if (rc == 0 && repro_wants(o, 1))
 			rc = repro__static(&m, t, err);
-		if (rc == 0)
+		if (rc == 0 && repro_wants(o, 3))
 			rc = repro__autoscale(&m, t, err);
-		if (rc == 0)
+		if (rc == 0 && repro_wants(o, 4))
 			rc = repro__slo_scale(&m, t, err);
-		if (rc == 0)
+		if (rc == 0 && repro_wants(o, 5))
 			rc = repro__ratio(&m, t, err);
-		if (rc == 0 && !m.cross)
+		if (rc == 0 && !m.cross && repro_wants(o, 6))
 			rc = repro__pd(&m, t, err);
-		if (rc == 0 && !m.cross)
+		if (rc == 0 && !m.cross && repro_wants(o, 7))
 			rc = repro__tcp(&m, t, err);
 		if (rc == 0)
 			explain_encoder(&m, t, first);

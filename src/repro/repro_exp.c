@@ -71,6 +71,21 @@ static double change_pct(double after, double before)
 	return before > 0 ? 100.0 * (after - before) / before : NAN;
 }
 
+int repro__loads(struct repro__model *m, struct ms_error *err)
+{
+	struct sim_deploy d[2];
+	double rate[2];
+	int rc;
+
+	mono_of(&d[0], 16);
+	decoup_of(&d[1], 16);
+	if ((rc = plan_max_rate_fixed(&m->po, d, 2, m->o->tol, rate, err)) < 0)
+		return rc;
+	m->mono_max = rate[0];
+	m->decoup_max = rate[1];
+	return 0;
+}
+
 /*
  * Fig. 2 (and the loads of the others): the highest load within the SLO,
  * 4-16 servers. The monolith is 2 x TP-4 per server; ModServe sizes its pools

@@ -40,6 +40,8 @@ int repro__bars(struct repro__model *m, const char *base, const char *title,
 		const char *const *names, const struct metrics_summary *s, int n,
 		struct ms_error *err);
 
+/* Only the loads fig. 2 would leave (mono_max, decoup_max), for a run without fig. 2. */
+int repro__loads(struct repro__model *m, struct ms_error *err);
 int repro__max_load(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 int repro__static(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 /* Fig. 3 (repro_scale.c): autoscaling, ModServe vs the monolith's autoscaler. */

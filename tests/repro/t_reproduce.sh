@@ -19,6 +19,20 @@ bad() { echo "FAIL: $*"; fail=1; }
 "$bin" reproduce --out "$tmp/x" --from 8d --to 9d >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "no requests in the window" "$tmp/err" || bad "empty window: rc=$rc"
 
+for f in 8 0 2,,4 2x all,2; do
+	"$bin" reproduce --out "$tmp/x" --figures "$f" >/dev/null 2>"$tmp/err"; rc=$?
+	[ $rc -eq 2 ] && grep -q -- "--figures" "$tmp/err" || bad "--figures $f: rc=$rc"
+done
+# --figures 2,6: fig. 2's rows for both models and fig. 6's for the decoder-only one, nothing else
+"$bin" reproduce --out "$tmp/f" --from 1d --to 25h --figures 6,2 --quiet >/dev/null 2>"$tmp/err" ||
+	bad "--figures 6,2: $(cat "$tmp/err")"
+figs=$(grep '^| [0-9]' "$tmp/f/README.md" | cut -d'|' -f2,3 | tr -d ' ' | sort -u | tr '\n' ' ')
+[ "$figs" = "2|internvl-2.5-26b 2|llama-3.2-11b-vision 6|internvl-2.5-26b " ] ||
+	bad "--figures 6,2 rows: '$figs'"
+grep -q 'Only figures 2 6 were run' "$tmp/f/README.md" || bad "--figures not said in README"
+[ -e "$tmp/f/fig1-static-internvl-2.5-26b.csv" ] && bad "--figures 6,2 ran fig 1"
+[ -s "$tmp/f/fig6-pd-internvl-2.5-26b.csv" ] || bad "--figures 6,2: no fig 6 csv"
+
 out=$tmp/r
 "$bin" reproduce --out "$out" --from 1d --to 25h --quiet >"$tmp/o" 2>"$tmp/err" ||
 	bad "reproduce: $(cat "$tmp/err")"
