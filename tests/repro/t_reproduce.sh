@@ -68,6 +68,14 @@ for m in ("llama-3.2-11b-vision", "internvl-2.5-26b"):
     assert re.match(r"^[+-][0-9.]+%$", row[4]), row
     assert "ModServe meets" in row[6] or "ModServe misses" in row[6], row
     assert "monolith meets" in row[6] or "monolith misses" in row[6], row
+    # fig 5: 6 mixes at the trace's image share and at the paper's 10-90%, three rows
+    rows5 = list(csv.DictReader(open(os.path.join(d, "fig5-text-image-%s.csv" % m))))
+    shares = sorted({float(r["image_share"]) for r in rows5})
+    assert len(rows5) == 30 and len(shares) == 5 and shares[0] == 0.1 and shares[-1] == 0.9, shares
+    assert len([c for c in cells if c[0] == "5" and c[1] == m]) == 3
+    best = max(float(r["ratio"]) for r in rows5 if r["ratio"] != "nan")
+    row = [c for c in cells if c[0] == "5" and c[1] == m and "largest advantage" in c[2]][0]
+    assert abs(float(row[4].rstrip("x")) - best) < 0.01, (row, best)
 # the engines are named: the paper's
 assert "llm=vllm,enc=hf-eager,inline=vllm" in open(os.path.join(d, "README.md")).read()
 PY
