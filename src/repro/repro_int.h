@@ -21,6 +21,7 @@ struct repro__model {
 	struct plan_slo slo;      /* per-request targets at o->slo_scale */
 	struct plan_opts po;
 	double mono_max, decoup_max; /* highest load within the SLO on 16 servers (fig. 2) */
+	double pd_rate;            /* fig. 6's full load (the PD-monolith's highest, or 1) */
 };
 
 /* Adds a row (and logs it); returns it, or NULL when out of memory (the row is lost). */
