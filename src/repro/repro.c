@@ -276,7 +276,8 @@ static void explain_differences(const struct repro__model *m, struct repro_table
 	snprintf(pd, sizeof(pd),
 		 "Differs from the paper: E-P-D's 8 TP-1 hf-eager encoders encode %.1f images/s "
 		 "against %.1f in the PD-monolith's 4 TP-8 prefill instances (vLLM's own encoder), "
-		 "and these loads bring %.1f-%.1f images/s, so E-P-D's image queue grows.",
+		 "and these loads bring %.1f-%.1f images/s on average, in bursts, so E-P-D's "
+		 "encoders queue.",
 		 8 / e1, 4 / e8, 0.25 * m->pd_rate * imgs, m->pd_rate * imgs);
 	snprintf(lat, sizeof(lat),
 		 "Differs from the paper: at a quarter of the load, below what either design "
