@@ -2,7 +2,8 @@
  * The experiments of the paper's section 6, one function each (see repro.h).
  * Setups follow the paper: 128 A100s = 16 servers of 8; the monolith is
  * 32 x TP-4; the decoupled cluster 48 TP-1 image + 20 TP-4 text instances,
- * scaled in that ratio for smaller clusters. Loads are given relative to what
+ * scaled in that ratio for smaller clusters; the systems are sim's named ones
+ * (sys_cfg: the monolith `vllm`, ModServe `modserve`). Loads are given relative to what
  * the monolith sustains within the SLO, so every model is compared at its
  * own high and low load rather than at a rate picked per figure.
  */
