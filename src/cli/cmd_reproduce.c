@@ -26,11 +26,15 @@ static const char usage_text[] =
 	"  --gpu G               [a100-80gb]\n"
 	"  --slo-scale K         per-request SLO scale [5]\n"
 	"  --tol F               relative step of the load searches [0.05]\n"
+	"  --figures LIST        only these figures, e.g. 2,4 (1-7; 1, 3 and 7 also\n"
+	"                        search the loads fig. 2 finds; 6 and 7 are for the\n"
+	"                        decoder-only model) [all]\n"
 	"  --threads N           simulations at once [cores]\n"
 	"  --quiet               no step lines on stderr\n"
 	"  -h, --help\n";
 
-enum { O_OUT = 256, O_TRACE, O_FROM, O_TO, O_MODELS, O_GPU, O_SCALE, O_TOL, O_THREADS, O_QUIET };
+enum { O_OUT = 256, O_TRACE, O_FROM, O_TO, O_MODELS, O_GPU, O_SCALE, O_TOL, O_FIGURES, O_THREADS,
+       O_QUIET };
 
 static const struct option long_opts[] = {
 	{ "out", required_argument, NULL, O_OUT },
@@ -41,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "gpu", required_argument, NULL, O_GPU },
 	{ "slo-scale", required_argument, NULL, O_SCALE },
 	{ "tol", required_argument, NULL, O_TOL },
+	{ "figures", required_argument, NULL, O_FIGURES },
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "help", no_argument, NULL, 'h' },
@@ -89,6 +94,10 @@ int cmd_reproduce(int argc, char **argv)
 		case O_GPU: o.gpu = optarg; break;
 		case O_SCALE: rc = cli_opt_pos("reproduce", usage_text, "--slo-scale", optarg, 1e6, &o.slo_scale); break;
 		case O_TOL: rc = cli_opt_pos("reproduce", usage_text, "--tol", optarg, 1, &o.tol); break;
+		case O_FIGURES:
+			if (repro_figures_parse(optarg, &o.figures, &err) < 0)
+				return cli_usage_error("reproduce", usage_text, "--figures: %s", err.msg);
+			break;
 		case O_THREADS: rc = cli_opt_u64("reproduce", usage_text, "--threads", optarg, 1, 64, &threads); break;
 		case O_QUIET: quiet = 1; break;
 		default:

@@ -34,6 +34,7 @@ struct repro_opts {
 	double slo_scale;             /* per-request SLO scale (see docs/plan.md) */
 	double tol;                   /* relative step of the capacity searches */
 	int threads;
+	unsigned figures;             /* bit n: run figure n (1..7); 0 = every figure */
 	void (*log)(void *arg, const char *line); /* one line per finished step */
 	void *log_arg;
 };
@@ -61,7 +62,18 @@ struct repro_row *repro_table_add(struct repro_table *t, const char *fig, const 
 				  const char *what, const char *paper, double paper_v,
 				  double ours, const char *unit);
 
-/* Runs every experiment, writes out_dir/README.md, the CSVs and the figures. */
+/*
+ * "all" or a comma list of figure numbers 1-7 ("2,4") into a mask for
+ * repro_opts.figures (bit n = figure n); fails naming the bad item.
+ */
+int repro_figures_parse(const char *s, unsigned *mask, struct ms_error *err);
+/* Whether o runs figure n. */
+int repro_wants(const struct repro_opts *o, int n);
+
+/*
+ * Runs the selected experiments (every one when o->figures is 0), writes
+ * out_dir/README.md, the CSVs and the figures.
+ */
 int repro_run(const struct repro_opts *o, struct repro_table *t, struct ms_error *err);
 
 #endif

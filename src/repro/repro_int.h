@@ -21,6 +21,7 @@ struct repro__model {
 	struct plan_slo slo;      /* per-request targets at o->slo_scale */
 	struct plan_opts po;
 	double mono_max, decoup_max; /* highest load within the SLO on 16 servers (fig. 2) */
+	double pd_rate;            /* fig. 6's full load (the PD-monolith's highest, or 1) */
 };
 
 /* Adds a row (and logs it); returns it, or NULL when out of memory (the row is lost). */
@@ -40,6 +41,8 @@ int repro__bars(struct repro__model *m, const char *base, const char *title,
 		const char *const *names, const struct metrics_summary *s, int n,
 		struct ms_error *err);
 
+/* Only the loads fig. 2 would leave (mono_max, decoup_max), for a run without fig. 2. */
+int repro__loads(struct repro__model *m, struct ms_error *err);
 int repro__max_load(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 int repro__static(struct repro__model *m, struct repro_table *t, struct ms_error *err);
 /* Fig. 3 (repro_scale.c): autoscaling, ModServe vs the monolith's autoscaler. */

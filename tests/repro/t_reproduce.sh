@@ -19,6 +19,20 @@ bad() { echo "FAIL: $*"; fail=1; }
 "$bin" reproduce --out "$tmp/x" --from 8d --to 9d >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "no requests in the window" "$tmp/err" || bad "empty window: rc=$rc"
 
+for f in 8 0 2,,4 2x all,2; do
+	"$bin" reproduce --out "$tmp/x" --figures "$f" >/dev/null 2>"$tmp/err"; rc=$?
+	[ $rc -eq 2 ] && grep -q -- "--figures" "$tmp/err" || bad "--figures $f: rc=$rc"
+done
+# --figures 2,6: fig. 2's rows for both models and fig. 6's for the decoder-only one, nothing else
+"$bin" reproduce --out "$tmp/f" --from 1d --to 25h --figures 6,2 --quiet >/dev/null 2>"$tmp/err" ||
+	bad "--figures 6,2: $(cat "$tmp/err")"
+figs=$(grep '^| [0-9]' "$tmp/f/README.md" | cut -d'|' -f2,3 | tr -d ' ' | sort -u | tr '\n' ' ')
+[ "$figs" = "2|internvl-2.5-26b 2|llama-3.2-11b-vision 6|internvl-2.5-26b " ] ||
+	bad "--figures 6,2 rows: '$figs'"
+grep -q 'Only figures 2 6 were run' "$tmp/f/README.md" || bad "--figures not said in README"
+[ -e "$tmp/f/fig1-static-internvl-2.5-26b.csv" ] && bad "--figures 6,2 ran fig 1"
+[ -s "$tmp/f/fig6-pd-internvl-2.5-26b.csv" ] || bad "--figures 6,2: no fig 6 csv"
+
 out=$tmp/r
 "$bin" reproduce --out "$out" --from 1d --to 25h --quiet >"$tmp/o" 2>"$tmp/err" ||
 	bad "reproduce: $(cat "$tmp/err")"
@@ -54,6 +68,26 @@ for m in ("llama-3.2-11b-vision", "internvl-2.5-26b"):
     assert re.match(r"^[+-][0-9.]+%$", row[4]), row
     assert "ModServe meets" in row[6] or "ModServe misses" in row[6], row
     assert "monolith meets" in row[6] or "monolith misses" in row[6], row
+    # fig 5: 6 mixes at the trace's image share and at the paper's 10-90%, three rows
+    rows5 = list(csv.DictReader(open(os.path.join(d, "fig5-text-image-%s.csv" % m))))
+    shares = sorted({float(r["image_share"]) for r in rows5})
+    assert len(rows5) == 30 and len(shares) == 5 and shares[0] == 0.1 and shares[-1] == 0.9, shares
+    assert len([c for c in cells if c[0] == "5" and c[1] == m]) == 3
+    best = max(float(r["ratio"]) for r in rows5 if r["ratio"] != "nan")
+    row = [c for c in cells if c[0] == "5" and c[1] == m and "largest advantage" in c[2]][0]
+    assert abs(float(row[4].rstrip("x")) - best) < 0.01, (row, best)
+    # fig 2's CSV keeps the stronger (least-pending) monolith beside the paper's vllm one
+    assert "monolith_least_max_rate_scale" in last, last
+# every row off the paper by more than 2x (or of the other sign) says why, except fig 3's
+# (repro_scale.c words its own) and the rows without a paper number
+for c in cells:
+    if not c[0].isdigit() or c[0] == "3" or c[5] == "-":
+        continue
+    q = float(c[5])
+    if q < 0.5 or q > 2:
+        assert "Differs from the paper" in c[6], c
+text = open(os.path.join(d, "README.md")).read()
+assert "monolith is `vllm`" in text and "ModServe is `modserve`" in text
 # the engines are named: the paper's
 assert "llm=vllm,enc=hf-eager,inline=vllm" in open(os.path.join(d, "README.md")).read()
 PY
