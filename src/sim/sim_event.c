@@ -1,13 +1,21 @@
 /*
- * Event queue: binary min-heap on (time, insertion sequence). The sequence
- * makes equal-time events FIFO, which is what makes runs reproducible.
+ * Event queue: 4-ary min-heap on (time, insertion sequence). The sequence
+ * makes equal-time events FIFO, which is what makes runs reproducible; it is
+ * unique, so (time, sequence) is a total order and any correct heap pops the
+ * events in exactly the same order: the arity is a speed choice only. Four
+ * children per node halve the depth of a binary heap (the pending events are
+ * a few dozen: instances + requests in transit), and the children of a node
+ * are adjacent, so a pop reads fewer cache lines and takes fewer of the
+ * unpredictable branches that dominated the binary heap's cost.
  * The array is sized at start and only grows by doubling when the number of
- * pending events exceeds it (events pending = instances + requests in transit).
+ * pending events exceeds it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/sim_int.h"
+
+#define ARITY 4
 
 int sim__heap_init(struct sim__heap *h, size_t cap, struct ms_error *err)
 {
@@ -44,7 +52,7 @@ int sim__heap_push(struct sim__heap *h, double t, uint32_t type, uint32_t a, uin
 	}
 	i = h->n++;
 	while (i > 0) {
-		size_t parent = (i - 1) / 2;
+		size_t parent = (i - 1) / ARITY;
 		if (!ev_less(&e, &h->ev[parent]))
 			break;
 		h->ev[i] = h->ev[parent];
@@ -56,25 +64,27 @@ int sim__heap_push(struct sim__heap *h, double t, uint32_t type, uint32_t a, uin
 
 int sim__heap_pop(struct sim__heap *h, struct sim__event *out)
 {
-	struct sim__event last;
-	size_t i = 0;
+	struct sim__event *ev = h->ev, last;
+	size_t i = 0, n;
 
 	if (h->n == 0)
 		return 0;
-	*out = h->ev[0];
-	last = h->ev[--h->n];
+	*out = ev[0];
+	n = --h->n;
+	last = ev[n];
 	for (;;) {
-		size_t l = 2 * i + 1, m;
-		if (l >= h->n)
+		size_t c = ARITY * i + 1, m = c, k, end;
+		if (c >= n)
 			break;
-		m = l;
-		if (l + 1 < h->n && ev_less(&h->ev[l + 1], &h->ev[l]))
-			m = l + 1;
-		if (!ev_less(&h->ev[m], &last))
+		end = c + ARITY < n ? c + ARITY : n;
+		for (k = c + 1; k < end; k++)
+			if (ev_less(&ev[k], &ev[m]))
+				m = k;
+		if (!ev_less(&ev[m], &last))
 			break;
-		h->ev[i] = h->ev[m];
+		ev[i] = ev[m];
 		i = m;
 	}
-	h->ev[i] = last;
+	ev[i] = last;
 	return 1;
 }

@@ -22,7 +22,7 @@
 
 enum sim__ev_type {
 	SIM__EV_ARRIVAL = 0, /* a: trace row */
-	SIM__EV_ENQ_ENC,     /* a: item, b: encoder instance */
+	SIM__EV_ENQ_ENC,     /* a: first of a chain of items due at the same time (arrival) */
 	SIM__EV_ENQ_LLM,     /* a: request slot, b: LLM instance */
 	SIM__EV_DONE,        /* a: instance, b: version */
 	SIM__EV_READY,       /* a: instance whose startup delay is over */
@@ -60,6 +60,7 @@ struct sim__req {
 
 struct sim__item { /* images of one request queued on one encoder */
 	uint32_t req, next, nimg;
+	uint32_t inst;    /* the encoder it goes to */
 	double t_in;      /* when it joined the encoder queue */
 	double qkey;      /* queue key (policy_queue_key), ties by qseq */
 	uint64_t qseq;
@@ -110,6 +111,8 @@ struct sim__state {
 	int cross;
 	uint64_t kv_cap_tokens;
 	struct policy_item *items;     /* scratch of max_images entries for image routing */
+	uint32_t *grp;                 /* scratch of 2 x max_images: items_push's chain heads, tails */
+	double *grp_t;                 /* and their due times (max_images) */
 	uint64_t qseq, lseq;
 	uint32_t gpus_live;            /* GPUs of instances requested and not removed */
 	uint32_t *due, n_due, cap_due; /* LLM instances whose iteration starts after this instant */
