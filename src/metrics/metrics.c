@@ -211,6 +211,41 @@ static int series_grow(struct metrics_series *s, size_t need)
 	return 0;
 }
 
+/* The bucket of time t, as the series has always computed it. */
+static size_t bucket_of(const struct metrics_series *s, double t)
+{
+	return (size_t)(t / s->dt);
+}
+
+/* The least t >= 0 (a double) whose bucket is b or later: bucket_of is monotone in t. */
+static double bucket_start(const struct metrics_series *s, size_t b)
+{
+	double x = (double)b * s->dt;
+
+	while (x > 0 && bucket_of(s, nextafter(x, -INFINITY)) >= b)
+		x = nextafter(x, -INFINITY);
+	while (bucket_of(s, x) < b)
+		x = nextafter(x, INFINITY);
+	return x;
+}
+
+/*
+ * Bucket b is the last one written: remember the span of times that fall in it and
+ * that its clipping to [b dt, b dt + dt] leaves alone. A span [t0, t1) inside that is
+ * added as weight x (t1 - t0), exactly the slow path's one term.
+ */
+static void fast_set(struct metrics_series *s, enum metrics_ser k, size_t b)
+{
+	double lo = (double)b * s->dt, hi = lo + s->dt;
+	double t_lo = bucket_start(s, b), t_hi = bucket_start(s, b + 1);
+
+	s->fast_b[k] = b;
+	s->fast_lo[k] = t_lo > lo ? t_lo : lo;
+	/* t1 < t_hi keeps it in b; t1 <= hi keeps z = t1 */
+	hi = nextafter(hi, INFINITY);
+	s->fast_hi[k] = t_hi < hi ? t_hi : hi;
+}
+
 int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
 		       double weight)
 {
@@ -218,10 +253,15 @@ int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, 
 
 	if (!(t1 > t0) || weight == 0)
 		return 0;
+	/* the common case: both ends in the last bucket written (an event's span is short) */
+	if (t0 >= s->fast_lo[k] && t1 < s->fast_hi[k]) {
+		s->v[k][s->fast_b[k]] += weight * (t1 - t0);
+		return 0;
+	}
 	if (t0 < 0)
 		t0 = 0;
-	b = (size_t)(t0 / s->dt);
-	b1 = (size_t)(t1 / s->dt);
+	b = bucket_of(s, t0);
+	b1 = bucket_of(s, t1);
 	if (b1 + 1 > s->cap && series_grow(s, b1 + 1) < 0)
 		return -MS_ENOMEM;
 	if (b1 + 1 > s->n)
@@ -233,6 +273,8 @@ int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, 
 			s->v[k][b] += weight * (z - a);
 		b++;
 	}
+	if (b1 != s->fast_b[k] || !(s->fast_hi[k] > s->fast_lo[k]))
+		fast_set(s, k, b1);
 	return 0;
 }
 

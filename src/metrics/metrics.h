@@ -79,6 +79,12 @@ struct metrics_series {
 	double *v[METRICS__SER];   /* integrals, normalized by metrics_series_finish() */
 	double level[METRICS__SER], last[METRICS__SER];
 	double norm[METRICS__SER]; /* divisor per bucket-second: 1, instances, KV blocks */
+	/*
+	 * Per kind, the last bucket written and the times [fast_lo, fast_hi) whose spans
+	 * add to it alone, unclipped (metrics.c: the same sum without the divisions).
+	 */
+	size_t fast_b[METRICS__SER];
+	double fast_lo[METRICS__SER], fast_hi[METRICS__SER];
 	int finished;
 };
 
