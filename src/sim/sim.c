@@ -648,6 +648,20 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 				s->kv_cap_tokens = blocks * c->kv_block;
 		}
 		pool->blocks = blocks;
+		if (sp->role == SIM_ROLE_ENC) {
+			/* a batch holds up to enc_max_images, or one larger item alone
+			 * (batches beyond the memo's 1024 images are computed each time) */
+			uint32_t k, n = (c->enc_max_images > c->max_images ? c->enc_max_images
+									  : c->max_images) + 1;
+			if (n > 1025)
+				n = 1025;
+			pool->enc_s = malloc(n * sizeof(*pool->enc_s));
+			if (!pool->enc_s)
+				return ms_error_set(err, MS_ENOMEM, "sim: encoder times");
+			for (k = 0; k < n; k++)
+				pool->enc_s[k] = NAN;
+			pool->n_enc_s = n;
+		}
 		snprintf(pr->name, sizeof(pr->name), "%s", sim_role_name(sp->role));
 		pr->role = sp->role;
 		pr->count = sp->count;
@@ -671,10 +685,13 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 static void teardown(struct sim__state *s)
 {
 	uint32_t i;
+	int p;
 
 	for (i = 0; i < s->n_inst; i++)
 		inst_free(&s->inst[i]);
 	free(s->inst);
+	for (p = 0; p < s->n_pools; p++)
+		free(s->pool[p].enc_s);
 	policy_release(&s->pol);
 	free(s->req);
 	free(s->item);

@@ -87,6 +87,10 @@ struct sim__pool {
 	uint64_t queued;           /* items/requests waiting over the pool (series) */
 	uint64_t blocks_used;
 	int cores;                 /* preprocessing cores per instance */
+	/* encoder pools: perf_encode_s of a batch of i images at the pool's TP, by i
+	 * (NaN until first asked; a pure function of i, asked once per batch) */
+	double *enc_s;
+	uint32_t n_enc_s;
 };
 
 struct sim__state {
