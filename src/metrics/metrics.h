@@ -86,11 +86,14 @@ struct metrics_series {
 	size_t fast_b[METRICS__SER];
 	double fast_lo[METRICS__SER], fast_hi[METRICS__SER];
 	int finished;
+	int off;                   /* metrics_series_off: adds and levels are no-ops, n stays 0 */
 };
 
 int metrics_series_init(struct metrics_series *s, const char *name, double dt, double span_hint,
 			double busy_norm, double kv_norm, struct ms_error *err);
 void metrics_series_release(struct metrics_series *s);
+/* A series that records nothing (no storage): for runs whose series nobody reads. */
+void metrics_series_off(struct metrics_series *s, const char *name);
 /* The level of a (QUEUE or KV) changes to `level` at time t (t never decreases per kind). */
 int metrics_series_level(struct metrics_series *s, enum metrics_ser k, double t, double level);
 /* Adds `weight` (instances busy) over [t0, t1). */

@@ -667,6 +667,10 @@ static int setup_pools(struct sim__state *s, struct ms_error *err)
 		pr->count = sp->count;
 		pr->tp = sp->tp;
 		pr->kv_blocks = blocks;
+		if (c->no_series) {
+			metrics_series_off(&pr->series, pr->name);
+			continue;
+		}
 		rc = metrics_series_init(&pr->series, pr->name, dt, span * 1.1 + dt,
 					 (double)sp->count, (double)(blocks * sp->count), err);
 		if (rc < 0)

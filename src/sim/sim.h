@@ -219,6 +219,11 @@ struct sim_config {
 	uint64_t seed;
 	double series_dt;              /* time series bucket, s; 0 = span / 500, at least 1 s */
 	int step_decode;               /* test switch: one event per decode iteration */
+	/*
+	 * Skip the per-pool time series (sim_pool_result.series stays empty: n = 0); every
+	 * other result is the same. For callers that never read them (plan's search).
+	 */
+	int no_series;
 	void (*progress)(void *arg, double done, double total);
 	void *progress_arg;
 	/*
