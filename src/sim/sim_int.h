@@ -156,10 +156,21 @@ static inline int sim__idle(struct sim__state *s, uint32_t inst)
 }
 /* sim_system.c: the SLO order's seconds per token of work (prefill at the LLM TP) */
 double sim__order_token_s(const struct sim_config *c);
-/* sim.c */
+/* sim_request.c */
+/* Trace row `row` arrives now: mapped, charged, routed to its encoders or LLM pool. */
+int sim__arrival(struct sim__state *s, uint32_t row);
 void sim__req_finish(struct sim__state *s, uint32_t req);
 /* Routes req to its next LLM stage (policy_route_llm), reaching it after delay. */
 int sim__route_llm(struct sim__state *s, uint32_t req, double delay);
+/* sim_pools.c */
+/* The static pools and their instances, the policy, the series (s->c, s->res set). */
+int sim__setup_pools(struct sim__state *s, struct ms_error *err);
+/* Frees what sim_run allocated for the state (not the result). */
+void sim__teardown(struct sim__state *s);
+/* GPU-seconds of the instances that exist, accrued up to now. */
+void sim__accrue(struct sim__state *s);
+int sim__holds_work(const struct sim__inst *in);
+/* The pool's queue length and KV blocks used change by delta (series and policy). */
 int sim__pool_queued(struct sim__state *s, int pool, int64_t delta);
 int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta);
 
