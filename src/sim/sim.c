@@ -149,7 +149,7 @@ static int start_due(struct sim__state *s)
 
 static int next_event(struct sim__state *s, struct sim__event *e)
 {
-	const struct sim__event *top = s->heap.n ? &s->heap.ev[0] : NULL;
+	const struct sim__event *top = s->heap.n ? sim__heap_top(&s->heap) : NULL;
 
 	if (s->has_arr &&
 	    (!top || s->arr.t < top->t || (s->arr.t == top->t && s->arr.seq < top->seq))) {

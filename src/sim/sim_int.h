@@ -35,11 +35,24 @@ struct sim__event {
 	uint32_t type, a, b, pad;
 };
 
+/*
+ * Pending events (sim_event.c): while few, a list sorted latest first (the earliest
+ * at ev[n - 1]); past SIM__LIST_MAX a 4-ary min-heap (the earliest at ev[0]).
+ */
+#define SIM__LIST_MAX 32
+
 struct sim__heap {
 	struct sim__event *ev;
 	size_t n, cap;
 	uint64_t seq;
+	int heap;                      /* 1: heap order, 0: sorted list */
 };
+
+/* The earliest pending event; n must be > 0. */
+static inline const struct sim__event *sim__heap_top(const struct sim__heap *h)
+{
+	return h->heap ? &h->ev[0] : &h->ev[h->n - 1];
+}
 
 int sim__heap_init(struct sim__heap *h, size_t cap, struct ms_error *err);
 void sim__heap_release(struct sim__heap *h);
@@ -143,7 +156,7 @@ int sim__llm_wake(struct sim__state *s, uint32_t inst);
 static inline int sim__event_now(const struct sim__state *s)
 {
 	return (s->has_arr && s->arr.t <= s->now) ||
-	       (s->heap.n && s->heap.ev[0].t <= s->now);
+	       (s->heap.n && sim__heap_top(&s->heap)->t <= s->now);
 }
 /* sim_enc.c */
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
