@@ -82,35 +82,31 @@ static unsigned digit(uint64_t k, int d)
 	return (unsigned)(k >> (d * DIGIT_BITS)) & (BUCKETS - 1);
 }
 
-/* Key i of a buffer of doubles that holds keys (memcpy: no aliasing of types). */
-static inline uint64_t kget(const double *b, size_t i)
+size_t ms_sort_f64(double *v, size_t n, double *tmp)
 {
-	uint64_t k;
-	memcpy(&k, &b[i], sizeof(k));
-	return k;
-}
-
-static inline void kput(double *b, size_t i, uint64_t k)
-{
-	memcpy(&b[i], &k, sizeof(k));
-}
-
-/*
- * LSD passes over digits d0..DIGITS-1 of the m keys in *srcp (the other buffer is
- * *dstp); a pass whose digit every key shares moves nothing and is skipped. count holds
- * the histograms of every digit. On return *srcp holds the keys.
- */
-static void radix_passes(double **srcp, double **dstp, size_t m, int d0,
-			 size_t count[DIGITS][BUCKETS])
-{
-	double *src = *srcp, *dst = *dstp, *t;
-	size_t i;
+	size_t count[DIGITS][BUCKETS];
+	size_t i, m = 0, nan;
+	double *src = v, *dst = tmp;
 	int d;
 
-	for (d = d0; d < DIGITS && m > 1; d++) {
+	/* NaNs out first: they have no place in the order (their bits would sort above +inf) */
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			v[m++] = v[i];
+	nan = n - m;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < m; i++) {
+		uint64_t k = key_of(v[i]);
+		memcpy(&v[i], &k, sizeof(k));
+		for (d = 0; d < DIGITS; d++)
+			count[d][digit(k, d)]++;
+	}
+	for (d = 0; d < DIGITS && m > 1; d++) {
 		size_t off = 0, c;
+		uint64_t k0;
 		unsigned b;
-		if (count[d][digit(kget(src, 0), d)] == m)
+		memcpy(&k0, &src[0], sizeof(k0));
+		if (count[d][digit(k0, d)] == m)
 			continue; /* every key has this digit: the pass would move nothing */
 		for (b = 0; b < BUCKETS; b++) {
 			c = count[d][b];
@@ -118,85 +114,18 @@ static void radix_passes(double **srcp, double **dstp, size_t m, int d0,
 			off += c;
 		}
 		for (i = 0; i < m; i++) {
-			uint64_t k = kget(src, i);
-			kput(dst, count[d][digit(k, d)]++, k);
+			uint64_t k;
+			memcpy(&k, &src[i], sizeof(k));
+			memcpy(&dst[count[d][digit(k, d)]++], &k, sizeof(k));
 		}
-		t = src;
 		src = dst;
-		dst = t;
+		dst = src == v ? tmp : v;
 	}
-	*srcp = src;
-	*dstp = dst;
-}
-
-static void histograms(const double *b, size_t m, size_t count[DIGITS][BUCKETS])
-{
-	size_t i;
-	int d;
-
-	memset(count, 0, sizeof(size_t) * DIGITS * BUCKETS);
 	for (i = 0; i < m; i++) {
-		uint64_t k = kget(b, i);
-		for (d = 0; d < DIGITS; d++)
-			count[d][digit(k, d)]++;
+		uint64_t k;
+		memcpy(&k, &src[i], sizeof(k));
+		v[i] = double_of(k);
 	}
-}
-
-/*
- * Insertion sort of keys already in order of their top bits: only keys that share
- * those bits can be out of order, and they are few and adjacent. Gives up (0) once it
- * has moved more than `budget` keys, so clustered input cannot make it quadratic.
- */
-static int insertion_finish(double *b, size_t m, size_t budget)
-{
-	size_t i, moved = 0;
-
-	for (i = 1; i < m; i++) {
-		uint64_t x = kget(b, i);
-		size_t j = i;
-		if (kget(b, j - 1) <= x)
-			continue;
-		while (j > 0 && kget(b, j - 1) > x) {
-			kput(b, j, kget(b, j - 1));
-			j--;
-		}
-		kput(b, j, x);
-		moved += i - j;
-		if (moved > budget)
-			return 0;
-	}
-	return 1;
-}
-
-/* Digits sorted by radix passes before the insertion finish (the top 31 of 64 bits). */
-#define TOP_DIGIT 3
-
-size_t ms_sort_f64(double *v, size_t n, double *tmp)
-{
-	size_t count[DIGITS][BUCKETS];
-	size_t i, m = 0, nan;
-	double *src = v, *dst = tmp;
-
-	/* NaNs out first: they have no place in the order (their bits would sort above +inf) */
-	for (i = 0; i < n; i++)
-		if (!isnan(v[i]))
-			v[m++] = v[i];
-	nan = n - m;
-	for (i = 0; i < m; i++)
-		kput(v, i, key_of(v[i]));
-	histograms(v, m, count);
-	/*
-	 * Sorted keys are one order whatever the method: radix passes on the top bits
-	 * (sign, exponent and the top mantissa bits), then insertion among the few keys
-	 * that share them; clustered keys fall back to every radix pass.
-	 */
-	radix_passes(&src, &dst, m, TOP_DIGIT, count);
-	if (!insertion_finish(src, m, 8 * m + 64)) {
-		histograms(src, m, count);
-		radix_passes(&src, &dst, m, 0, count);
-	}
-	for (i = 0; i < m; i++)
-		v[i] = double_of(kget(src, i));
 	for (i = m; i < n; i++)
 		v[i] = NAN;
 	return nan;
