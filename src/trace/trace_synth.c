@@ -98,19 +98,23 @@ static double rng_norm(struct synth_rng *r)
 /* Inverse CDF, log-linear between knots; equal values on a stretch give a point mass. */
 static double table_sample(const struct synth_table *t, double u)
 {
-	int lo = 0, hi = t->n - 1;
+	int lo = 0, hi = t->n - 1, len = t->n - 1;
 	double f;
 	if (u <= t->p[0])
 		return t->v[0];
 	if (u >= t->p[hi])
 		return t->v[hi];
-	while (hi - lo > 1) { /* largest lo with p[lo] <= u */
-		int mid = (lo + hi) / 2;
-		if (t->p[mid] <= u)
-			lo = mid;
-		else
-			hi = mid;
+	/*
+	 * The largest lo with p[lo] <= u (p[0] < u < p[n - 1], p ascending: one answer).
+	 * A fixed number of halvings with a conditional move, not a branch: u is uniform,
+	 * so which half it falls in was a mispredicted branch per step.
+	 */
+	while (len > 1) {
+		int half = len / 2;
+		lo = t->p[lo + half] <= u ? lo + half : lo;
+		len -= half;
 	}
+	hi = lo + 1;
 	if (t->p[hi] <= t->p[lo])
 		return t->v[hi];
 	f = (u - t->p[lo]) / (t->p[hi] - t->p[lo]);
