@@ -271,18 +271,13 @@ static void fast_set(struct metrics_series *s, enum metrics_ser k, size_t b)
 	s->fast_hi[k] = t_hi < hi ? t_hi : hi;
 }
 
-int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
-		       double weight)
+int metrics__series_span(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
+			 double weight)
 {
 	size_t b, b1;
 
 	if (!(t1 > t0) || weight == 0 || s->off)
 		return 0;
-	/* the common case: both ends in the last bucket written (an event's span is short) */
-	if (t0 >= s->fast_lo[k] && t1 < s->fast_hi[k]) {
-		s->v[k][s->fast_b[k]] += weight * (t1 - t0);
-		return 0;
-	}
 	if (t0 < 0)
 		t0 = 0;
 	b = bucket_of(s, t0);
@@ -298,19 +293,10 @@ int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, 
 			s->v[k][b] += weight * (z - a);
 		b++;
 	}
+	/* the next spans likely fall in b1 too: metrics_series_add's fast path */
 	if (b1 != s->fast_b[k] || !(s->fast_hi[k] > s->fast_lo[k]))
 		fast_set(s, k, b1);
 	return 0;
-}
-
-int metrics_series_level(struct metrics_series *s, enum metrics_ser k, double t, double level)
-{
-	int rc = metrics_series_add(s, k, s->last[k], t, s->level[k]);
-
-	if (t > s->last[k])
-		s->last[k] = t;
-	s->level[k] = level;
-	return rc;
 }
 
 int metrics_series_finish(struct metrics_series *s, double t_end)
