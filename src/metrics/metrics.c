@@ -201,15 +201,6 @@ int metrics_series_init(struct metrics_series *s, const char *name, double dt, d
 	return 0;
 }
 
-void metrics_series_off(struct metrics_series *s, const char *name)
-{
-	memset(s, 0, sizeof(*s));
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->dt = 1;
-	s->norm[METRICS_SER_QUEUE] = s->norm[METRICS_SER_BUSY] = s->norm[METRICS_SER_KV] = 1;
-	s->off = 1;
-}
-
 void metrics_series_release(struct metrics_series *s)
 {
 	size_t k;
@@ -276,7 +267,7 @@ int metrics__series_span(struct metrics_series *s, enum metrics_ser k, double t0
 {
 	size_t b, b1;
 
-	if (!(t1 > t0) || weight == 0 || s->off)
+	if (!(t1 > t0) || weight == 0)
 		return 0;
 	if (t0 < 0)
 		t0 = 0;
@@ -303,7 +294,7 @@ int metrics_series_finish(struct metrics_series *s, double t_end)
 {
 	size_t i, k;
 
-	if (s->finished || s->off)
+	if (s->finished)
 		return 0;
 	if (metrics_series_level(s, METRICS_SER_QUEUE, t_end, 0) < 0 ||
 	    metrics_series_level(s, METRICS_SER_KV, t_end, 0) < 0)

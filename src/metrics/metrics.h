@@ -86,14 +86,11 @@ struct metrics_series {
 	size_t fast_b[METRICS__SER];
 	double fast_lo[METRICS__SER], fast_hi[METRICS__SER];
 	int finished;
-	int off;                   /* metrics_series_off: adds and levels are no-ops, n stays 0 */
 };
 
 int metrics_series_init(struct metrics_series *s, const char *name, double dt, double span_hint,
 			double busy_norm, double kv_norm, struct ms_error *err);
 void metrics_series_release(struct metrics_series *s);
-/* A series that records nothing (no storage): for runs whose series nobody reads. */
-void metrics_series_off(struct metrics_series *s, const char *name);
 /* The slow path of both below: any span (metrics.c). */
 int metrics__series_span(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
 			 double weight);
@@ -105,7 +102,7 @@ int metrics__series_span(struct metrics_series *s, enum metrics_ser k, double t0
 static inline int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0,
 				     double t1, double weight)
 {
-	if (!(t1 > t0) || weight == 0 || s->off)
+	if (!(t1 > t0) || weight == 0)
 		return 0;
 	if (t0 >= s->fast_lo[k] && t1 < s->fast_hi[k]) {
 		s->v[k][s->fast_b[k]] += weight * (t1 - t0);

@@ -221,8 +221,9 @@ int sim__setup_pools(struct sim__state *s, struct ms_error *err)
 	pc.order_age_s = c->order_age_s;
 	pc.order_token_s = sim__order_token_s(c);
 	pc.window_s = c->stats_window_s;
-	/* only hooks read the windows: a plain run skips them */
-	pc.no_windows = !c->on_tick && !c->early_stop;
+	/* only hooks read the windows: a plain run skips them, and so does one whose hooks
+	 * never read them (no_stats) */
+	pc.no_windows = (!c->on_tick && !c->early_stop) || c->no_stats;
 	pc.slo_ttft_s = c->slo_ttft_s;
 	pc.slo_tpot_s = c->slo_tpot_s;
 	for (p = 0; p < c->deploy.n_pools; p++) {
@@ -287,10 +288,6 @@ int sim__setup_pools(struct sim__state *s, struct ms_error *err)
 		pr->count = sp->count;
 		pr->tp = sp->tp;
 		pr->kv_blocks = blocks;
-		if (c->no_series) {
-			metrics_series_off(&pr->series, pr->name);
-			continue;
-		}
 		rc = metrics_series_init(&pr->series, pr->name, dt, span * 1.1 + dt,
 					 (double)sp->count, (double)(blocks * sp->count), err);
 		if (rc < 0)

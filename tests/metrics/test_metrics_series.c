@@ -2,7 +2,7 @@
  * metrics: the series' fast path (a span inside the last bucket written, added without
  * finding its bucket) gives the bits of the plain bucket walk, on spans that start and
  * end on, just below and just above bucket edges, for bucket widths whose multiples are
- * not exact; and a series switched off records nothing.
+ * not exact.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -116,26 +116,10 @@ static void test_fast_path_bits(void **state)
 	}
 }
 
-static void test_off(void **state)
-{
-	struct metrics_series s;
-
-	(void)state;
-	metrics_series_off(&s, "enc");
-	assert_string_equal(s.name, "enc");
-	assert_int_equal(metrics_series_level(&s, METRICS_SER_QUEUE, 5, 4), 0);
-	assert_int_equal(metrics_series_add(&s, METRICS_SER_BUSY, 0, 1e9, 1), 0);
-	assert_int_equal(metrics_series_finish(&s, 1e9), 0);
-	assert_int_equal(s.n, 0);
-	assert_null(s.v[METRICS_SER_BUSY]);
-	metrics_series_release(&s);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_path_bits),
-		cmocka_unit_test(test_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
