@@ -183,8 +183,26 @@ void sim__teardown(struct sim__state *s);
 /* GPU-seconds of the instances that exist, accrued up to now. */
 void sim__accrue(struct sim__state *s);
 int sim__holds_work(const struct sim__inst *in);
-/* The pool's queue length and KV blocks used change by delta (series and policy). */
-int sim__pool_queued(struct sim__state *s, int pool, int64_t delta);
-int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta);
+/* The pool's queue length and KV blocks used change by delta (series and policy);
+ * inline: every enqueue, batch start and KV block change calls one. */
+static inline int sim__pool_queued(struct sim__state *s, int pool, int64_t delta)
+{
+	struct sim__pool *p = &s->pool[pool];
+
+	p->queued = (uint64_t)((int64_t)p->queued + delta);
+	policy_queue_changed(&s->pol, pool, delta);
+	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_QUEUE, s->now,
+				    (double)p->queued);
+}
+
+static inline int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta)
+{
+	struct sim__pool *p = &s->pool[pool];
+
+	p->blocks_used = (uint64_t)((int64_t)p->blocks_used + delta);
+	/* normalised by the pool's size now: the series divides by its size at the start */
+	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_KV, s->now,
+				    (double)p->blocks_used * p->norm_w);
+}
 
 #endif

@@ -12,26 +12,6 @@
 
 #include "sim/sim_int.h"
 
-int sim__pool_queued(struct sim__state *s, int pool, int64_t delta)
-{
-	struct sim__pool *p = &s->pool[pool];
-
-	p->queued = (uint64_t)((int64_t)p->queued + delta);
-	policy_queue_changed(&s->pol, pool, delta);
-	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_QUEUE, s->now,
-				    (double)p->queued);
-}
-
-int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta)
-{
-	struct sim__pool *p = &s->pool[pool];
-
-	p->blocks_used = (uint64_t)((int64_t)p->blocks_used + delta);
-	/* normalised by the pool's size now: the series divides by its size at the start */
-	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_KV, s->now,
-				    (double)p->blocks_used * p->norm_w);
-}
-
 static enum policy_stage role_stage(enum sim_role r)
 {
 	switch (r) {
