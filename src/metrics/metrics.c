@@ -40,15 +40,48 @@ static struct metrics_class *class_of(struct metrics_summary *s, int cls)
 	return cls == CLS_ALL ? &s->all : cls == CLS_IMAGE ? &s->image : &s->text;
 }
 
-/* Counts, SLO shares and stage means of every class in one pass, in row order. */
-static void classes_count(struct metrics_summary *s, const struct metrics_req *r, size_t n)
+enum { MET_TTFT = 0, MET_TPOT, MET_E2E, MET__N };
+
+static struct metrics_dist *dist_of(struct metrics_class *c, int met)
+{
+	return met == MET_TTFT ? &c->ttft : met == MET_TPOT ? &c->tpot : &c->e2e;
+}
+
+/* What one pass over the rows gathers: per metric, image values at the front of v[met]
+ * and text values at its back (ni, nt of them). */
+struct gather {
+	double *v[MET__N];
+	size_t ni[MET__N], nt[MET__N];
+	double first, last;
+	uint64_t good;
+};
+
+static void put(struct gather *g, int met, size_t n, int image, double x)
+{
+	if (image)
+		g->v[met][g->ni[met]++] = x;
+	else
+		g->v[met][n - 1 - g->nt[met]++] = x;
+}
+
+/*
+ * Counts, SLO shares, stage means, the metrics' values, the span and goodput of every
+ * class in one pass in row order (the rows are the largest thing read: one pass, not
+ * five). Sums run in row order as before, so their bits are the same.
+ */
+static void rows_pass(struct metrics_summary *s, const struct metrics_req *r, size_t n,
+		      struct gather *g)
 {
 	uint64_t ok[3][3] = { { 0 } }; /* [class][ttft, tpot, both] */
 	size_t i;
 	int st, c;
 
+	g->first = INFINITY;
+	g->last = -INFINITY;
 	for (i = 0; i < n; i++) {
 		int cl = r[i].images > 0 ? CLS_IMAGE : CLS_TEXT, a, b;
+		if (r[i].arrive < g->first)
+			g->first = r[i].arrive;
 		s->all.n++;
 		class_of(s, cl)->n++;
 		if (!r[i].done)
@@ -68,6 +101,14 @@ static void classes_count(struct metrics_summary *s, const struct metrics_req *r
 				m->served_mean[st] += r[i].served[st];
 			}
 		}
+		put(g, MET_TTFT, n, cl == CLS_IMAGE, r[i].ttft);
+		/* a request with fewer than two output tokens has no TPOT: not a value */
+		if (!isnan(r[i].tpot))
+			put(g, MET_TPOT, n, cl == CLS_IMAGE, r[i].tpot);
+		put(g, MET_E2E, n, cl == CLS_IMAGE, r[i].e2e);
+		if (r[i].arrive + r[i].e2e > g->last)
+			g->last = r[i].arrive + r[i].e2e;
+		g->good += a && b;
 	}
 	for (c = 0; c < 3; c++) {
 		struct metrics_class *m = class_of(s, c);
@@ -83,79 +124,54 @@ static void classes_count(struct metrics_summary *s, const struct metrics_req *r
 	}
 }
 
-enum { MET_TTFT = 0, MET_TPOT, MET_E2E };
-
-static struct metrics_dist *dist_of(struct metrics_class *c, int met)
-{
-	return met == MET_TTFT ? &c->ttft : met == MET_TPOT ? &c->tpot : &c->e2e;
-}
-
 /*
- * One metric's distributions for the three classes with one sort per row: image values
- * gather at the front of v, text values at the back, each class is radix sorted in its
- * part, and "all" is the merge of the two (O(n) in all, where three comparator sorts of
- * the same values dominated a whole `sim` run). v, tmp and all hold n doubles each.
+ * One metric's distributions for the three classes with one sort per row: each class is
+ * radix sorted in its part of v (tmp: n doubles of scratch), and "all" is the merge of
+ * the two, written into tmp (O(n) in all, where three comparator sorts of the same
+ * values dominated a whole `sim` run).
  */
-static void metric_fill(struct metrics_summary *s, const struct metrics_req *r, size_t n,
-			int met, double *v, double *tmp, double *all)
+static void metric_fill(struct metrics_summary *s, size_t n, int met, double *v, size_t ni,
+			size_t nt, double *tmp)
 {
-	size_t i, ni = 0, nt = 0, nan_i, nan_t;
-	double *text;
+	double *text = v + (n - nt);
+	size_t nan_i, nan_t;
 
-	for (i = 0; i < n; i++) {
-		double x;
-		if (!r[i].done)
-			continue;
-		x = met == MET_TTFT ? r[i].ttft : met == MET_TPOT ? r[i].tpot : r[i].e2e;
-		/* a request with fewer than two output tokens has no TPOT: not a value */
-		if (met == MET_TPOT && isnan(x))
-			continue;
-		if (r[i].images > 0)
-			v[ni++] = x;
-		else
-			v[n - 1 - nt++] = x;
-	}
-	text = v + (n - nt);
 	nan_i = ms_sort_f64(v, ni, tmp);
 	nan_t = ms_sort_f64(text, nt, tmp);
-	ms_merge_f64(v, ni - nan_i, text, nt - nan_t, all);
+	ms_merge_f64(v, ni - nan_i, text, nt - nan_t, tmp);
 	dist_fill(dist_of(&s->image, met), v, ni, nan_i);
 	dist_fill(dist_of(&s->text, met), text, nt, nan_t);
-	dist_fill(dist_of(&s->all, met), all, ni + nt, nan_i + nan_t);
+	dist_fill(dist_of(&s->all, met), tmp, ni + nt, nan_i + nan_t);
 }
 
 int metrics_summary_compute(struct metrics_summary *s, const struct metrics_req *r, size_t n,
 			    double slo_ttft_s, double slo_tpot_s, struct ms_error *err)
 {
-	double *buf, first = INFINITY, last = -INFINITY;
-	uint64_t good = 0;
-	size_t i, m = n ? n : 1;
+	struct gather g;
+	double *buf;
+	size_t m = n ? n : 1;
 	int met;
 
 	memset(s, 0, sizeof(*s));
-	buf = malloc(3 * m * sizeof(*buf));
+	memset(&g, 0, sizeof(g));
+	/* the three metrics' values and one scratch; each metric's scratch (and merge) is
+	 * the buffer of the metric before it, done by then */
+	buf = malloc(4 * m * sizeof(*buf));
 	if (!buf)
 		return ms_error_set(err, MS_ENOMEM, "metrics: %zu requests", n);
+	for (met = 0; met < MET__N; met++)
+		g.v[met] = buf + (size_t)met * m;
 	s->slo_ttft_s = slo_ttft_s;
 	s->slo_tpot_s = slo_tpot_s;
-	classes_count(s, r, n);
-	for (met = MET_TTFT; met <= MET_E2E; met++)
-		metric_fill(s, r, n, met, buf, buf + m, buf + 2 * m);
+	rows_pass(s, r, n, &g);
+	for (met = 0; met < MET__N; met++)
+		metric_fill(s, n, met, g.v[met], g.ni[met], g.nt[met],
+			    met == 0 ? buf + 3 * m : g.v[met - 1]);
 	free(buf);
-	for (i = 0; i < n; i++) {
-		if (r[i].arrive < first)
-			first = r[i].arrive;
-		if (!r[i].done)
-			continue;
-		if (r[i].arrive + r[i].e2e > last)
-			last = r[i].arrive + r[i].e2e;
-		if (r[i].ttft <= slo_ttft_s && (isnan(r[i].tpot) || r[i].tpot <= slo_tpot_s))
-			good++;
-	}
-	s->span_s = last > first ? last - first : 0;
+	s->span_s = g.last > g.first ? g.last - g.first : 0;
 	if (s->span_s > 0) {
 		s->throughput_rps = (double)s->all.finished / s->span_s;
-		s->goodput_rps = (double)good / s->span_s;
+		s->goodput_rps = (double)g.good / s->span_s;
 	}
 	return 0;
 }
@@ -211,8 +227,43 @@ static int series_grow(struct metrics_series *s, size_t need)
 	return 0;
 }
 
-int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
-		       double weight)
+/* The bucket of time t, as the series has always computed it. */
+static size_t bucket_of(const struct metrics_series *s, double t)
+{
+	return (size_t)(t / s->dt);
+}
+
+/* The least t >= 0 (a double) whose bucket is b or later: bucket_of is monotone in t. */
+static double bucket_start(const struct metrics_series *s, size_t b)
+{
+	double x = (double)b * s->dt;
+
+	while (x > 0 && bucket_of(s, nextafter(x, -INFINITY)) >= b)
+		x = nextafter(x, -INFINITY);
+	while (bucket_of(s, x) < b)
+		x = nextafter(x, INFINITY);
+	return x;
+}
+
+/*
+ * Bucket b is the last one written: remember the span of times that fall in it and
+ * that its clipping to [b dt, b dt + dt] leaves alone. A span [t0, t1) inside that is
+ * added as weight x (t1 - t0), exactly the slow path's one term.
+ */
+static void fast_set(struct metrics_series *s, enum metrics_ser k, size_t b)
+{
+	double lo = (double)b * s->dt, hi = lo + s->dt;
+	double t_lo = bucket_start(s, b), t_hi = bucket_start(s, b + 1);
+
+	s->fast_b[k] = b;
+	s->fast_lo[k] = t_lo > lo ? t_lo : lo;
+	/* t1 < t_hi keeps it in b; t1 <= hi keeps z = t1 */
+	hi = nextafter(hi, INFINITY);
+	s->fast_hi[k] = t_hi < hi ? t_hi : hi;
+}
+
+int metrics__series_span(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
+			 double weight)
 {
 	size_t b, b1;
 
@@ -220,8 +271,8 @@ int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, 
 		return 0;
 	if (t0 < 0)
 		t0 = 0;
-	b = (size_t)(t0 / s->dt);
-	b1 = (size_t)(t1 / s->dt);
+	b = bucket_of(s, t0);
+	b1 = bucket_of(s, t1);
 	if (b1 + 1 > s->cap && series_grow(s, b1 + 1) < 0)
 		return -MS_ENOMEM;
 	if (b1 + 1 > s->n)
@@ -233,17 +284,10 @@ int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, 
 			s->v[k][b] += weight * (z - a);
 		b++;
 	}
+	/* the next spans likely fall in b1 too: metrics_series_add's fast path */
+	if (b1 != s->fast_b[k] || !(s->fast_hi[k] > s->fast_lo[k]))
+		fast_set(s, k, b1);
 	return 0;
-}
-
-int metrics_series_level(struct metrics_series *s, enum metrics_ser k, double t, double level)
-{
-	int rc = metrics_series_add(s, k, s->last[k], t, s->level[k]);
-
-	if (t > s->last[k])
-		s->last[k] = t;
-	s->level[k] = level;
-	return rc;
 }
 
 int metrics_series_finish(struct metrics_series *s, double t_end)

@@ -79,17 +79,50 @@ struct metrics_series {
 	double *v[METRICS__SER];   /* integrals, normalized by metrics_series_finish() */
 	double level[METRICS__SER], last[METRICS__SER];
 	double norm[METRICS__SER]; /* divisor per bucket-second: 1, instances, KV blocks */
+	/*
+	 * Per kind, the last bucket written and the times [fast_lo, fast_hi) whose spans
+	 * add to it alone, unclipped (metrics.c: the same sum without the divisions).
+	 */
+	size_t fast_b[METRICS__SER];
+	double fast_lo[METRICS__SER], fast_hi[METRICS__SER];
 	int finished;
 };
 
 int metrics_series_init(struct metrics_series *s, const char *name, double dt, double span_hint,
 			double busy_norm, double kv_norm, struct ms_error *err);
 void metrics_series_release(struct metrics_series *s);
+/* The slow path of both below: any span (metrics.c). */
+int metrics__series_span(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
+			 double weight);
+
+/*
+ * Adds `weight` (instances busy) over [t0, t1). Inline for the common case, a span
+ * inside the last bucket written (an event's span is short): one add, no division.
+ */
+static inline int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0,
+				     double t1, double weight)
+{
+	if (!(t1 > t0) || weight == 0)
+		return 0;
+	if (t0 >= s->fast_lo[k] && t1 < s->fast_hi[k]) {
+		s->v[k][s->fast_b[k]] += weight * (t1 - t0);
+		return 0;
+	}
+	return metrics__series_span(s, k, t0, t1, weight);
+}
+
 /* The level of a (QUEUE or KV) changes to `level` at time t (t never decreases per kind). */
-int metrics_series_level(struct metrics_series *s, enum metrics_ser k, double t, double level);
-/* Adds `weight` (instances busy) over [t0, t1). */
-int metrics_series_add(struct metrics_series *s, enum metrics_ser k, double t0, double t1,
-		       double weight);
+static inline int metrics_series_level(struct metrics_series *s, enum metrics_ser k, double t,
+				       double level)
+{
+	int rc = metrics_series_add(s, k, s->last[k], t, s->level[k]);
+
+	if (t > s->last[k])
+		s->last[k] = t;
+	s->level[k] = level;
+	return rc;
+}
+
 /* Closes the levels at t_end and turns integrals into means per bucket. */
 int metrics_series_finish(struct metrics_series *s, double t_end);
 

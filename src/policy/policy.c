@@ -21,10 +21,14 @@
 #include "base/ms_rand.h"
 #include "policy/policy_int.h"
 
-/* Heap entries carry their key, so sifting reads only the heap array. */
-static int less(const struct policy_hent *a, const struct policy_hent *b)
+/*
+ * Heap entries carry their key, so sifting reads only the heap array. Bitwise, not
+ * short-circuit: which of two loads is smaller is a coin toss to the branch predictor
+ * (the same order, fewer mispredicted branches; every image routed sifts once).
+ */
+static inline int less(const struct policy_hent *a, const struct policy_hent *b)
 {
-	return a->pending < b->pending || (a->pending == b->pending && a->id < b->id);
+	return (a->pending < b->pending) | ((a->pending == b->pending) & (a->id < b->id));
 }
 
 static void heap_up(struct policy *pol, struct policy_pool *p, uint32_t i)
@@ -52,9 +56,7 @@ static void heap_down(struct policy *pol, struct policy_pool *p, uint32_t i)
 		uint32_t l = 2 * i + 1, m;
 		if (l >= n)
 			break;
-		m = l;
-		if (l + 1 < n && less(&p->heap[l + 1], &p->heap[l]))
-			m = l + 1;
+		m = l + (l + 1 < n && less(&p->heap[l + 1], &p->heap[l]));
 		if (!less(&p->heap[m], &e))
 			break;
 		p->heap[i] = p->heap[m];

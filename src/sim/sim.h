@@ -219,6 +219,7 @@ struct sim_config {
 	uint64_t seed;
 	double series_dt;              /* time series bucket, s; 0 = span / 500, at least 1 s */
 	int step_decode;               /* test switch: one event per decode iteration */
+
 	void (*progress)(void *arg, double done, double total);
 	void *progress_arg;
 	/*
@@ -237,6 +238,12 @@ struct sim_config {
 	void *hook_arg;
 	double slo_ttft_s, slo_tpot_s; /* the policy's windowed SLO attainment; 0 = none */
 	double stats_window_s;         /* the policy's statistics window; 0 = 60 s */
+	/*
+	 * Hooks never read the policy's windowed statistics (policy_pool_stats' rates and
+	 * attainment): skip them even with hooks set. They steer no routing or order, so
+	 * every result is the same; plan's early stop counts its misses itself.
+	 */
+	int no_stats;
 };
 
 void sim_config_default(struct sim_config *c, const struct perf *perf);

@@ -8,7 +8,23 @@
  * When the last image of a request is encoded, the request goes to the LLM
  * pool after the embedding transfer.
  */
+#include <math.h>
+
 #include "sim/sim_int.h"
+
+/* The time of a batch of imgs images on instance ii (the pool's memo of perf_encode_s). */
+static double batch_s(struct sim__state *s, const struct sim__inst *in, uint32_t imgs)
+{
+	struct sim__pool *pool = &s->pool[in->pool];
+	double t;
+
+	if (imgs >= pool->n_enc_s || in->tp != pool->spec.tp)
+		return perf_encode_s(s->perf, in->tp, imgs * s->tiles_per_image);
+	t = pool->enc_s[imgs];
+	if (isnan(t))
+		t = pool->enc_s[imgs] = perf_encode_s(s->perf, in->tp, imgs * s->tiles_per_image);
+	return t;
+}
 
 static int enc_start(struct sim__state *s, uint32_t ii)
 {
@@ -44,7 +60,7 @@ static int enc_start(struct sim__state *s, uint32_t ii)
 		return -MS_ENOMEM;
 	in->busy = 1;
 	in->t0 = in->t_acc = s->now;
-	in->t_end = s->now + perf_encode_s(s->perf, in->tp, imgs * s->tiles_per_image);
+	in->t_end = s->now + batch_s(s, in, imgs);
 	in->version++;
 	return sim__heap_push(&s->heap, in->t_end, SIM__EV_DONE, ii, in->version);
 }

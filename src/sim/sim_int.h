@@ -22,7 +22,7 @@
 
 enum sim__ev_type {
 	SIM__EV_ARRIVAL = 0, /* a: trace row */
-	SIM__EV_ENQ_ENC,     /* a: item, b: encoder instance */
+	SIM__EV_ENQ_ENC,     /* a: first of a chain of items due at the same time (arrival) */
 	SIM__EV_ENQ_LLM,     /* a: request slot, b: LLM instance */
 	SIM__EV_DONE,        /* a: instance, b: version */
 	SIM__EV_READY,       /* a: instance whose startup delay is over */
@@ -35,11 +35,24 @@ struct sim__event {
 	uint32_t type, a, b, pad;
 };
 
+/*
+ * Pending events (sim_event.c): while few, a list sorted latest first (the earliest
+ * at ev[n - 1]); past SIM__LIST_MAX a 4-ary min-heap (the earliest at ev[0]).
+ */
+#define SIM__LIST_MAX 32
+
 struct sim__heap {
 	struct sim__event *ev;
 	size_t n, cap;
 	uint64_t seq;
+	int heap;                      /* 1: heap order, 0: sorted list */
 };
+
+/* The earliest pending event; n must be > 0. */
+static inline const struct sim__event *sim__heap_top(const struct sim__heap *h)
+{
+	return h->heap ? &h->ev[0] : &h->ev[h->n - 1];
+}
 
 int sim__heap_init(struct sim__heap *h, size_t cap, struct ms_error *err);
 void sim__heap_release(struct sim__heap *h);
@@ -60,6 +73,7 @@ struct sim__req {
 
 struct sim__item { /* images of one request queued on one encoder */
 	uint32_t req, next, nimg;
+	uint32_t inst;    /* the encoder it goes to */
 	double t_in;      /* when it joined the encoder queue */
 	double qkey;      /* queue key (policy_queue_key), ties by qseq */
 	uint64_t qseq;
@@ -86,6 +100,10 @@ struct sim__pool {
 	uint64_t queued;           /* items/requests waiting over the pool (series) */
 	uint64_t blocks_used;
 	int cores;                 /* preprocessing cores per instance */
+	/* encoder pools: perf_encode_s of a batch of i images at the pool's TP, by i
+	 * (NaN until first asked; a pure function of i, asked once per batch) */
+	double *enc_s;
+	uint32_t n_enc_s;
 };
 
 struct sim__state {
@@ -110,6 +128,8 @@ struct sim__state {
 	int cross;
 	uint64_t kv_cap_tokens;
 	struct policy_item *items;     /* scratch of max_images entries for image routing */
+	uint32_t *grp;                 /* scratch of 2 x max_images: items_push's chain heads, tails */
+	double *grp_t;                 /* and their due times (max_images) */
 	uint64_t qseq, lseq;
 	uint32_t gpus_live;            /* GPUs of instances requested and not removed */
 	uint32_t *due, n_due, cap_due; /* LLM instances whose iteration starts after this instant */
@@ -136,7 +156,7 @@ int sim__llm_wake(struct sim__state *s, uint32_t inst);
 static inline int sim__event_now(const struct sim__state *s)
 {
 	return (s->has_arr && s->arr.t <= s->now) ||
-	       (s->heap.n && s->heap.ev[0].t <= s->now);
+	       (s->heap.n && sim__heap_top(&s->heap)->t <= s->now);
 }
 /* sim_enc.c */
 int sim__enc_enqueue(struct sim__state *s, uint32_t inst, uint32_t item);
@@ -149,11 +169,40 @@ static inline int sim__idle(struct sim__state *s, uint32_t inst)
 }
 /* sim_system.c: the SLO order's seconds per token of work (prefill at the LLM TP) */
 double sim__order_token_s(const struct sim_config *c);
-/* sim.c */
+/* sim_request.c */
+/* Trace row `row` arrives now: mapped, charged, routed to its encoders or LLM pool. */
+int sim__arrival(struct sim__state *s, uint32_t row);
 void sim__req_finish(struct sim__state *s, uint32_t req);
 /* Routes req to its next LLM stage (policy_route_llm), reaching it after delay. */
 int sim__route_llm(struct sim__state *s, uint32_t req, double delay);
-int sim__pool_queued(struct sim__state *s, int pool, int64_t delta);
-int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta);
+/* sim_pools.c */
+/* The static pools and their instances, the policy, the series (s->c, s->res set). */
+int sim__setup_pools(struct sim__state *s, struct ms_error *err);
+/* Frees what sim_run allocated for the state (not the result). */
+void sim__teardown(struct sim__state *s);
+/* GPU-seconds of the instances that exist, accrued up to now. */
+void sim__accrue(struct sim__state *s);
+int sim__holds_work(const struct sim__inst *in);
+/* The pool's queue length and KV blocks used change by delta (series and policy);
+ * inline: every enqueue, batch start and KV block change calls one. */
+static inline int sim__pool_queued(struct sim__state *s, int pool, int64_t delta)
+{
+	struct sim__pool *p = &s->pool[pool];
+
+	p->queued = (uint64_t)((int64_t)p->queued + delta);
+	policy_queue_changed(&s->pol, pool, delta);
+	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_QUEUE, s->now,
+				    (double)p->queued);
+}
+
+static inline int sim__pool_blocks(struct sim__state *s, int pool, int64_t delta)
+{
+	struct sim__pool *p = &s->pool[pool];
+
+	p->blocks_used = (uint64_t)((int64_t)p->blocks_used + delta);
+	/* normalised by the pool's size now: the series divides by its size at the start */
+	return metrics_series_level(&s->res->pool[pool].series, METRICS_SER_KV, s->now,
+				    (double)p->blocks_used * p->norm_w);
+}
 
 #endif

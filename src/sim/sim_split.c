@@ -1,6 +1,6 @@
 /*
  * The default GPU split: estimate the GPU-seconds each stage of the trace
- * needs (perf/ says how long; the trace is mapped as sim.c maps it, without
+ * needs (perf/ says how long; the trace is mapped as sim_request.c maps it, without
  * the KV cut), then share the budget in proportion, in whole instances.
  * Decode is estimated at the batch the arrival rate implies on the pool's
  * instances (it was once taken at the largest batch, blind to the rate: on

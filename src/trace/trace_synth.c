@@ -31,6 +31,7 @@ struct synth_table {
 	double p[SYNTH_MAX_KNOTS];
 	double v[SYNTH_MAX_KNOTS];
 	double w[SYNTH_MAX_KNOTS]; /* third column (spread) of image_ctx_by_count */
+	double lv[SYNTH_MAX_KNOTS]; /* log(v), once per load (table_logs): sampling reuses it */
 };
 
 struct synth_params {
@@ -97,23 +98,33 @@ static double rng_norm(struct synth_rng *r)
 /* Inverse CDF, log-linear between knots; equal values on a stretch give a point mass. */
 static double table_sample(const struct synth_table *t, double u)
 {
-	int lo = 0, hi = t->n - 1;
+	int lo = 0, hi = t->n - 1, len = t->n - 1;
 	double f;
 	if (u <= t->p[0])
 		return t->v[0];
 	if (u >= t->p[hi])
 		return t->v[hi];
-	while (hi - lo > 1) { /* largest lo with p[lo] <= u */
-		int mid = (lo + hi) / 2;
-		if (t->p[mid] <= u)
-			lo = mid;
-		else
-			hi = mid;
+	/*
+	 * The largest lo with p[lo] <= u (p[0] < u < p[n - 1], p ascending: one answer).
+	 * A fixed number of halvings with a conditional move, not a branch: u is uniform,
+	 * so which half it falls in was a mispredicted branch per step.
+	 */
+	while (len > 1) {
+		int half = len / 2;
+		lo = t->p[lo + half] <= u ? lo + half : lo;
+		len -= half;
 	}
+	hi = lo + 1;
 	if (t->p[hi] <= t->p[lo])
 		return t->v[hi];
 	f = (u - t->p[lo]) / (t->p[hi] - t->p[lo]);
-	return exp(log(t->v[lo]) + f * (log(t->v[hi]) - log(t->v[lo])));
+	return exp(t->lv[lo] + f * (t->lv[hi] - t->lv[lo]));
+}
+
+static void table_logs(struct synth_table *t)
+{
+	for (int i = 0; i < t->n; i++)
+		t->lv[i] = log(t->v[i]);
 }
 
 /* Log-log interpolation of column v (or w when col = 1) at x over knots keyed by p. */
@@ -435,8 +446,38 @@ static uint32_t images_draw(const struct synth_params *p, struct synth_rng *r, i
 	return clamp_u32(v, UINT32_MAX);
 }
 
-static void tokens_draw(const struct synth_params *p, struct synth_rng *r, uint32_t images,
-			uint32_t *ctx, uint32_t *gen)
+/*
+ * What tokens_draw reads that depends only on the tables and the image count: the
+ * image context law's median and, per image count below SYNTH_MEMO_IMAGES, the
+ * by-count level and spread (pure functions, computed once instead of per row).
+ */
+#define SYNTH_MEMO_IMAGES 256
+
+struct synth_memo {
+	double med1;
+	double level[SYNTH_MEMO_IMAGES], spread[SYNTH_MEMO_IMAGES];
+	unsigned char have[SYNTH_MEMO_IMAGES];
+};
+
+static void by_count(const struct synth_params *p, struct synth_memo *mo, uint32_t images,
+		     double *level, double *spread)
+{
+	if (images >= SYNTH_MEMO_IMAGES) {
+		*spread = table_interp(&p->by_count, images, 1);
+		*level = table_interp(&p->by_count, images, 0);
+		return;
+	}
+	if (!mo->have[images]) {
+		mo->spread[images] = table_interp(&p->by_count, images, 1);
+		mo->level[images] = table_interp(&p->by_count, images, 0);
+		mo->have[images] = 1;
+	}
+	*level = mo->level[images];
+	*spread = mo->spread[images];
+}
+
+static void tokens_draw(const struct synth_params *p, struct synth_memo *mo,
+			struct synth_rng *r, uint32_t images, uint32_t *ctx, uint32_t *gen)
 {
 	double c, g;
 	if (images == 0) {
@@ -444,10 +485,9 @@ static void tokens_draw(const struct synth_params *p, struct synth_rng *r, uint3
 		g = table_sample(&p->text_gen, rng_unif(r));
 	} else {
 		/* the one-image law's deviation from its median, shrunk for many images */
-		double x = table_sample(&p->image_ctx, rng_unif(r));
-		double med1 = table_sample(&p->image_ctx, 0.5);
-		double w = table_interp(&p->by_count, images, 1);
-		c = table_interp(&p->by_count, images, 0) * pow(x / med1, w);
+		double x = table_sample(&p->image_ctx, rng_unif(r)), level, w;
+		by_count(p, mo, images, &level, &w);
+		c = level * pow(x / mo->med1, w);
 		g = table_sample(&p->image_gen, rng_unif(r));
 	}
 	*ctx = rng_unif(r) < p->zero_ctx ? 0 : clamp_u32(c, SYNTH_CTX_MAX);
@@ -465,6 +505,7 @@ void trace_synth_opts_default(struct trace_synth_opts *o)
 int trace_synth(struct trace_set *ts, const struct trace_synth_opts *o, struct ms_error *err)
 {
 	struct synth_params p;
+	struct synth_memo *mo = NULL;
 	struct synth_rng r;
 	struct synth_burst *b = NULL;
 	size_t nb = 0, nmin, m, i, n = o->requests;
@@ -478,6 +519,12 @@ int trace_synth(struct trace_set *ts, const struct trace_synth_opts *o, struct m
 		return rc;
 	if (n == 0)
 		return ms_error_set(err, MS_EINVAL, "synth: --requests must be at least 1");
+	table_logs(&p.images_light);
+	table_logs(&p.images_heavy);
+	table_logs(&p.text_ctx);
+	table_logs(&p.image_ctx);
+	table_logs(&p.text_gen);
+	table_logs(&p.image_gen);
 	if (n > UINT32_MAX)
 		return ms_error_set(err, MS_ERANGE, "synth: %zu requests is too many", n);
 	dur = o->duration_s > 0 ? o->duration_s : p.week_seconds * (double)n / p.week_requests;
@@ -493,7 +540,8 @@ int trace_synth(struct trace_set *ts, const struct trace_synth_opts *o, struct m
 	wt = malloc(nmin * sizeof(*wt));
 	wi = malloc(nmin * sizeof(*wi));
 	inb = malloc(nmin);
-	if (!wt || !wi || !inb) {
+	mo = calloc(1, sizeof(*mo));
+	if (!wt || !wi || !inb || !mo) {
 		rc = ms_error_set(err, MS_ENOMEM, "synth: out of memory");
 		goto cleanup;
 	}
@@ -501,6 +549,7 @@ int trace_synth(struct trace_set *ts, const struct trace_synth_opts *o, struct m
 	rc = trace_set_reserve(ts, n, err);
 	if (rc < 0)
 		goto cleanup;
+	mo->med1 = table_sample(&p.image_ctx, 0.5);
 
 	/* n sorted uniforms as normalised exponential spacings: S_k / S_{n+1} */
 	s = 0;
@@ -534,7 +583,7 @@ int trace_synth(struct trace_set *ts, const struct trace_synth_opts *o, struct m
 			img = images_draw(&p, &r, inb[m]);
 		ts->t[i] = (ms - first) / 1000.0;
 		ts->images[i] = img;
-		tokens_draw(&p, &r, img, &ts->ctx[i], &ts->gen[i]);
+		tokens_draw(&p, mo, &r, img, &ts->ctx[i], &ts->gen[i]);
 	}
 	ts->n = n;
 	ts->start_ns = SYNTH_START_NS + (int64_t)first * 1000000;
@@ -542,6 +591,7 @@ int trace_synth(struct trace_set *ts, const struct trace_synth_opts *o, struct m
 	ts->frac_digits = 3;
 	rc = 0;
 cleanup:
+	free(mo);
 	free(b);
 	free(wt);
 	free(wi);

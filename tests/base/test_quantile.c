@@ -192,6 +192,10 @@ static double awkward(uint64_t *x, int kind)
 		return d;
 	case 2: /* few distinct values: passes skipped, many ties */
 		return (double)(r % 4) * 0.25;
+	case 4: /* one cluster: every key shares its top bits (the insertion gives up) */
+		return 1.0 + (double)(r % (1u << 30)) * 0x1p-52;
+	case 5: /* near neighbours: some keys share their top bits, most do not */
+		return 0.5 + (double)(r % (1u << 24)) * 0x1p-24 + (double)(r >> 60) * 0x1p-50;
 	default: /* specials among ordinary numbers */
 		b = r % 8;
 		return b == 0 ? 0.0 : b == 1 ? -0.0 : b == 2 ? INFINITY : b == 3 ? -INFINITY
@@ -206,7 +210,7 @@ static void test_sort_like_qsort(void **state)
 	size_t si, i;
 	int kind;
 	(void)state;
-	for (kind = 0; kind < 4; kind++)
+	for (kind = 0; kind < 6; kind++)
 		for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
 			size_t n = sizes[si], nan = 0, m = 0, got;
 			double *v = malloc((n + 1) * sizeof(*v)), *tmp = malloc((n + 1) * sizeof(*tmp));
