@@ -11,8 +11,9 @@
 # within 10.7% but in two runs, where a lagging machine slowed the engine's decode steps
 # during bench: p50 and p99 at load 2 -29.5% in one, p99 -41.1% in the other (bench 11.9
 # ms against 7.0-8.0; TPOT p99 of 70 requests is the second-worst request's decode); at
-# --speed 2 TPOT p99 read -34% in one of two runs, so a slower speed buys no tighter bound. Two ASan runs within 17.7% (ASan's CPU per
-# step, a larger share of a ~0.8 ms decode step at --speed 4). The bounds still fail a
+# --speed 2 TPOT p99 read -34% in one of two runs, so a slower speed buys no tighter
+# bound. Two ASan runs within 17.7% (ASan's CPU per step, a larger share of a ~0.8 ms
+# decode step at --speed 4). The bounds still fail a
 # unit slip (times not divided by --speed: 100% or more), a lost stage (the encode is 34
 # of TTFT p50's ~42 ms) and the Nagle stall this test used to carry as four known misses
 # (a 40 ms delayed-ACK wait in the profile's multi-image encode rows; the old client, run
