@@ -13,10 +13,16 @@
 # perf) on both sides; images are 896x896 PNGs (the spec's reference image, 4 tiles), so
 # the engine's tiles per image are the simulator's. Prints one line per metric:
 # metric, load, sim, bench, error (sim / bench - 1). Exit 0 when every error is within
-# MS_CLOSED_LOOP_TOL (default 0.10), 1 otherwise (the table says which).
+# MS_CLOSED_LOOP_TOL (default 0.10), 1 otherwise (the table says which); after the
+# number, METRIC=TOL words bound one metric apart ("0.25 tpot_p99=0.5").
 # MS_CLOSED_LOOP_EXPECT="tpot_p50:2 ..." names misses that are known and explained
 # (marked "known" in the table, not counted); one of them that meets the bound is said.
 # MS_PROFILE_ARGS: more `modserve profile` options (a smaller design for a quick run).
+# MS_CLOSED_LOOP_ROOFLINE=1 adds a column: `sim` with the engine's own perf (the roofline,
+# no profile) at rate scale L, its times divided by K. It tells an error of the profile
+# (its fit, the table's interpolation) from a difference between the engine's wall-time
+# loop and the simulator's virtual time: with the same perf on both sides only the latter
+# is left. MS_CLOSED_LOOP_OUT=DIR keeps the profile and per-request CSVs of both sides.
 set -u
 build=${1:-build}
 speed=${2:-2}
@@ -66,24 +72,38 @@ timeout 600 "$bin" profile --endpoint "$ep" --model "$model" --tp "$tp" --out "$
 	{ echo "closed_loop: profile failed"; cat "$tmp/profile.err"; exit 1; }
 grep '^fit ' "$tmp/fit.txt"
 [ -n "${MS_CLOSED_LOOP_KEEP:-}" ] && cp "$tmp/profile.csv" "$MS_CLOSED_LOOP_KEEP"
+out=${MS_CLOSED_LOOP_OUT:-}
+[ -n "$out" ] && { mkdir -p "$out" && cp "$tmp/profile.csv" "$tmp/slice.csv" "$out/"; } || true
 
 for l in $loads; do
 	rs=$(python3 -c "print($speed * $l)")
 	timeout 300 "$bin" sim --trace "$tmp/slice.csv" --model "$model" --profile "$tmp/profile.csv" \
-		--pools "mono=1x$tp" --rate-scale "$rs" --json >"$tmp/sim$l.json" 2>"$tmp/sim.err" ||
+		--pools "mono=1x$tp" --rate-scale "$rs" --json ${out:+--per-request "$out/sim$l.csv"} \
+		>"$tmp/sim$l.json" 2>"$tmp/sim.err" ||
 		{ echo "closed_loop: sim failed"; cat "$tmp/sim.err"; exit 1; }
+	if [ -n "${MS_CLOSED_LOOP_ROOFLINE:-}" ]; then
+		timeout 300 "$bin" sim --trace "$tmp/slice.csv" --model "$model" --pools "mono=1x$tp" \
+			--rate-scale "$l" --json ${out:+--per-request "$out/roof$l.csv"} \
+			>"$tmp/roof$l.json" 2>"$tmp/sim.err" ||
+			{ echo "closed_loop: sim (roofline) failed"; cat "$tmp/sim.err"; exit 1; }
+	fi
 	timeout 600 "$bin" bench --endpoint "$ep" --trace "$tmp/slice.csv" --rate-scale "$rs" \
-		--image-dir "$tmp/img" --out "$tmp/bench$l.json" >/dev/null 2>"$tmp/bench.err" ||
+		--image-dir "$tmp/img" --out "$tmp/bench$l.json" ${out:+--per-request "$out/bench$l.csv"} \
+		>/dev/null 2>"$tmp/bench.err" ||
 		{ echo "closed_loop: bench failed"; cat "$tmp/bench.err"; exit 1; }
 done
 
 python3 - "$tmp" "$tol" "$speed" "${MS_CLOSED_LOOP_EXPECT:-}" $loads <<'PY'
-import json, sys
-d, tol, speed, expect, loads = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4].split(), sys.argv[5:]
+import json, os, sys
+d, tols, speed, expect, loads = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4].split(), sys.argv[5:]
+tol_of = dict(w.split("=", 1) for w in tols[1:])
 bad = 0
-print("%-10s %5s %10s %10s %8s" % ("metric", "load", "sim_ms", "bench_ms", "error"))
+roof = os.path.exists("%s/roof%s.json" % (d, loads[0]))
+print("%-10s %5s %10s %10s %8s%s" % ("metric", "load", "sim_ms", "bench_ms", "error",
+      "  %10s %8s" % ("roof_ms", "roof_err") if roof else ""))
 for l in loads:
     s = json.load(open("%s/sim%s.json" % (d, l)))["runs"][0]["all"]
+    r = json.load(open("%s/roof%s.json" % (d, l)))["runs"][0]["all"] if roof else None
     b = json.load(open("%s/bench%s.json" % (d, l)))
     if b["failed"]:
         print("bench: %d requests failed: %s" % (b["failed"], b["failures"]))
@@ -95,9 +115,13 @@ for l in loads:
         sv, bv = s[sk[0]][sk[1]] * 1e3, b[bk]
         err = sv / bv - 1
         known = "%s:%s" % (m, l) in expect
+        tol = float(tol_of.get(m, tols[0]))
         miss = abs(err) > tol
         bad |= miss and not known
-        print("%-10s %5s %10.2f %10.2f %+7.1f%%%s" % (m, l, sv, bv, err * 100,
+        # the roofline sim runs in the emulated GPU's time: K times the engine's wall time
+        rv = r[sk[0]][sk[1]] * 1e3 / float(speed) if roof else 0
+        print("%-10s %5s %10.2f %10.2f %+7.1f%%%s%s" % (m, l, sv, bv, err * 100,
+              "  %10.2f %+7.1f%%" % (rv, (rv / bv - 1) * 100) if roof else "",
               ("  > %.0f%%%s" % (tol * 100, " (known)" if known else "")) if miss else
               ("  (expected to miss, met)" if known else "")))
 print("requests %d (sim) / %d (bench), engine --speed %s" % (s["requests"], b["completed"], speed))

@@ -10,6 +10,7 @@
  * stands still, so a timer pass runs iterations back to back (up to a bound, then
  * yields to the loop so new requests and disconnects are seen).
  */
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "engine/engine_int.h"
 
 #define SPEED0_ITERS 256 /* iterations per loop pass at --speed 0 */
+#define CATCHUP_S 0.05   /* host lag (wall s) the iteration timer makes up, at most */
 #define KV_BLOCK 16
 
 static const char *const role_names[] = { "all", "llm", "encode", "prefill", "decode" };
@@ -173,17 +175,31 @@ static void emit(void *ctx, struct engine_job *j, enum engine_ev ev)
 static void on_iter(void *arg)
 {
 	struct engine *e = arg;
-	double d;
+	double d, t0;
 	int i;
 
 	e->iter_pending = 0;
 	e->iter_now = net_now();
 	if (!e->sched.iter_open) {
 		d = engine_sched_begin(&e->sched, e->iter_now);
-		if (d < 0)
+		if (d < 0) {
+			e->iter_chain = 0;
 			return;
+		}
+		/*
+		 * Back to back with the last iteration, this one began on the emulated GPU
+		 * when that one ended (iter_due), not when the host got round to it: the
+		 * host's lag (a timer that fires late, a descheduled process on a busy
+		 * machine) is made up by the next iterations instead of adding to every
+		 * step, as the simulator's instances run. Up to CATCHUP_S behind; a
+		 * longer stall is let go.
+		 */
+		t0 = e->iter_now;
+		if (e->iter_chain && e->cfg.speed > 0)
+			t0 = fmax(e->iter_due, e->iter_now - CATCHUP_S);
+		e->iter_due = t0 + (e->cfg.speed > 0 ? d / e->cfg.speed : 0);
 		e->iter_pending = 1;
-		net_timer_start(e->iter, e->cfg.speed > 0 ? d / e->cfg.speed : 0);
+		net_timer_start(e->iter, fmax(0, e->iter_due - e->iter_now));
 		return;
 	}
 	engine_sched_end(&e->sched, emit, e);
@@ -191,6 +207,7 @@ static void on_iter(void *arg)
 		for (i = 0; i < SPEED0_ITERS && engine_sched_begin(&e->sched, e->iter_now) >= 0; i++)
 			engine_sched_end(&e->sched, emit, e);
 	flush_dirty(e);
+	e->iter_chain = 1;
 	kick(e);
 }
 

@@ -66,6 +66,10 @@ struct engine {
 	double iter_now;          /* when the iteration being ended ended */
 	char engine_id[40];
 	int iter_pending;
+	/* iter_due: wall time the iteration under way ends on the emulated GPU's clock;
+	 * iter_chain: the next one follows it with no idle time between (on_iter) */
+	double iter_due;
+	int iter_chain;
 	uint64_t next_id;
 	struct engine__rq *free_rq;
 	struct engine__rq live;   /* sentinel of the requests in flight */
