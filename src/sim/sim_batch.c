@@ -28,7 +28,8 @@ int sim_batch_init(struct sim_batch *b, const struct sim_batch_cfg *cfg, uint64_
 	b->pf = malloc(n * sizeof(*b->pf));
 	b->enc = malloc(n * sizeof(*b->enc));
 	b->chunk = malloc(n * sizeof(*b->chunk));
-	if (!b->run || !b->pf || !b->enc || !b->chunk) {
+	b->coef = calloc((size_t)n + 1, sizeof(*b->coef));
+	if (!b->run || !b->pf || !b->enc || !b->chunk || !b->coef) {
 		sim_batch_release(b);
 		return -MS_ENOMEM;
 	}
@@ -41,8 +42,10 @@ void sim_batch_release(struct sim_batch *b)
 	free(b->pf);
 	free(b->enc);
 	free(b->chunk);
+	free(b->coef);
 	b->run = b->pf = b->enc = NULL;
 	b->chunk = NULL;
+	b->coef = NULL;
 }
 
 int sim_batch_holds(const struct sim_batch *b)
@@ -434,6 +437,17 @@ static double inline_encode_s(const struct sim_batch *b, uint32_t tiles)
 	return perf_encode_inline_s(b->cfg.perf, b->cfg.tp, tiles);
 }
 
+/* perf_decode_coef of the batch's perf and tp for `batch` (<= max_seqs) requests, memoised. */
+static void decode_coef(struct sim_batch *b, uint32_t batch, double *a, double *c)
+{
+	double *m = b->coef[batch];
+
+	if (m[0] == 0 && m[1] == 0)
+		perf_decode_coef(b->cfg.perf, b->cfg.tp, batch, &m[0], &m[1]);
+	*a = m[0];
+	*c = m[1];
+}
+
 /* An admitted request with nothing to prefill (the engine's encode-only jobs). */
 static int pf_head_done(const struct sim_batch *b, const struct sim_batch_env *e)
 {
@@ -473,11 +487,17 @@ int sim_batch_form(struct sim_batch *b, const struct sim_batch_env *e, double *d
 		if (enc_tiles)
 			b->enc_part = inline_encode_s(b, enc_tiles);
 		*dur = b->enc_part;
-		if (it.prefill_tokens || it.decode_seqs)
+		if (it.prefill_tokens || (it.decode_seqs && it.cross_tokens)) {
 			*dur += perf_llm_iter_s(b->cfg.perf, b->cfg.tp, &it);
+		} else if (it.decode_seqs) {
+			/* perf_llm_iter_s's decode-only case (perf_decode_step_s), memoised */
+			double a, c;
+			decode_coef(b, it.decode_seqs, &a, &c);
+			*dur += a + c * (double)it.decode_kv_tokens;
+		}
 		b->run_k = b->n_run ? 1 : 0;
 	} else {
-		perf_decode_coef(b->cfg.perf, b->cfg.tp, b->n_run, &b->step_a, &b->step_b);
+		decode_coef(b, b->n_run, &b->step_a, &b->step_b);
 		b->run_k = decode_run_len(b, e);
 		MS_ASSERT(b->run_k >= 1);
 		if (b->preempted && b->w_head != SIM_BATCH_NIL)

@@ -83,6 +83,10 @@ struct sim_batch {
 	double enc_part;                 /* its inline encode, s */
 	double step_a, step_b;           /* a decode run's step: step_a + step_b x KV tokens read */
 	uint64_t kv0;                    /* KV tokens the run's first step reads */
+	/* perf_decode_coef by batch size 0..max_seqs, filled as first asked (perf and tp
+	 * are fixed for the batch's life, and the roofline's cost showed in profiles);
+	 * a pair of zeros is not yet known */
+	double (*coef)[2];
 };
 
 struct sim_batch_env;
