@@ -454,6 +454,64 @@ static void test_observed_load(void **state)
 	policy_release(&pol);
 }
 
+/*
+ * Least-work picks on pending + observed load against a scan, with observed loads
+ * that rise and fall (both directions of a key change), members joining past two
+ * growths of the pool (16, 32, 64) and draining (a slot refilled by the last one),
+ * and many ties (loads in a few values: the lowest id must win each).
+ */
+static void test_least_observed_matches_scan(void **state)
+{
+	static const enum policy_stage st[] = { POLICY_STAGE_MONO };
+	struct policy_conf c;
+	struct policy pol;
+	struct policy_ticket tk;
+	struct ms_error err = { 0 };
+	uint64_t obs[64] = { 0 }, x = 99;
+	uint32_t i, id, pick, want;
+	int step;
+
+	(void)state;
+	conf_pools(&c, 1, st, POLICY_ROUTE_LEAST);
+	assert_int_equal(policy_init(&pol, &c, &err), 0);
+	for (step = 0; step < 20000; step++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (pol.n_inst < 64 && (x >> 60) == 0) {
+			assert_int_equal(policy_inst_add(&pol, 0, 1, 0, &id, &err), 0);
+			continue;
+		}
+		if (!pol.n_inst)
+			continue;
+		i = (uint32_t)((x >> 24) % pol.n_inst);
+		if ((x >> 60) == 1 && policy_inst_state(&pol, i) == POLICY_INST_READY &&
+		    policy_pool_ready(&pol, 0) > 2) {
+			assert_int_equal(policy_inst_drain(&pol, i, 0), 0);
+		} else if ((x >> 60) < 8) {
+			obs[i] = ((x >> 40) % 4) * 100; /* few values: ties */
+			assert_int_equal(policy_inst_observe(&pol, i, obs[i], 0), 0);
+		} else {
+			struct policy_req q = text_req(50 * ((x >> 50) % 3), 0, 0);
+			want = POLICY_NONE;
+			for (id = 0; id < pol.n_inst; id++) {
+				uint64_t w;
+				if (policy_inst_state(&pol, id) != POLICY_INST_READY)
+					continue;
+				w = policy_inst_pending(&pol, id) + obs[id];
+				if (want == POLICY_NONE ||
+				    w < policy_inst_pending(&pol, want) + obs[want])
+					want = id;
+			}
+			if (want == POLICY_NONE)
+				continue;
+			policy_ticket_init(&tk, &q);
+			assert_int_equal(policy_route_llm(&pol, &q, &tk, 0, &pick), 0);
+			assert_int_equal(pick, want);
+		}
+	}
+	assert_true(pol.n_inst > 32); /* the pool grew twice */
+	policy_release(&pol);
+}
+
 static void test_parse(void **state)
 {
 	enum policy_route r;
@@ -484,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_wall_clock_gateway),
 		cmocka_unit_test(test_observed_load),
+		cmocka_unit_test(test_least_observed_matches_scan),
 		cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
