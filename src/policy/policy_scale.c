@@ -121,18 +121,6 @@ static uint32_t clamp_u(double v, uint32_t lo, uint32_t hi)
 	return (uint32_t)v;
 }
 
-/* The windowed load of pool p (its own rate, or rate_pool's). */
-static double pool_load(struct policy *pol, const struct policy_scale_pool *p,
-			const struct policy_pool_stats *st, double now)
-{
-	struct policy_pool_stats rt;
-
-	if (p->rate_pool < 0 || p->rate_pool == p->pool)
-		return st->rate[p->load];
-	policy_pool_stats(pol, p->rate_pool, now, &rt);
-	return rt.rate[p->load];
-}
-
 /* The backlog of pool p in its load's units (policy_scale.h). */
 static double backlog(const struct policy_scale_pool *p, const struct policy_pool_stats *st,
 		      const struct policy_pool_stats *rt)
@@ -175,7 +163,8 @@ int policy_scale_step(struct policy_scale *s, struct policy *pol, double now, ui
 		      enum policy_scale_why *why)
 {
 	const struct policy_scale_conf *c = &s->conf;
-	struct policy_pool_stats st[POLICY_MAX_POOLS];
+	/* st: each pool's own statistics; rt: those its load is read from (rate_pool's) */
+	struct policy_pool_stats st[POLICY_MAX_POOLS], rt[POLICY_MAX_POOLS];
 	uint32_t live[POLICY_MAX_POOLS];
 	uint64_t fin = 0;
 	double met = 0;
@@ -196,7 +185,12 @@ int policy_scale_step(struct policy_scale *s, struct policy *pol, double now, ui
 	warm = now - s->t_first >= pol->conf.window_s;
 	/* the service's attainment: requests finish at one pool whichever stage made them late */
 	for (i = 0; i < c->n; i++) {
-		policy_pool_stats(pol, c->p[i].pool, now, &st[i]);
+		const struct policy_scale_pool *p = &c->p[i];
+		policy_pool_stats(pol, p->pool, now, &st[i]);
+		if (p->rate_pool >= 0 && p->rate_pool != p->pool)
+			policy_pool_stats(pol, p->rate_pool, now, &rt[i]);
+		else
+			rt[i] = st[i];
 		live[i] = st[i].starting + st[i].ready;
 		fin += st[i].finished;
 		met += st[i].slo_attainment * (double)st[i].finished;
@@ -214,7 +208,7 @@ int policy_scale_step(struct policy_scale *s, struct policy *pol, double now, ui
 			blame[i] = st[i].queued > 0 && st[i].queued >= st[i].ready;
 			any |= blame[i];
 			u = carry(s, i, live[i]);
-			u = u > 0 ? pool_load(pol, &c->p[i], &st[i], now) / u : INFINITY;
+			u = u > 0 ? rt[i].rate[c->p[i].load] / u : INFINITY;
 			if (u > ub) {
 				ub = u;
 				best = i;
@@ -225,16 +219,10 @@ int policy_scale_step(struct policy_scale *s, struct policy *pol, double now, ui
 	}
 	for (i = 0; i < c->n; i++) {
 		const struct policy_scale_pool *p = &c->p[i];
-		struct policy_pool_stats rt;
 		uint32_t need, down;
-		double load;
+		double load = rt[i].rate[p->load];
 		int slo, burst;
 
-		if (p->rate_pool >= 0 && p->rate_pool != p->pool)
-			policy_pool_stats(pol, p->rate_pool, now, &rt);
-		else
-			rt = st[i];
-		load = rt.rate[p->load];
 		need = clamp_u(policy_scale_need(s, i, load), p->min, p->max);
 		/* time is lost where requests wait */
 		slo = late && blame[i] && st[i].starting == 0;
@@ -244,10 +232,10 @@ int policy_scale_step(struct policy_scale *s, struct policy *pol, double now, ui
 		why[i] = POLICY_SCALE_NONE;
 		s->prev_queued[i] = st[i].queued;
 		if (burst) {
-			double fast = rt.rate_recent[p->load];
+			double fast = rt[i].rate_recent[p->load];
 			uint32_t b;
 			if (st[i].starting == 0 && !s->was_starting[i])
-				fast += backlog(p, &st[i], &rt) / c->drain_s;
+				fast += backlog(p, &st[i], &rt[i]) / c->drain_s;
 			b = clamp_u(policy_scale_need(s, i, fast), p->min, p->max);
 			if (b > live[i] && b > need)
 				need = b;
