@@ -89,6 +89,9 @@ int plan__hopeless(struct plan__job *j, int *hopeless);
 
 /* The rate lattice of tolerance tol: rates 2^(k / one), kmin <= k <= kmax (plan_rate.c). */
 void plan__lattice(double tol, int *one, long *kmin, long *kmax);
+/* Rate k of that lattice, 2^(k / one): the one place its doubles are made, so the
+   reach (plan_search.c) counts exactly the rates the search ran (plan_rate.c). */
+double plan__lattice_rate(long k, int one);
 /* The rate search of one job (plan_rate.c). */
 int plan__search_rate(struct plan__job *j);
 

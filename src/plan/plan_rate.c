@@ -196,6 +196,11 @@ void plan__lattice(double tol, int *one, long *kmin, long *kmax)
 	*kmax = 12L * *one;
 }
 
+double plan__lattice_rate(long k, int one)
+{
+	return exp2((double)k / one);
+}
+
 int plan__search_rate(struct plan__job *j)
 {
 	int one, met, rc, hopeless;
@@ -211,14 +216,14 @@ int plan__search_rate(struct plan__job *j)
 		k0 = k0 < kmin ? kmin : k0 > kmax ? kmax : k0;
 		s0 = 1;
 	}
-	if ((rc = met_at(j, exp2((double)k0 / one), &met)) < 0 || met < 0)
+	if ((rc = met_at(j, plan__lattice_rate(k0, one), &met)) < 0 || met < 0)
 		return rc;
 	if (met) {
 		for (lo = k0, s = s0;; s = s * 2 > one ? one : s * 2) {
 			hi = lo + s > kmax ? kmax : lo + s;
 			if (hi == lo)
 				return 0; /* the highest rate tried meets */
-			if ((rc = met_at(j, exp2((double)hi / one), &met)) < 0 || met < 0)
+			if ((rc = met_at(j, plan__lattice_rate(hi, one), &met)) < 0 || met < 0)
 				return rc;
 			if (met == 0)
 				break;
@@ -229,7 +234,7 @@ int plan__search_rate(struct plan__job *j)
 			lo = hi - s < kmin ? kmin : hi - s;
 			if (lo == hi)
 				return 0; /* even the lowest rate tried misses */
-			if ((rc = met_at(j, exp2((double)lo / one), &met)) < 0 || met < 0)
+			if ((rc = met_at(j, plan__lattice_rate(lo, one), &met)) < 0 || met < 0)
 				return rc;
 			if (met > 0)
 				break;
@@ -238,7 +243,7 @@ int plan__search_rate(struct plan__job *j)
 	}
 	while (hi - lo > 1) {
 		long mid = lo + (hi - lo) / 2;
-		if ((rc = met_at(j, exp2((double)mid / one), &met)) < 0 || met < 0)
+		if ((rc = met_at(j, plan__lattice_rate(mid, one), &met)) < 0 || met < 0)
 			return rc;
 		if (met > 0)
 			lo = mid;

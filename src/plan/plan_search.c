@@ -662,7 +662,7 @@ static int reach_of(struct plan__shared *sh, const enum sim_deploy_kind *kinds, 
 	}
 	/* ascending, as plan_rate.c computes them (the same doubles), the planned rate in place */
 	for (k = kmin; k <= kmax; k++) {
-		double r = exp2((double)k / one);
+		double r = plan__lattice_rate(k, one);
 		if (cheapest && !has_r0 && r0 <= r) {
 			if (r0 < r)
 				rates[n_r++] = r0;
