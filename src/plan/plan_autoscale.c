@@ -281,10 +281,12 @@ int plan_autoscale_setup(const struct plan_scale_opts *so, const struct trace_se
 		uint64_t total = 0;
 		for (p = 0; p < pc.n; p++)
 			total += (uint64_t)c->deploy.pool[p].count * pc.p[p].gpus;
-		for (p = 0; p < pc.n && total > pc.max_gpus; p++) /* one factor for all */
-			c->deploy.pool[p].count = clamp_n(
-				floor((double)c->deploy.pool[p].count * pc.max_gpus / (double)total),
-				pc.p[p].min, pc.p[p].max);
+		if (total > pc.max_gpus)
+			for (p = 0; p < pc.n; p++) /* one factor for all: total is the sum before */
+				c->deploy.pool[p].count = clamp_n(
+					floor((double)c->deploy.pool[p].count * pc.max_gpus /
+					      (double)total),
+					pc.p[p].min, pc.p[p].max);
 	}
 	/* rates over two minutes: a one-minute window of a bursty image load is mostly noise */
 	if (!(c->stats_window_s > 0))
